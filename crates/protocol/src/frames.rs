@@ -1,0 +1,113 @@
+//! Websocket frames: what a client may send ([`ClientFrame`]) and what the server sends
+//! ([`ServerFrame`]). Every frame is one JSON text message with a dotted `type` tag.
+//!
+//! Events that change a channel carry `cid` and `channel_seq`, the channel's sequence number
+//! assigned in the same transaction as the change (gapless per channel); events addressed to a
+//! user carry `user_seq`. A client that sees a gap fetches the missing range.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::model::{Channel, ChannelMember, Message, User};
+
+/// Frames a client sends. Unknown types and unknown fields are refused with `invalid_frame`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// Liveness probe; the server answers `pong` with the same id.
+    #[serde(rename = "ping")]
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// The client's answer to the server's `health.check`.
+    #[serde(rename = "health.check")]
+    HealthCheck {},
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ServerFrame {
+    /// First frame of every accepted connection.
+    #[serde(rename = "connection.ok")]
+    ConnectionOk {
+        connection_id: String,
+        me: User,
+        protocol: u32,
+        /// How often the server sends `health.check`; the client reconnects when it has heard
+        /// nothing for about twice this long.
+        health_interval_ms: u32,
+    },
+    /// Periodic liveness frame from the server; the client answers `health.check`.
+    #[serde(rename = "health.check")]
+    HealthCheck { connection_id: String },
+    /// Answer to a client `ping`.
+    #[serde(rename = "pong")]
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+    },
+    /// A request over the socket failed, or the connection is about to be closed.
+    #[serde(rename = "error")]
+    Error { error: ApiError },
+    /// A new message in a channel the user is a member of.
+    #[serde(rename = "message.new")]
+    MessageNew { cid: String, channel_seq: u64, message: Message },
+    /// Members were added to a channel (also sent when a channel is created with members).
+    #[serde(rename = "member.added")]
+    MemberAdded { cid: String, channel_seq: u64, member: ChannelMember },
+    /// The user was added to a channel; carries the whole channel so a client can list it.
+    #[serde(rename = "notification.added_to_channel")]
+    AddedToChannel { user_seq: u64, channel: Channel },
+}
+
+impl ServerFrame {
+    /// The `(cid, channel_seq)` of a channel event, if this frame is one.
+    pub fn channel_position(&self) -> Option<(&str, u64)> {
+        match self {
+            ServerFrame::MessageNew { cid, channel_seq, .. }
+            | ServerFrame::MemberAdded { cid, channel_seq, .. } => Some((cid, *channel_seq)),
+            _ => None,
+        }
+    }
+
+    /// The dotted event name of this frame (`message.new`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerFrame::ConnectionOk { .. } => "connection.ok",
+            ServerFrame::HealthCheck { .. } => "health.check",
+            ServerFrame::Pong { .. } => "pong",
+            ServerFrame::Error { .. } => "error",
+            ServerFrame::MessageNew { .. } => "message.new",
+            ServerFrame::MemberAdded { .. } => "member.added",
+            ServerFrame::AddedToChannel { .. } => "notification.added_to_channel",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_are_strict() {
+        let f: ClientFrame = serde_json::from_str(r#"{"type":"ping","id":"7"}"#).unwrap();
+        assert_eq!(f, ClientFrame::Ping { id: Some("7".into()) });
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","x":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
+        let hc: ClientFrame = serde_json::from_str(r#"{"type":"health.check"}"#).unwrap();
+        assert_eq!(hc, ClientFrame::HealthCheck {});
+    }
+
+    #[test]
+    fn server_frames_use_dotted_tags() {
+        let f = ServerFrame::Pong { id: None };
+        assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"type":"pong"}"#);
+        assert_eq!(f.kind(), "pong");
+        let e = ServerFrame::Error { error: ApiError::new(crate::ErrorCode::InvalidFrame, "x") };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["code"], "invalid_frame");
+    }
+}
