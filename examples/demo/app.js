@@ -67,20 +67,20 @@ function senderName(m) {
   return (m.user && (m.user.display_name || m.user.username)) || m.user_id || '?';
 }
 
-/** Adds a message once (dedupe by id), keeping the list ordered by channel_seq. */
-function addMessage(m) {
-  if (!m || !m.id || shown.has(m.id)) return;
+/** Builds the element for one message. User data goes in through textContent only. */
+function renderMessage(m) {
   const el = document.createElement('article');
   el.className = 'message';
   if (m.user_id === userId) el.classList.add('mine');
+  if (m.status && m.status !== 'sent') el.classList.add(`status-${m.status}`);
   el.dataset.id = m.id;
-  el.dataset.seq = String(m.channel_seq ?? '');
+  el.dataset.seq = m.channel_seq == null ? '' : String(m.channel_seq);
 
   const meta = document.createElement('div');
   meta.className = 'meta';
   const sender = document.createElement('span');
   sender.className = 'sender';
-  sender.textContent = senderName(m);           // user data: textContent only
+  sender.textContent = senderName(m);
   const time = document.createElement('time');
   time.className = 'time';
   if (m.created_at) time.dateTime = m.created_at;
@@ -89,17 +89,38 @@ function addMessage(m) {
 
   const text = document.createElement('div');
   text.className = 'text';
-  text.textContent = m.text ?? '';               // user data: textContent only
+  text.textContent = m.text ?? '';
 
   el.append(meta, text);
+  return el;
+}
+
+/**
+ * Shows a message once (dedupe by id), in channel_seq order. A later copy of a message
+ * already shown replaces it in place only when it carries news (a sequence number it lacked,
+ * or an edit); otherwise it is ignored.
+ */
+function addMessage(m) {
+  if (!m || !m.id) return;
+  const existing = shown.get(m.id);
+  if (existing) {
+    const hadSeq = existing.dataset.seq !== '';
+    const changed = (!hadSeq && m.channel_seq != null)
+      || existing.querySelector('.text').textContent !== (m.text ?? '');
+    if (!changed) return;
+    existing.remove();
+    shown.delete(m.id);
+  }
+  const el = renderMessage(m);
 
   // Insert in channel_seq order (events can arrive after a history page that overlaps them).
-  const seq = Number(m.channel_seq);
+  // Messages without a sequence number yet (local echoes) go last.
+  const seq = m.channel_seq == null ? NaN : Number(m.channel_seq);
   let before = null;
-  if (Number.isFinite(seq)) {
+  if (!Number.isNaN(seq)) {
     for (const other of els.messages.querySelectorAll('.message')) {
-      const os = Number(other.dataset.seq);
-      if (Number.isFinite(os) && os > seq) { before = other; break; }
+      const os = other.dataset.seq === '' ? NaN : Number(other.dataset.seq);
+      if (Number.isNaN(os) || os > seq) { before = other; break; }
     }
   }
   const atBottom = els.messages.scrollHeight - els.messages.scrollTop - els.messages.clientHeight < 40;

@@ -83,6 +83,7 @@ async function openAs(user) {
   const page = await context.newPage();
   page.on('console', (m) => logs.push(`[${user}] console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[${user}] pageerror: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) logs.push(`[${user}] HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
   page.on('requestfailed', (r) => logs.push(`[${user}] request failed: ${r.url()} ${r.failure()?.errorText}`));
   await page.goto(`${baseUrl}/?user=${encodeURIComponent(user)}`, { timeout: TIMEOUT });
   await waitReady(page, user);
@@ -168,8 +169,9 @@ async function withDiagnostics(t, fn) {
   try {
     await fn();
   } catch (e) {
-    const tail = logs.slice(mark).slice(-80).join('\n');
-    if (tail) t.diagnostic(`browser log:\n${tail}`);
+    const tail = logs.slice(mark).slice(-80);
+    if (tail.length) t.diagnostic('browser log:');
+    for (const line of tail) t.diagnostic(line);
     throw e;
   }
 }
