@@ -1,0 +1,337 @@
+//! The REST API as the SDK uses it: which endpoint, method, headers and body each call takes,
+//! and what comes back — over any [`Transport`] (fetch in the browser, a fake in tests).
+
+use std::future::Future;
+
+use chat_protocol::requests::{
+    ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage,
+};
+use chat_protocol::{Message, User};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{encode_component, ClientConfig};
+use crate::error::SdkError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// One HTTP call: the transport serializes `body` as JSON and deserializes a 2xx answer into
+/// the caller's type, or maps a failure with [`SdkError::from_http`].
+#[derive(Debug)]
+pub struct ApiRequest<'a, B: ?Sized> {
+    pub method: Method,
+    pub url: String,
+    pub headers: [(&'static str, String); 2],
+    pub body: Option<&'a B>,
+}
+
+/// Sends [`ApiRequest`]s. Implementations decide how JSON is encoded and parsed.
+pub trait Transport {
+    fn send<B, R>(&self, request: ApiRequest<'_, B>) -> impl Future<Output = Result<R, SdkError>>
+    where
+        B: Serialize + ?Sized,
+        R: DeserializeOwned;
+}
+
+/// `channel.queryMessages({...})` options; `beforeSeq`/`afterSeq` are accepted as aliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct MessageQuery {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default, alias = "beforeSeq")]
+    pub before_seq: Option<u64>,
+    #[serde(default, alias = "afterSeq")]
+    pub after_seq: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MeResponse {
+    user: User,
+}
+
+/// The user-facing REST endpoints, authenticated as the client's user.
+#[derive(Debug)]
+pub struct Api<T> {
+    base: String,
+    api_key: String,
+    bearer: String,
+    transport: T,
+}
+
+impl<T: Transport> Api<T> {
+    pub fn new(config: &ClientConfig, transport: T) -> Self {
+        Api {
+            base: config.api_url().to_string(),
+            api_key: config.api_key.clone(),
+            bearer: format!("Bearer {}", config.token),
+            transport,
+        }
+    }
+
+    fn request<'a, B: ?Sized>(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&'a B>,
+    ) -> ApiRequest<'a, B> {
+        ApiRequest {
+            method,
+            url,
+            headers: [
+                ("X-Api-Key", self.api_key.clone()),
+                ("Authorization", self.bearer.clone()),
+            ],
+            body,
+        }
+    }
+
+    fn channel_url(&self, channel_type: &str, channel_id: &str) -> String {
+        format!(
+            "{}/v1/channels/{}/{}",
+            self.base,
+            encode_component(channel_type),
+            encode_component(channel_id)
+        )
+    }
+
+    /// `GET /v1/me`.
+    pub async fn me(&self) -> Result<User, SdkError> {
+        let url = format!("{}/v1/me", self.base);
+        let reply: MeResponse = self
+            .transport
+            .send(self.request::<()>(Method::Get, url, None))
+            .await?;
+        Ok(reply.user)
+    }
+
+    /// `POST /v1/channels/{type}/{id}`: get or create (idempotent).
+    pub async fn create_channel(
+        &self,
+        channel_type: &str,
+        channel_id: &str,
+        body: &CreateChannel,
+    ) -> Result<ChannelState, SdkError> {
+        let url = self.channel_url(channel_type, channel_id);
+        self.transport
+            .send(self.request(Method::Post, url, Some(body)))
+            .await
+    }
+
+    /// `POST /v1/channels/{type}/{id}/messages`; a resend of the same id returns the stored
+    /// message.
+    pub async fn send_message(
+        &self,
+        channel_type: &str,
+        channel_id: &str,
+        body: &SendMessage,
+    ) -> Result<Message, SdkError> {
+        let url = format!("{}/messages", self.channel_url(channel_type, channel_id));
+        let reply: MessageResponse = self
+            .transport
+            .send(self.request(Method::Post, url, Some(body)))
+            .await?;
+        Ok(reply.message)
+    }
+
+    /// `GET /v1/channels/{type}/{id}/messages?...`, oldest first.
+    pub async fn query_messages(
+        &self,
+        channel_type: &str,
+        channel_id: &str,
+        query: &MessageQuery,
+    ) -> Result<Vec<Message>, SdkError> {
+        let mut url = format!("{}/messages", self.channel_url(channel_type, channel_id));
+        let params = [
+            ("limit", query.limit.map(u64::from)),
+            ("before_seq", query.before_seq),
+            ("after_seq", query.after_seq),
+        ];
+        let mut sep = '?';
+        for (name, value) in params {
+            if let Some(value) = value {
+                url.push_str(&format!("{sep}{name}={value}"));
+                sep = '&';
+            }
+        }
+        let reply: MessagesResponse = self
+            .transport
+            .send(self.request::<()>(Method::Get, url, None))
+            .await?;
+        Ok(reply.messages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientOptions;
+    use chat_protocol::{ApiError, ErrorCode};
+    use serde_json::{json, Value};
+    use std::cell::RefCell;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    type SentRequest = (Method, String, Vec<(String, String)>, Option<Value>);
+
+    /// Records requests and answers each with the next canned `(status, body)`.
+    #[derive(Default)]
+    struct FakeTransport {
+        sent: RefCell<Vec<SentRequest>>,
+        replies: RefCell<Vec<(u16, Value)>>,
+    }
+
+    impl Transport for FakeTransport {
+        async fn send<B, R>(&self, request: ApiRequest<'_, B>) -> Result<R, SdkError>
+        where
+            B: Serialize + ?Sized,
+            R: DeserializeOwned,
+        {
+            let headers = request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            let body = request.body.map(|b| serde_json::to_value(b).unwrap());
+            self.sent
+                .borrow_mut()
+                .push((request.method, request.url, headers, body));
+            let (status, reply) = self.replies.borrow_mut().remove(0);
+            if (200..300).contains(&status) {
+                serde_json::from_value(reply)
+                    .map_err(|e| SdkError::bad_response(status, e.to_string()))
+            } else {
+                Err(SdkError::from_http(
+                    status,
+                    serde_json::from_value::<ApiError>(reply).ok(),
+                ))
+            }
+        }
+    }
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("the fake transport never waits"),
+        }
+    }
+
+    fn api(replies: Vec<(u16, Value)>) -> Api<FakeTransport> {
+        let config = ClientConfig::new(ClientOptions {
+            api_url: "http://h:1/".into(),
+            api_key: "demo".into(),
+            user_id: "alice".into(),
+            token: "tok".into(),
+            device_id: None,
+        })
+        .unwrap();
+        let transport = FakeTransport {
+            replies: RefCell::new(replies),
+            ..Default::default()
+        };
+        Api::new(&config, transport)
+    }
+
+    fn message_json(id: &str, seq: u64) -> Value {
+        json!({"id": id, "cid": "messaging:a b", "channel_seq": seq, "user_id": "alice",
+               "text": "hi", "type": "regular", "status": "sent",
+               "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"})
+    }
+
+    #[test]
+    fn send_message_posts_to_the_encoded_channel_with_auth_headers() {
+        let api = api(vec![(201, json!({"message": message_json("m1", 4)}))]);
+        let body = SendMessage {
+            id: "m1".into(),
+            text: "hi".into(),
+            ..Default::default()
+        };
+        let msg = run(api.send_message("messaging", "a b", &body)).unwrap();
+        assert_eq!((msg.id.as_str(), msg.channel_seq), ("m1", 4));
+        let sent = api.transport.sent.borrow();
+        let (method, url, headers, body) = &sent[0];
+        assert_eq!(*method, Method::Post);
+        assert_eq!(url, "http://h:1/v1/channels/messaging/a%20b/messages");
+        assert_eq!(
+            headers,
+            &[
+                ("X-Api-Key".into(), "demo".into()),
+                ("Authorization".into(), "Bearer tok".into())
+            ]
+        );
+        assert_eq!(body.as_ref().unwrap(), &json!({"id": "m1", "text": "hi"}));
+    }
+
+    #[test]
+    fn query_messages_builds_the_query_string_from_given_fields_only() {
+        let api = api(vec![
+            (200, json!({"messages": []})),
+            (200, json!({"messages": []})),
+        ]);
+        let q = MessageQuery {
+            limit: Some(50),
+            before_seq: None,
+            after_seq: Some(7),
+        };
+        run(api.query_messages("messaging", "x", &q)).unwrap();
+        run(api.query_messages("messaging", "x", &MessageQuery::default())).unwrap();
+        let sent = api.transport.sent.borrow();
+        assert_eq!(
+            sent[0].1,
+            "http://h:1/v1/channels/messaging/x/messages?limit=50&after_seq=7"
+        );
+        assert_eq!(sent[1].1, "http://h:1/v1/channels/messaging/x/messages");
+        assert_eq!(sent[0].0, Method::Get);
+        assert!(sent[0].3.is_none());
+    }
+
+    #[test]
+    fn query_options_accept_camel_case_aliases() {
+        let q: MessageQuery = serde_json::from_value(json!({"beforeSeq": 3, "limit": 2})).unwrap();
+        assert_eq!(
+            q,
+            MessageQuery {
+                limit: Some(2),
+                before_seq: Some(3),
+                after_seq: None
+            }
+        );
+    }
+
+    #[test]
+    fn error_bodies_become_typed_errors() {
+        let api = api(vec![(
+            403,
+            json!({"code": "forbidden", "message": "not a member", "retryable": false}),
+        )]);
+        let e = run(api.query_messages("messaging", "x", &MessageQuery::default())).unwrap_err();
+        assert_eq!(
+            (e.code, e.status, e.retryable),
+            (ErrorCode::Forbidden, 403, false)
+        );
+    }
+
+    #[test]
+    fn me_unwraps_the_user() {
+        let api = api(vec![(
+            200,
+            json!({"user": {"id": "alice", "user_type": "regular",
+                   "created_at": "t", "updated_at": "t"}}),
+        )]);
+        assert_eq!(run(api.me()).unwrap().id, "alice");
+        assert_eq!(api.transport.sent.borrow()[0].1, "http://h:1/v1/me");
+    }
+}
