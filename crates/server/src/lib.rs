@@ -1,0 +1,63 @@
+//! chat-server: the backend of chat-sdk. axum over Postgres (source of truth) and Redis
+//! (fan-out, presence, sessions, revocations), stateless so several nodes can share one
+//! Postgres and one Redis. [`serve`] builds a node; [`embedded`] starts private Postgres and
+//! Redis when none are configured.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod embedded;
+pub mod error;
+pub mod fanout;
+pub mod http;
+pub mod presence;
+pub mod state;
+pub mod time;
+pub mod ws;
+
+use std::net::SocketAddr;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use state::AppState;
+
+/// Connects to Postgres and Redis, runs migrations, and returns the state of a node (with its
+/// Redis subscriber running).
+pub async fn build_state(database_url: &str, redis_url: &str, config: Config) -> anyhow_like::Result<AppState> {
+    let db = db::connect(database_url, 32).await.map_err(anyhow_like::wrap("connecting to Postgres"))?;
+    db::migrate(&db).await.map_err(anyhow_like::wrap("running migrations"))?;
+    let client = redis::Client::open(redis_url).map_err(anyhow_like::wrap("parsing REDIS_URL"))?;
+    let redis = redis::aio::ConnectionManager::new(client.clone())
+        .await
+        .map_err(anyhow_like::wrap("connecting to Redis"))?;
+    let hub = fanout::Hub::new(redis.clone());
+    hub.spawn_subscriber(client);
+    let state = AppState::new(db, redis, hub, config);
+    if state.config().demo {
+        http::dev::ensure_demo(&state).await.map_err(anyhow_like::wrap("creating the demo application"))?;
+    }
+    Ok(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = http::router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A minimal boxed error for start-up failures, with context.
+pub mod anyhow_like {
+    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+    pub type Result<T> = std::result::Result<T, Error>;
+
+    pub fn wrap<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Error {
+        move |e| format!("{what}: {e}").into()
+    }
+}

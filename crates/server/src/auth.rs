@@ -1,0 +1,136 @@
+//! Authentication: user tokens (HS256 JWTs signed with the app's secret, claims `user_id`,
+//! `iat`, optional `exp`, `jti`), their revocation list in Redis (`revoked:token:{jti}`), api_key
+//! lookup and the server-side secret check.
+
+use chat_protocol::requests::TokenResponse;
+use chat_protocol::ErrorCode;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::apps::{self, App};
+use crate::domain::users::{self, UserRow};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::time::now_unix;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub user_id: String,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    pub jti: String,
+}
+
+pub fn mint(app: &App, user_id: &str, expires_in: Option<u64>) -> Result<TokenResponse> {
+    let iat = now_unix();
+    let exp = expires_in.map(|s| iat + s.min(10 * 365 * 86_400) as i64);
+    let claims =
+        Claims { user_id: user_id.to_string(), iat, exp, jti: uuid::Uuid::new_v4().to_string() };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(app.api_secret.as_bytes()),
+    )
+    .map_err(|e| Error::api(ErrorCode::Internal, format!("signing failed: {e}")))?;
+    Ok(TokenResponse { token, jti: claims.jti, expires_at: exp })
+}
+
+/// Verifies signature and expiry. `check_exp = false` accepts expired tokens (for revocation).
+pub fn verify(app: &App, token: &str, check_exp: bool) -> Result<Claims> {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.required_spec_claims.clear();
+    v.validate_exp = check_exp;
+    v.leeway = 0;
+    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(app.api_secret.as_bytes()), &v)
+        .map(|d| d.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => Error::api(ErrorCode::TokenExpired, "the token has expired"),
+            ErrorKind::InvalidSignature => {
+                Error::api(ErrorCode::InvalidToken, "the token's signature does not verify")
+            }
+            _ => Error::api(ErrorCode::InvalidToken, format!("the token is malformed: {e}")),
+        })
+}
+
+fn revoked_key(jti: &str) -> String {
+    format!("revoked:token:{jti}")
+}
+
+/// The application of `api_key`, from a 5-second cache; `unknown_api_key` / `app_inactive`.
+pub async fn app_by_key(state: &AppState, api_key: &str) -> Result<App> {
+    if api_key.is_empty() {
+        return Err(Error::api(ErrorCode::UnknownApiKey, "no api_key was given"));
+    }
+    let app = match state.cached_app(api_key) {
+        Some(a) => a,
+        None => {
+            let app = apps::by_key(state.db(), api_key)
+                .await?
+                .ok_or_else(|| Error::api(ErrorCode::UnknownApiKey, "the api_key names no application"))?;
+            state.cache_app(&app);
+            app
+        }
+    };
+    if !app.active() {
+        return Err(Error::api(ErrorCode::AppInactive, "the application is disabled"));
+    }
+    Ok(app)
+}
+
+/// Checks api_key + user token: signature, expiry, revocation, user existence and activity.
+pub async fn user(state: &AppState, api_key: &str, token: &str) -> Result<(App, UserRow, Claims)> {
+    let app = app_by_key(state, api_key).await?;
+    if token.is_empty() {
+        return Err(Error::api(ErrorCode::MissingToken, "no user token was given"));
+    }
+    let claims = verify(&app, token, true)?;
+    let mut redis = state.redis();
+    let revoked: bool = redis::cmd("EXISTS").arg(revoked_key(&claims.jti)).query_async(&mut redis).await?;
+    if revoked {
+        return Err(Error::api(ErrorCode::TokenRevoked, "the token has been revoked"));
+    }
+    let user = users::by_external_id(state.db(), app.id, &claims.user_id)
+        .await?
+        .ok_or_else(|| Error::api(ErrorCode::UnknownUser, "the token's user does not exist"))?;
+    if user.deactivated() {
+        return Err(Error::api(ErrorCode::UserDeactivated, "the user is deactivated"));
+    }
+    Ok((app, user, claims))
+}
+
+/// Checks api_key + api_secret for server-side calls.
+pub async fn secret(state: &AppState, api_key: &str, secret: &str) -> Result<App> {
+    let app = app_by_key(state, api_key).await?;
+    if !constant_time_eq(app.api_secret.as_bytes(), secret.as_bytes()) {
+        return Err(Error::api(ErrorCode::InvalidSecret, "the api_secret does not match"));
+    }
+    Ok(app)
+}
+
+/// Revokes a token of `app` for the rest of its lifetime (forever when it has no `exp`).
+pub async fn revoke(state: &AppState, app: &App, token: &str) -> Result<()> {
+    let claims = verify(app, token, false)?;
+    let mut redis = state.redis();
+    let key = revoked_key(&claims.jti);
+    match claims.exp {
+        Some(exp) => {
+            let ttl = exp - now_unix();
+            if ttl > 0 {
+                let _: () = redis::cmd("SET").arg(&key).arg("1").arg("EX").arg(ttl).query_async(&mut redis).await?;
+            }
+        }
+        None => {
+            let _: () = redis::cmd("SET").arg(&key).arg("1").query_async(&mut redis).await?;
+        }
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,9 @@
+//! The chat domain over Postgres: applications, users, channels, members and messages. Each
+//! module owns the SQL for its tables; handlers call these functions and never write SQL.
+
+pub mod apps;
+pub mod channels;
+pub mod events;
+pub mod messages;
+pub mod users;
+pub mod validate;

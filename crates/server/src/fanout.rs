@@ -1,0 +1,153 @@
+//! Fan-out of events to connected clients on every node. A committed change is published once
+//! to the Redis channel [`EVENTS_CHANNEL`]; every node subscribes and hands the frame to its own
+//! sockets whose user is a recipient. Nodes are stateless: a client may be on any of them.
+//!
+//! The envelope is `recipient,recipient,...\n<frame json>`, so a node routes without parsing
+//! the frame. Each socket has a bounded queue; a socket that falls that far behind is dropped
+//! from the registry and closed with `SlowConsumer` (4102), so it reconnects and syncs instead of
+//! silently missing events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chat_protocol::ServerFrame;
+use futures::StreamExt;
+use redis::aio::ConnectionManager;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// The Redis pub/sub channel all nodes publish events on.
+pub const EVENTS_CHANNEL: &str = "chat:events";
+
+/// Frames a socket may have queued before it counts as a slow consumer.
+pub const SOCKET_QUEUE: usize = 1024;
+
+/// An event to deliver after its transaction committed.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Internal ids of the users to deliver to.
+    pub recipients: Vec<Uuid>,
+    pub frame: ServerFrame,
+}
+
+struct Session {
+    conn_id: Uuid,
+    tx: mpsc::Sender<Arc<str>>,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    sessions: Arc<RwLock<HashMap<Uuid, Vec<Session>>>>,
+    redis: ConnectionManager,
+}
+
+impl Hub {
+    pub fn new(redis: ConnectionManager) -> Hub {
+        Hub { sessions: Arc::default(), redis }
+    }
+
+    /// Registers a socket of `user`; the receiver yields the frames to send it, and ends when
+    /// the hub dropped the socket as a slow consumer.
+    pub fn register(&self, user: Uuid, conn_id: Uuid) -> mpsc::Receiver<Arc<str>> {
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let mut map = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        map.entry(user).or_default().push(Session { conn_id, tx });
+        rx
+    }
+
+    pub fn unregister(&self, user: Uuid, conn_id: Uuid) {
+        let mut map = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(list) = map.get_mut(&user) {
+            list.retain(|s| s.conn_id != conn_id);
+            if list.is_empty() {
+                map.remove(&user);
+            }
+        }
+    }
+
+    /// Number of sockets connected to this node.
+    pub fn local_sockets(&self) -> usize {
+        let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
+        map.values().map(Vec::len).sum()
+    }
+
+    /// Publishes committed events to every node (this one included). If Redis cannot be
+    /// reached the events go to this node's sockets only; they stay in the event log for sync.
+    pub async fn publish(&self, events: &[Outgoing]) {
+        for ev in events {
+            let Ok(frame) = serde_json::to_string(&ev.frame) else { continue };
+            let mut envelope = String::with_capacity(frame.len() + ev.recipients.len() * 37);
+            for (i, r) in ev.recipients.iter().enumerate() {
+                if i > 0 {
+                    envelope.push(',');
+                }
+                envelope.push_str(&r.to_string());
+            }
+            envelope.push('\n');
+            envelope.push_str(&frame);
+            let mut conn = self.redis.clone();
+            let res: redis::RedisResult<i64> =
+                redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "publish failed; delivering to this node only");
+                self.deliver_envelope(&envelope);
+            }
+        }
+    }
+
+    fn deliver_envelope(&self, envelope: &str) {
+        let Some((ids, frame)) = envelope.split_once('\n') else { return };
+        let frame: Arc<str> = Arc::from(frame);
+        let recipients: Vec<Uuid> = ids.split(',').filter_map(|s| Uuid::parse_str(s).ok()).collect();
+        self.deliver_local(&recipients, &frame);
+    }
+
+    /// Queues `frame` on every local socket of the recipients.
+    pub fn deliver_local(&self, recipients: &[Uuid], frame: &Arc<str>) {
+        let mut slow = Vec::new();
+        {
+            let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
+            for user in recipients {
+                for s in map.get(user).into_iter().flatten() {
+                    if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(frame.clone()) {
+                        slow.push((*user, s.conn_id));
+                    }
+                }
+            }
+        }
+        for (user, conn) in slow {
+            tracing::warn!(%user, %conn, "slow consumer: dropping socket");
+            self.unregister(user, conn);
+        }
+    }
+
+    /// Subscribes to [`EVENTS_CHANNEL`] and delivers what arrives, reconnecting with backoff
+    /// when Redis goes away.
+    pub fn spawn_subscriber(&self, client: redis::Client) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match client.get_async_pubsub().await {
+                    Ok(mut pubsub) => match pubsub.subscribe(EVENTS_CHANNEL).await {
+                        Ok(()) => {
+                            backoff = Duration::from_millis(100);
+                            let mut stream = pubsub.on_message();
+                            while let Some(msg) = stream.next().await {
+                                if let Ok(payload) = msg.get_payload::<String>() {
+                                    hub.deliver_envelope(&payload);
+                                }
+                            }
+                            tracing::warn!("redis subscription ended; resubscribing");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "redis subscribe failed"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "redis pubsub connect failed"),
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        })
+    }
+}

@@ -1,0 +1,74 @@
+//! Client endpoints for channels and messages: get-or-create, get, send, list.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chat_protocol::requests::{ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage};
+
+use super::extract::{Body, UserAuth};
+use crate::domain::{channels, messages};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+pub async fn me(auth: UserAuth) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "user": auth.user.to_wire() }))
+}
+
+pub async fn get_or_create(
+    State(state): State<AppState>,
+    auth: UserAuth,
+    Path((channel_type, id)): Path<(String, String)>,
+    Body(req): Body<CreateChannel>,
+) -> Result<Json<ChannelState>> {
+    let (st, events) = channels::get_or_create(state.db(), &auth.user, &channel_type, &id, &req).await?;
+    state.hub().publish(&events).await;
+    Ok(Json(st))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    auth: UserAuth,
+    Path((channel_type, id)): Path<(String, String)>,
+) -> Result<Json<ChannelState>> {
+    Ok(Json(channels::state_for(state.db(), &auth.user, &channel_type, &id).await?))
+}
+
+pub async fn send_message(
+    State(state): State<AppState>,
+    auth: UserAuth,
+    Path((channel_type, id)): Path<(String, String)>,
+    Body(req): Body<SendMessage>,
+) -> Result<Json<MessageResponse>> {
+    let (message, event) = messages::send(state.db(), &auth.user, &channel_type, &id, &req).await?;
+    if let Some(ev) = event {
+        state.hub().publish(std::slice::from_ref(&ev)).await;
+    }
+    Ok(Json(MessageResponse { message }))
+}
+
+fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>> {
+    q.get(name)
+        .map(|v| v.parse::<i64>().map_err(|_| Error::invalid(format!("{name} must be an integer"))))
+        .transpose()
+}
+
+pub async fn list_messages(
+    State(state): State<AppState>,
+    auth: UserAuth,
+    Path((channel_type, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<MessagesResponse>> {
+    for k in q.keys() {
+        if !["limit", "before_seq", "after_seq", "api_key"].contains(&k.as_str()) {
+            return Err(Error::invalid(format!("unknown query parameter {k:?}")));
+        }
+    }
+    let limit = int_param(&q, "limit")?.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::invalid("limit must be 1-200"));
+    }
+    let page = messages::Page { limit, before_seq: int_param(&q, "before_seq")?, after_seq: int_param(&q, "after_seq")? };
+    let (channel, _) = channels::for_member(state.db(), &auth.user, &channel_type, &id).await?;
+    Ok(Json(MessagesResponse { messages: messages::page(state.db(), &channel, page).await? }))
+}

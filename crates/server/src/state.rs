@@ -1,0 +1,83 @@
+//! Shared server state handed to every handler: the pool, Redis, the fan-out hub, config and a
+//! short-lived cache of applications by api_key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::domain::apps::App;
+use crate::fanout::Hub;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub db: PgPool,
+    pub redis: ConnectionManager,
+    pub hub: Hub,
+    pub config: Config,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    app_cache: Mutex<HashMap<String, (Instant, App)>>,
+}
+
+/// How long an application row is served from memory before it is read again.
+const APP_CACHE_TTL: Duration = Duration::from_secs(5);
+
+impl AppState {
+    pub fn new(db: PgPool, redis: ConnectionManager, hub: Hub, config: Config) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                db,
+                redis,
+                hub,
+                config,
+                shutdown: tokio::sync::watch::channel(false).0,
+                app_cache: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn db(&self) -> &PgPool {
+        &self.inner.db
+    }
+
+    pub fn redis(&self) -> ConnectionManager {
+        self.inner.redis.clone()
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Tells every open socket of this node to close with `GoingAway`.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    pub fn cached_app(&self, api_key: &str) -> Option<App> {
+        let cache = self.inner.app_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(api_key).filter(|(at, _)| at.elapsed() < APP_CACHE_TTL).map(|(_, a)| a.clone())
+    }
+
+    pub fn cache_app(&self, app: &App) {
+        let mut cache = self.inner.app_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(app.api_key.clone(), (Instant::now(), app.clone()));
+    }
+}

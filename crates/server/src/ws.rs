@@ -1,0 +1,203 @@
+//! The websocket session: authentication at connect (errors become an `error` frame and a close
+//! code), session and presence records, health checks both ways, client frames, and delivery of
+//! the hub's frames. A garbage or oversized frame gets an `error` frame and the session goes on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use chat_protocol::{ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::domain::users::{self, UserRow};
+use crate::state::AppState;
+use crate::{auth, presence};
+
+/// Hard transport limit on one websocket message; larger ones end the connection (1009).
+pub const MAX_TRANSPORT_BYTES: usize = 1 << 20;
+/// Consecutive invalid frames after which the connection is closed (4008).
+const MAX_INVALID_STREAK: u32 = 100;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.max_message_size(MAX_TRANSPORT_BYTES)
+        .max_frame_size(MAX_TRANSPORT_BYTES)
+        .on_upgrade(move |socket| session(socket, state, q))
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: CloseCode, reason: &str) {
+    let reason: String = reason.chars().take(100).collect();
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame { code: code.as_u16(), reason: reason.into() })))
+        .await;
+}
+
+async fn refuse(mut socket: WebSocket, error: ApiError) {
+    let code = error.code.close_code();
+    let reason = error.code.as_str();
+    send_frame(&mut socket, &ServerFrame::Error { error: error.clone() }).await;
+    close(&mut socket, code, reason).await;
+}
+
+async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, String>) {
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let device_id: String = get("device_id").chars().take(128).collect();
+    let (_, user, claims) = match auth::user(&state, get("api_key"), get("token")).await {
+        Ok(x) => x,
+        Err(e) => return refuse(socket, e.to_api()).await,
+    };
+    let conn_id = Uuid::new_v4();
+    let rx = state.hub().register(user.id, conn_id);
+    let mut redis = state.redis();
+    if let Err(e) = presence::open(&mut redis, conn_id, user.id, &device_id, &state.config().node_id).await {
+        tracing::warn!(error = %e, "could not record the session in redis");
+    }
+    if let Err(e) = users::set_online(state.db(), user.id, true).await {
+        tracing::warn!(error = %e, "could not mark the user online");
+    }
+    let mut me = user.to_wire();
+    me.is_online = true;
+    let ok = ServerFrame::ConnectionOk {
+        connection_id: conn_id.to_string(),
+        me,
+        protocol: PROTOCOL_VERSION,
+        health_interval_ms: state.config().health_interval.as_millis() as u32,
+    };
+    if send_frame(&mut socket, &ok).await {
+        let expires = claims.exp.map(|exp| Duration::from_secs((exp - crate::time::now_unix()).max(0) as u64));
+        let end = run(&mut socket, &state, &user, conn_id, rx, expires).await;
+        if let Some((code, reason)) = end {
+            if code == CloseCode::TokenExpired {
+                let err = ApiError::new(ErrorCode::TokenExpired, "the token has expired");
+                send_frame(&mut socket, &ServerFrame::Error { error: err }).await;
+            }
+            close(&mut socket, code, reason).await;
+        }
+    }
+    state.hub().unregister(user.id, conn_id);
+    match presence::close(&mut redis, conn_id, user.id).await {
+        Ok(true) => {
+            if let Err(e) = users::set_online(state.db(), user.id, false).await {
+                tracing::warn!(error = %e, "could not mark the user offline");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not close the session in redis"),
+    }
+}
+
+/// The session loop. Returns the close code to send, or `None` when the client went away.
+async fn run(
+    socket: &mut WebSocket,
+    state: &AppState,
+    user: &UserRow,
+    conn_id: Uuid,
+    mut rx: tokio::sync::mpsc::Receiver<Arc<str>>,
+    expires: Option<Duration>,
+) -> Option<(CloseCode, &'static str)> {
+    let cfg = state.config();
+    let mut health = tokio::time::interval(cfg.health_interval);
+    health.tick().await;
+    let mut last_heard = Instant::now();
+    let mut invalid_streak = 0u32;
+    let expiry = tokio::time::sleep(expires.unwrap_or(Duration::from_secs(100 * 365 * 86_400)));
+    tokio::pin!(expiry);
+    let mut shutdown = state.shutdown_signal();
+    let mut redis = state.redis();
+    loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                let msg = match msg {
+                    None | Some(Ok(Message::Close(_))) => return None,
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                            return Some((CloseCode::MessageTooBig, "message too big"));
+                        }
+                        return None;
+                    }
+                    Some(Ok(m)) => m,
+                };
+                last_heard = Instant::now();
+                let reply = match msg {
+                    Message::Text(t) => handle_text(t.as_str()),
+                    Message::Binary(_) => Err(ApiError::new(ErrorCode::InvalidFrame, "binary frames are not supported; send JSON text")),
+                    _ => Ok(None),
+                };
+                match reply {
+                    Ok(Some(frame)) => { invalid_streak = 0; if !send_frame(socket, &frame).await { return None; } }
+                    Ok(None) => invalid_streak = 0,
+                    Err(error) => {
+                        invalid_streak += 1;
+                        if !send_frame(socket, &ServerFrame::Error { error }).await { return None; }
+                        if invalid_streak >= MAX_INVALID_STREAK {
+                            return Some((CloseCode::PolicyViolation, "too many invalid frames"));
+                        }
+                    }
+                }
+            }
+            frame = rx.recv() => match frame {
+                Some(f) => if socket.send(Message::Text(f.as_ref().into())).await.is_err() { return None; },
+                None => return Some((CloseCode::SlowConsumer, "too far behind; reconnect and sync")),
+            },
+            _ = health.tick() => {
+                if last_heard.elapsed() > cfg.idle_timeout {
+                    return Some((CloseCode::HealthCheckTimeout, "no health check from the client"));
+                }
+                let hc = ServerFrame::HealthCheck { connection_id: conn_id.to_string() };
+                if !send_frame(socket, &hc).await { return None; }
+                if let Err(e) = presence::touch(&mut redis, conn_id, user.id).await {
+                    tracing::warn!(error = %e, "could not refresh presence");
+                }
+            }
+            _ = &mut expiry => return Some((CloseCode::TokenExpired, "token expired")),
+            _ = shutdown.changed() => return Some((CloseCode::GoingAway, "server shutting down")),
+        }
+    }
+}
+
+/// Handles one client text frame: `Ok(Some(reply))`, `Ok(None)` (nothing to answer), or an
+/// error to report in an `error` frame.
+fn handle_text(text: &str) -> Result<Option<ServerFrame>, ApiError> {
+    if text.len() > MAX_CLIENT_FRAME_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::FrameTooLarge,
+            format!("frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})", text.len()),
+        ));
+    }
+    let frame: ClientFrame = serde_json::from_str(text)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidFrame, format!("not a valid client frame: {e}")))?;
+    Ok(match frame {
+        ClientFrame::Ping { id } => Some(ServerFrame::Pong { id }),
+        ClientFrame::HealthCheck {} => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_answered_or_refused_with_codes() {
+        assert_eq!(handle_text(r#"{"type":"ping","id":"1"}"#), Ok(Some(ServerFrame::Pong { id: Some("1".into()) })));
+        assert_eq!(handle_text(r#"{"type":"health.check"}"#), Ok(None));
+        assert_eq!(handle_text("garbage").unwrap_err().code, ErrorCode::InvalidFrame);
+        assert_eq!(handle_text(r#"{"type":"ping","evil":1}"#).unwrap_err().code, ErrorCode::InvalidFrame);
+        let big = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME_BYTES));
+        assert_eq!(handle_text(&big).unwrap_err().code, ErrorCode::FrameTooLarge);
+    }
+}
