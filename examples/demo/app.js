@@ -74,6 +74,7 @@ function renderMessage(m) {
   if (m.user_id === userId) el.classList.add('mine');
   if (m.status && m.status !== 'sent') el.classList.add(`status-${m.status}`);
   el.dataset.id = m.id;
+  el.dataset.user = m.user_id ?? '';
   el.dataset.seq = m.channel_seq == null ? '' : String(m.channel_seq);
 
   const meta = document.createElement('div');
@@ -81,6 +82,8 @@ function renderMessage(m) {
   const sender = document.createElement('span');
   sender.className = 'sender';
   sender.textContent = senderName(m);
+  sender.dataset.user = m.user_id ?? '';
+  sender.title = m.user_id ?? '';
   const time = document.createElement('time');
   time.className = 'time';
   if (m.created_at) time.dateTime = m.created_at;

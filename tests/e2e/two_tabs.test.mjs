@@ -137,11 +137,12 @@ async function send(page, text) {
   await page.click('#send', { timeout: TIMEOUT });
 }
 
-/** Sender shown on the (single) message element carrying this text. */
+/** Sender (user id, and the name shown) of the message element carrying this text. */
 function senderOf(page, text) {
   return page.$$eval('#messages .message', (els, t) => {
     const el = els.find((e) => e.querySelector('.text')?.textContent === t);
-    return el ? { sender: el.querySelector('.sender')?.textContent, id: el.dataset.id } : null;
+    const sender = el?.querySelector('.sender');
+    return el ? { sender: sender?.dataset.user, senderText: sender?.textContent, id: el.dataset.id } : null;
   }, text);
 }
 
@@ -199,6 +200,7 @@ test('a message typed in alice\'s tab shows up exactly once in bob\'s tab (and i
       assert.equal(await countText(alice.page, text), 1, 'alice sees the message exactly once');
       const seen = await senderOf(bob.page, text);
       assert.equal(seen.sender, 'alice', 'bob sees alice as the sender');
+      assert.match(seen.senderText, /alice/i, 'the sender is shown by name');
       assert.ok(seen.id, 'message element carries data-id');
       assert.equal((await senderOf(alice.page, text)).id, seen.id, 'same message id in both tabs');
       assert.equal(await errorShown(alice.page), null, 'no error shown to alice');
