@@ -1,12 +1,14 @@
 //! The REST API as the SDK uses it: which endpoint, method, headers and body each call takes,
 //! and what comes back — over any [`Transport`] (fetch in the browser, a fake in tests).
+//! Bodies and answers are generic: natively they are the `chat_protocol` types, in the
+//! browser they stay JS objects.
 
 use std::future::Future;
 
-use chat_protocol::requests::{
-    ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage,
-};
-use chat_protocol::{Message, User};
+#[cfg(doc)]
+use chat_protocol::requests::{ChannelState, CreateChannel, SendMessage};
+#[cfg(doc)]
+use chat_protocol::Message;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -57,9 +59,22 @@ pub struct MessageQuery {
     pub after_seq: Option<u64>,
 }
 
+// The envelopes of `MeResponse`, `MessageResponse` and `MessagesResponse`, generic over the
+// payload so the browser build can keep payloads as JS objects instead of decoding and
+// re-encoding every field (which costs wasm size and time).
 #[derive(Debug, Deserialize)]
-struct MeResponse {
-    user: User,
+struct UserEnvelope<U> {
+    user: U,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageEnvelope<M> {
+    message: M,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessagesEnvelope<L> {
+    messages: L,
 }
 
 /// The user-facing REST endpoints, authenticated as the client's user.
@@ -108,51 +123,60 @@ impl<T: Transport> Api<T> {
     }
 
     /// `GET /v1/me`.
-    pub async fn me(&self) -> Result<User, SdkError> {
+    pub async fn me<U: DeserializeOwned>(&self) -> Result<U, SdkError> {
         let url = format!("{}/v1/me", self.base);
-        let reply: MeResponse = self
+        let reply: UserEnvelope<U> = self
             .transport
             .send(self.request::<()>(Method::Get, url, None))
             .await?;
         Ok(reply.user)
     }
 
-    /// `POST /v1/channels/{type}/{id}`: get or create (idempotent).
-    pub async fn create_channel(
+    /// `POST /v1/channels/{type}/{id}` with a [`CreateChannel`]-shaped body: get or create
+    /// (idempotent); answers a [`ChannelState`].
+    pub async fn create_channel<B, S>(
         &self,
         channel_type: &str,
         channel_id: &str,
-        body: &CreateChannel,
-    ) -> Result<ChannelState, SdkError> {
+        body: &B,
+    ) -> Result<S, SdkError>
+    where
+        B: Serialize + ?Sized,
+        S: DeserializeOwned,
+    {
         let url = self.channel_url(channel_type, channel_id);
         self.transport
             .send(self.request(Method::Post, url, Some(body)))
             .await
     }
 
-    /// `POST /v1/channels/{type}/{id}/messages`; a resend of the same id returns the stored
-    /// message.
-    pub async fn send_message(
+    /// `POST /v1/channels/{type}/{id}/messages` with a [`SendMessage`]-shaped body; answers
+    /// the stored [`Message`] (a resend of the same id returns it again).
+    pub async fn send_message<B, M>(
         &self,
         channel_type: &str,
         channel_id: &str,
-        body: &SendMessage,
-    ) -> Result<Message, SdkError> {
+        body: &B,
+    ) -> Result<M, SdkError>
+    where
+        B: Serialize + ?Sized,
+        M: DeserializeOwned,
+    {
         let url = format!("{}/messages", self.channel_url(channel_type, channel_id));
-        let reply: MessageResponse = self
+        let reply: MessageEnvelope<M> = self
             .transport
             .send(self.request(Method::Post, url, Some(body)))
             .await?;
         Ok(reply.message)
     }
 
-    /// `GET /v1/channels/{type}/{id}/messages?...`, oldest first.
-    pub async fn query_messages(
+    /// `GET /v1/channels/{type}/{id}/messages?...`: a list of [`Message`]s, oldest first.
+    pub async fn query_messages<L: DeserializeOwned>(
         &self,
         channel_type: &str,
         channel_id: &str,
         query: &MessageQuery,
-    ) -> Result<Vec<Message>, SdkError> {
+    ) -> Result<L, SdkError> {
         let mut url = format!("{}/messages", self.channel_url(channel_type, channel_id));
         let params = [
             ("limit", query.limit.map(u64::from)),
@@ -166,7 +190,7 @@ impl<T: Transport> Api<T> {
                 sep = '&';
             }
         }
-        let reply: MessagesResponse = self
+        let reply: MessagesEnvelope<L> = self
             .transport
             .send(self.request::<()>(Method::Get, url, None))
             .await?;
@@ -178,7 +202,8 @@ impl<T: Transport> Api<T> {
 mod tests {
     use super::*;
     use crate::config::ClientOptions;
-    use chat_protocol::{ApiError, ErrorCode};
+    use chat_protocol::requests::{ChannelState, SendMessage};
+    use chat_protocol::{ApiError, ErrorCode, Message, User};
     use serde_json::{json, Value};
     use std::cell::RefCell;
     use std::pin::pin;
@@ -259,7 +284,7 @@ mod tests {
             text: "hi".into(),
             ..Default::default()
         };
-        let msg = run(api.send_message("messaging", "a b", &body)).unwrap();
+        let msg: Message = run(api.send_message("messaging", "a b", &body)).unwrap();
         assert_eq!((msg.id.as_str(), msg.channel_seq), ("m1", 4));
         let sent = api.transport.sent.borrow();
         let (method, url, headers, body) = &sent[0];
@@ -286,8 +311,10 @@ mod tests {
             before_seq: None,
             after_seq: Some(7),
         };
-        run(api.query_messages("messaging", "x", &q)).unwrap();
-        run(api.query_messages("messaging", "x", &MessageQuery::default())).unwrap();
+        let page: Vec<Message> = run(api.query_messages("messaging", "x", &q)).unwrap();
+        assert!(page.is_empty());
+        let _: Vec<Message> =
+            run(api.query_messages("messaging", "x", &MessageQuery::default())).unwrap();
         let sent = api.transport.sent.borrow();
         assert_eq!(
             sent[0].1,
@@ -296,6 +323,31 @@ mod tests {
         assert_eq!(sent[1].1, "http://h:1/v1/channels/messaging/x/messages");
         assert_eq!(sent[0].0, Method::Get);
         assert!(sent[0].3.is_none());
+    }
+
+    #[test]
+    fn create_channel_posts_the_body_and_decodes_the_state() {
+        let state = json!({
+            "channel": {"cid": "messaging:x", "id": "x", "type": "messaging",
+                        "created_at": "t", "updated_at": "t", "last_seq": 3, "member_count": 2},
+            "members": [], "messages": []});
+        let api = api(vec![(200, state)]);
+        let body = json!({"name": "X", "members": ["bob"]});
+        let got: ChannelState = run(api.create_channel("messaging", "x", &body)).unwrap();
+        assert_eq!(got.channel.last_seq, 3);
+        let sent = api.transport.sent.borrow();
+        assert_eq!(
+            (sent[0].0, sent[0].1.as_str()),
+            (Method::Post, "http://h:1/v1/channels/messaging/x")
+        );
+        assert_eq!(sent[0].3.as_ref().unwrap(), &body);
+    }
+
+    #[test]
+    fn undecodable_success_is_a_bad_response() {
+        let api = api(vec![(200, json!({"unexpected": true}))]);
+        let e = run(api.send_message::<_, Message>("m", "x", &json!({"id": "1"}))).unwrap_err();
+        assert_eq!((e.code, e.status), (ErrorCode::Internal, 200));
     }
 
     #[test]
@@ -317,7 +369,8 @@ mod tests {
             403,
             json!({"code": "forbidden", "message": "not a member", "retryable": false}),
         )]);
-        let e = run(api.query_messages("messaging", "x", &MessageQuery::default())).unwrap_err();
+        let e = run(api.query_messages::<Vec<Message>>("messaging", "x", &MessageQuery::default()))
+            .unwrap_err();
         assert_eq!(
             (e.code, e.status, e.retryable),
             (ErrorCode::Forbidden, 403, false)
@@ -331,7 +384,8 @@ mod tests {
             json!({"user": {"id": "alice", "user_type": "regular",
                    "created_at": "t", "updated_at": "t"}}),
         )]);
-        assert_eq!(run(api.me()).unwrap().id, "alice");
+        let me: User = run(api.me()).unwrap();
+        assert_eq!(me.id, "alice");
         assert_eq!(api.transport.sent.borrow()[0].1, "http://h:1/v1/me");
     }
 }

@@ -17,4 +17,9 @@ pub mod events;
 pub mod frame;
 pub mod sequence;
 
+#[cfg(target_family = "wasm")]
+pub mod bindings;
+#[cfg(target_family = "wasm")]
+pub mod platform;
+
 pub use error::SdkError;

@@ -1,0 +1,206 @@
+//! The connection driver: one local task per client that performs what the connection state
+//! machine asks (open/close the gloo-net websocket, send frames, arm timers), feeds it what
+//! happens (frames, closes, ticks, network changes, commands) and dispatches incoming frames
+//! to JS listeners. It holds only a weak reference to the client, so dropping every handle
+//! (or `disconnect()`) ends it, which releases the socket, timers and listeners.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::rc::Weak;
+use std::task::Poll;
+
+use futures::channel::{mpsc, oneshot};
+use futures::{FutureExt, Sink, StreamExt};
+use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
+
+use super::shared::{Command, Shared};
+use crate::connection::{Action, ConnectionState, Input, TICK_INTERVAL_MS};
+use crate::error::SdkError;
+use crate::frame::FrameHeader;
+use crate::platform::json;
+use crate::platform::network::NetworkWatch;
+use crate::platform::timer::{now_ms, Sleep};
+
+enum Wake {
+    Command(Option<Command>),
+    Network(bool),
+    Socket(Option<Result<Message, WebSocketError>>),
+    ReconnectDue,
+    Tick,
+}
+
+pub(crate) type ConnectResult = oneshot::Sender<Result<(), SdkError>>;
+
+pub(crate) async fn run(
+    client: Weak<Shared>,
+    ws_url: String,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    connected: ConnectResult,
+) {
+    let (network_tx, mut network_rx) = mpsc::unbounded();
+    let _network = NetworkWatch::new(network_tx);
+    let mut driver = Driver {
+        ws_url,
+        socket: None,
+        reconnect: None,
+        connected: Some(connected),
+    };
+    let mut tick = Sleep::new(TICK_INTERVAL_MS);
+    let mut inputs = VecDeque::from([Input::Start]);
+    let mut disconnect_acks = Vec::new();
+
+    loop {
+        // Apply everything queued, then stop if the connection is over.
+        while let Some(input) = inputs.pop_front() {
+            let Some(shared) = client.upgrade() else {
+                return;
+            };
+            let actions = shared.core.borrow_mut().handle(now_ms(), input);
+            driver.perform(&shared, actions, &mut inputs);
+        }
+        if client
+            .upgrade()
+            .is_none_or(|s| s.core.borrow().state() == ConnectionState::Closed)
+        {
+            break;
+        }
+
+        let wake = futures::future::poll_fn(|cx| {
+            if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Command(command));
+            }
+            if let Poll::Ready(Some(online)) = network_rx.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Network(online));
+            }
+            if let Some(socket) = driver.socket.as_mut() {
+                if let Poll::Ready(message) = socket.poll_next_unpin(cx) {
+                    return Poll::Ready(Wake::Socket(message));
+                }
+            }
+            if let Some(sleep) = driver.reconnect.as_mut() {
+                if sleep.poll_unpin(cx).is_ready() {
+                    return Poll::Ready(Wake::ReconnectDue);
+                }
+            }
+            if tick.poll_unpin(cx).is_ready() {
+                return Poll::Ready(Wake::Tick);
+            }
+            Poll::Pending
+        })
+        .await;
+
+        match wake {
+            Wake::Command(None) => break, // every handle is gone
+            Wake::Command(Some(Command::Disconnect(ack))) => {
+                disconnect_acks.push(ack);
+                inputs.push_back(Input::DisconnectRequested);
+            }
+            Wake::Network(true) => inputs.push_back(Input::NetworkOnline),
+            Wake::Network(false) => inputs.push_back(Input::NetworkOffline),
+            Wake::ReconnectDue => {
+                driver.reconnect = None;
+                inputs.push_back(Input::ReconnectDue);
+            }
+            Wake::Tick => {
+                tick = Sleep::new(TICK_INTERVAL_MS);
+                inputs.push_back(Input::Tick);
+            }
+            Wake::Socket(Some(Ok(Message::Text(text)))) => {
+                let Some(shared) = client.upgrade() else {
+                    break;
+                };
+                driver.receive(&shared, &text, &mut inputs);
+            }
+            Wake::Socket(Some(Ok(Message::Bytes(_)))) => {}
+            // An error event is always followed by a close event.
+            Wake::Socket(Some(Err(WebSocketError::ConnectionError))) => {}
+            Wake::Socket(Some(Err(WebSocketError::ConnectionClose(close)))) => {
+                driver.socket = None;
+                inputs.push_back(Input::SocketClosed { code: close.code });
+            }
+            Wake::Socket(Some(Err(_))) => {}
+            Wake::Socket(None) => {
+                driver.socket = None;
+                inputs.push_back(Input::SocketClosed { code: 1006 });
+            }
+        }
+    }
+
+    // Release the socket and timers before answering `disconnect()`, then every listener.
+    drop(driver);
+    drop(tick);
+    if let Some(shared) = client.upgrade() {
+        shared.core.borrow_mut().events().clear();
+    }
+    for ack in disconnect_acks {
+        let _ = ack.send(());
+    }
+    while let Ok(Command::Disconnect(ack)) = commands.try_recv() {
+        let _ = ack.send(());
+    }
+}
+
+struct Driver {
+    ws_url: String,
+    socket: Option<WebSocket>,
+    reconnect: Option<Sleep>,
+    connected: Option<ConnectResult>,
+}
+
+impl Driver {
+    fn perform(&mut self, shared: &Shared, actions: Vec<Action>, inputs: &mut VecDeque<Input>) {
+        for action in actions {
+            match action {
+                Action::OpenSocket => match WebSocket::open(&self.ws_url) {
+                    Ok(socket) => self.socket = Some(socket),
+                    Err(_) => inputs.push_back(Input::SocketClosed { code: 1006 }),
+                },
+                Action::Send(frame) => {
+                    if let (Some(socket), Ok(text)) =
+                        (self.socket.as_mut(), json::stringify(&frame))
+                    {
+                        // The socket is open: frames are only sent after `connection.ok`.
+                        let _ = Pin::new(socket).start_send(Message::Text(text));
+                    }
+                }
+                Action::CloseSocket { code, reason } => {
+                    if let Some(socket) = self.socket.take() {
+                        let _ = socket.close(Some(code), Some(reason));
+                    }
+                }
+                Action::ScheduleReconnect { delay_ms } => {
+                    self.reconnect = Some(Sleep::new(delay_ms));
+                }
+                Action::StateChanged(state) => {
+                    if state != ConnectionState::Reconnecting {
+                        self.reconnect = None;
+                    }
+                    shared.emit_connection_changed(state);
+                }
+                Action::Connected => {
+                    if let Some(tx) = self.connected.take() {
+                        let _ = tx.send(Ok(()));
+                    }
+                }
+                Action::ConnectFailed(error) => {
+                    if let Some(tx) = self.connected.take() {
+                        let _ = tx.send(Err(error));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One text frame: parse, update the connection, drop duplicates, dispatch.
+    fn receive(&mut self, shared: &Shared, text: &str, inputs: &mut VecDeque<Input>) {
+        let Ok(event) = json::parse(text) else { return };
+        let Ok(header) = json::from_js::<FrameHeader>(event.clone()) else {
+            return;
+        };
+        let delivery = shared.core.borrow_mut().receive(now_ms(), &header);
+        self.perform(shared, delivery.actions, inputs);
+        // A gap (`delivery.gap`) is delivered as is for now; fetching the missing range
+        // belongs to the sync layer.
+        shared.call_listeners(delivery.listeners, &event);
+    }
+}
