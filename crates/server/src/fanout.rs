@@ -123,31 +123,37 @@ impl Hub {
     }
 
     /// Subscribes to [`EVENTS_CHANNEL`] and delivers what arrives, reconnecting with backoff
-    /// when Redis goes away.
-    pub fn spawn_subscriber(&self, client: redis::Client) -> tokio::task::JoinHandle<()> {
+    /// when Redis goes away. Resolves once the first subscription is active, so a node never
+    /// accepts clients before it can deliver their events.
+    pub async fn start_subscriber(&self, client: redis::Client) -> Result<(), redis::RedisError> {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(EVENTS_CHANNEL).await?;
         let hub = self.clone();
         tokio::spawn(async move {
+            let mut current = Some(pubsub);
             let mut backoff = Duration::from_millis(100);
             loop {
+                if let Some(mut pubsub) = current.take() {
+                    backoff = Duration::from_millis(100);
+                    let mut stream = pubsub.on_message();
+                    while let Some(msg) = stream.next().await {
+                        if let Ok(payload) = msg.get_payload::<String>() {
+                            hub.deliver_envelope(&payload);
+                        }
+                    }
+                    tracing::warn!("redis subscription ended; resubscribing");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
                 match client.get_async_pubsub().await {
                     Ok(mut pubsub) => match pubsub.subscribe(EVENTS_CHANNEL).await {
-                        Ok(()) => {
-                            backoff = Duration::from_millis(100);
-                            let mut stream = pubsub.on_message();
-                            while let Some(msg) = stream.next().await {
-                                if let Ok(payload) = msg.get_payload::<String>() {
-                                    hub.deliver_envelope(&payload);
-                                }
-                            }
-                            tracing::warn!("redis subscription ended; resubscribing");
-                        }
+                        Ok(()) => current = Some(pubsub),
                         Err(e) => tracing::warn!(error = %e, "redis subscribe failed"),
                     },
                     Err(e) => tracing::warn!(error = %e, "redis pubsub connect failed"),
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-        })
+        });
+        Ok(())
     }
 }
