@@ -19,8 +19,12 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn server() -> &'static str {
-    option_env!("CHAT_TEST_SERVER")
-        .expect("set CHAT_TEST_SERVER=http://127.0.0.1:PORT when building the browser tests")
+    match option_env!("CHAT_TEST_SERVER") {
+        Some(url) => url,
+        None => {
+            panic!("set CHAT_TEST_SERVER=http://127.0.0.1:PORT when building the browser tests")
+        }
+    }
 }
 
 fn unique(prefix: &str) -> String {
