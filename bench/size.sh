@@ -23,6 +23,7 @@ mkdir -p "$WORK_DIR/size"
 OUT="$WORK_DIR/size"
 
 # --- our SDK -------------------------------------------------------------------------------
+[ -f "$REPO_ROOT/js/index.js" ] || die "js/index.js not found (the npm package entry)"
 if [ "$build" = 1 ]; then
   command -v wasm-pack >/dev/null || die "wasm-pack is not on PATH (see scripts/setup.sh)"
   log "building the release package: wasm-pack build --release --target web${CARGO_TARGET_DIR:+ (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)}"
@@ -30,7 +31,6 @@ if [ "$build" = 1 ]; then
 fi
 WASM="$REPO_ROOT/pkg/chat_sdk_bg.wasm"
 [ -f "$WASM" ] || die "$WASM not found (build failed or --no-build without a pkg/)"
-[ -f "$REPO_ROOT/js/index.js" ] || die "js/index.js not found"
 
 # The JS the browser downloads: js/index.js plus the wasm-bindgen glue it imports, bundled and
 # minified. The .wasm file itself is left out (external / file loader): it is counted above.
