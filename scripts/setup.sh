@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything chat-sdk needs on Debian 12 + rustup, idempotently:
 # a second run checks each item and installs nothing that is already present.
+# Arguments: folders whose package.json should be installed (e.g. tests/e2e bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,8 +57,18 @@ if ! command -v wasm-opt >/dev/null; then
   log "npm install -g binaryen (wasm-opt)"
   npm install -g --no-audit --no-fund binaryen@132 >/dev/null
 fi
-if [ ! -d js/node_modules/playwright-core ] || [ js/package.json -nt js/node_modules/.installed ]; then
-  log "npm install in js/"
-  (cd js && npm install --no-audit --no-fund >/dev/null && touch node_modules/.installed)
-fi
+# Node packages of the test and tooling folders (package-lock.json pins them).
+for dir in "$@"; do
+  [ -f "$dir/package.json" ] || continue
+  stamp="$dir/node_modules/.installed"
+  if [ ! -f "$stamp" ] || [ "$dir/package.json" -nt "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    log "npm install in $dir"
+    if [ -f "$dir/package-lock.json" ]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    else
+      (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+    touch "$stamp"
+  fi
+done
 log "ready"

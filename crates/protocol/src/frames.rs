@@ -25,7 +25,8 @@ pub enum ClientFrame {
     HealthCheck {},
 }
 
-/// Frames the server sends.
+/// Frames the server sends. (Variants differ in size; frames are short-lived, so no boxing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ServerFrame {
