@@ -41,9 +41,23 @@ async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
 
 async fn close(socket: &mut WebSocket, code: CloseCode, reason: &str) {
     let reason: String = reason.chars().take(100).collect();
-    let _ = socket
+    let sent = socket
         .send(Message::Close(Some(CloseFrame { code: code.as_u16(), reason: reason.into() })))
         .await;
+    if sent.is_err() {
+        return;
+    }
+    // Complete the closing handshake: read (and drop) what the client still sends until its
+    // Close arrives. Dropping the TCP connection with unread input would make the kernel send a
+    // reset, and the client could lose the error and close frames we just sent.
+    let drain = async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }
 
 async fn refuse(mut socket: WebSocket, error: ApiError) {
