@@ -9,15 +9,19 @@ SCRIPT_NAME=test
 
 bash scripts/setup.sh tests/e2e
 
+# Everything the runners print also goes to a log, to total the counts at the end.
+summary_log=$(mktemp /tmp/chat-sdk-test-log-XXXXXX)
+exec > >(tee "$summary_log") 2>&1
+
 log "native and server integration tests (cargo test --workspace)"
-cargo test --workspace --quiet 2>&1 | tee /tmp/chat-sdk-cargo-test.log
+cargo test --workspace --quiet
 
 log "building the server and the wasm package for the browser tests"
 cargo build --quiet -p chat-server
 build_pkg --dev
 
 data_dir=$(mktemp -d /tmp/chat-sdk-test-XXXXXX)
-trap 'stop_server; rm -rf "$data_dir"' EXIT
+trap 'stop_server; rm -rf "$data_dir" "$summary_log"' EXIT
 start_server debug --port 0 --data-dir "$data_dir"
 log "server for browser tests at $SERVER_URL"
 
@@ -25,6 +29,8 @@ log "browser tests (wasm-bindgen-test in headless Chromium)"
 CHAT_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
 
 log "end-to-end tests (Playwright, Debian chromium)"
-CHAT_DEMO_URL="$SERVER_URL" node --test tests/e2e/
+(cd tests/e2e && CHAT_DEMO_URL="$SERVER_URL" node --test)
 
+passed=$(sed -nE 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^# pass ([0-9]+)$/\1/p' "$summary_log" | awk '{s+=$1} END {print s+0}')
 log "all tests passed"
+echo "all: ${passed} passed, 0 failed"
