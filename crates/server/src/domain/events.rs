@@ -4,10 +4,12 @@
 //! The row lock taken by `UPDATE ... RETURNING` serialises writers, so sequences are gapless and
 //! strictly increasing; a rolled-back transaction gives its number back.
 
+use chat_protocol::ServerFrame;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::fanout::Outgoing;
 
 pub type Tx<'a> = Transaction<'a, Postgres>;
 
@@ -67,4 +69,28 @@ pub async fn log_user_event(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Records a channel event inside `tx`: takes the channel's next sequence number, builds the
+/// frame with it, logs the frame, and returns it addressed to the channel's current recipients
+/// (members who are not banned). Publish the result after the commit.
+pub async fn emit_channel(
+    tx: &mut Tx<'_>,
+    channel_id: Uuid,
+    build: impl FnOnce(u64) -> ServerFrame,
+) -> Result<Outgoing> {
+    let seq = next_channel_seq(tx, channel_id).await?;
+    let frame = build(seq as u64);
+    log_channel_event(tx, channel_id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
+    let recipients = super::channels::recipient_ids(&mut **tx, channel_id).await?;
+    Ok(Outgoing { recipients, frame })
+}
+
+/// Records a user-level event inside `tx` under the user's next sequence number and returns it
+/// addressed to that user. Publish the result after the commit.
+pub async fn emit_user(tx: &mut Tx<'_>, user_id: Uuid, build: impl FnOnce(u64) -> ServerFrame) -> Result<Outgoing> {
+    let seq = next_user_seq(tx, user_id).await?;
+    let frame = build(seq as u64);
+    log_user_event(tx, user_id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
+    Ok(Outgoing { recipients: vec![user_id], frame })
 }

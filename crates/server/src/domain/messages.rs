@@ -136,6 +136,7 @@ pub async fn send(
     }
     let silent = input.silent || input.message_type.as_deref() == Some("silent");
     let mut tx = db.begin().await?;
+    // The sequence number is taken first: the channel row lock it holds orders concurrent sends.
     let seq = events::next_channel_seq(&mut tx, channel.id).await?;
     let sql = format!(
         "INSERT INTO messages (id, channel_id, user_id, parent_message_id, quoted_message_id, text,
