@@ -11,12 +11,25 @@ use serde::{Deserialize, Serialize};
 pub enum OutboxOp {
     /// Send a new message; the entry's id is the message id.
     Send(SendMessage),
-    Edit { message_id: String, text: String },
-    Delete { message_id: String },
-    AddReaction { message_id: String, kind: String },
-    RemoveReaction { message_id: String, kind: String },
+    Edit {
+        message_id: String,
+        text: String,
+    },
+    Delete {
+        message_id: String,
+    },
+    AddReaction {
+        message_id: String,
+        kind: String,
+    },
+    RemoveReaction {
+        message_id: String,
+        kind: String,
+    },
     /// Mark the channel read up to `seq`.
-    MarkRead { seq: u64 },
+    MarkRead {
+        seq: u64,
+    },
 }
 
 impl OutboxOp {

@@ -16,21 +16,37 @@ pub enum Write {
     PutChannel(Channel),
     DeleteChannel(String),
     /// A member of the channel named by `cid`.
-    PutMember { cid: String, member: ChannelMember },
-    DeleteMember { cid: String, user_id: String },
+    PutMember {
+        cid: String,
+        member: ChannelMember,
+    },
+    DeleteMember {
+        cid: String,
+        user_id: String,
+    },
     PutUser(User),
     /// Upsert by message id: a confirmed copy replaces the local echo with the same id.
     PutMessage(Message),
     /// Deletes the message and its reactions.
     DeleteMessage(String),
     PutReaction(Reaction),
-    DeleteReaction { message_id: String, user_id: String, kind: String },
+    DeleteReaction {
+        message_id: String,
+        user_id: String,
+        kind: String,
+    },
     PutRead(ReadState),
     PutDraft(Draft),
-    DeleteDraft { cid: String, parent_id: Option<String> },
+    DeleteDraft {
+        cid: String,
+        parent_id: Option<String>,
+    },
     PutOutbox(OutboxEntry),
     DeleteOutbox(String),
-    PutMeta { key: String, value: String },
+    PutMeta {
+        key: String,
+        value: String,
+    },
 }
 
 /// An ordered list of [`Write`]s applied atomically.
@@ -79,7 +95,10 @@ impl WriteBatch {
     }
 
     pub fn put_member(&mut self, cid: &str, member: ChannelMember) -> &mut Self {
-        self.push(Write::PutMember { cid: cid.to_owned(), member })
+        self.push(Write::PutMember {
+            cid: cid.to_owned(),
+            member,
+        })
     }
 
     pub fn put_user(&mut self, user: User) -> &mut Self {
@@ -92,7 +111,8 @@ impl WriteBatch {
 
     /// A whole page of messages (a sync frame), in one transaction with the rest of the batch.
     pub fn put_messages(&mut self, messages: impl IntoIterator<Item = Message>) -> &mut Self {
-        self.writes.extend(messages.into_iter().map(Write::PutMessage));
+        self.writes
+            .extend(messages.into_iter().map(Write::PutMessage));
         self
     }
 
@@ -136,6 +156,9 @@ impl WriteBatch {
     }
 
     pub fn put_meta(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        self.push(Write::PutMeta { key: key.to_owned(), value: value.into() })
+        self.push(Write::PutMeta {
+            key: key.to_owned(),
+            value: value.into(),
+        })
     }
 }

@@ -187,8 +187,15 @@ pub async fn ordering_by_sequence(store: &dyn Store) {
     let all = store.messages(CID, Page::All).await.unwrap();
     assert_eq!(seqs(&all), vec![1, 2, 3, 5, 7, 9]);
     assert!(all.iter().all(|m| m.cid == CID));
-    assert_eq!(seqs(&store.messages(OTHER, Page::All).await.unwrap()), vec![4, 6]);
-    assert!(store.messages("messaging:none", Page::All).await.unwrap().is_empty());
+    assert_eq!(
+        seqs(&store.messages(OTHER, Page::All).await.unwrap()),
+        vec![4, 6]
+    );
+    assert!(store
+        .messages("messaging:none", Page::All)
+        .await
+        .unwrap()
+        .is_empty());
     // Sequence numbers are compared as numbers, not as text.
     put_seqs(store, CID, [10, 100]).await;
     assert_eq!(
@@ -205,27 +212,69 @@ pub async fn latest_n(store: &dyn Store) {
     let few = store.messages(OTHER, Page::Latest(100)).await.unwrap();
     assert_eq!(few.len(), 61);
     assert_eq!(few[0].channel_seq, 200);
-    assert!(store.messages(CID, Page::Latest(0)).await.unwrap().is_empty());
+    assert!(store
+        .messages(CID, Page::Latest(0))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn before_and_after_pages(store: &dyn Store) {
     // Gaps in the sequence (other events took numbers) must not matter.
     put_seqs(store, CID, (1..=60).map(|s| s * 2)).await;
     put_seqs(store, OTHER, 1..=200).await;
-    let before = store.messages(CID, Page::Before { seq: 41, limit: 5 }).await.unwrap();
+    let before = store
+        .messages(CID, Page::Before { seq: 41, limit: 5 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&before), vec![32, 34, 36, 38, 40]);
-    let before_exact = store.messages(CID, Page::Before { seq: 40, limit: 3 }).await.unwrap();
+    let before_exact = store
+        .messages(CID, Page::Before { seq: 40, limit: 3 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&before_exact), vec![34, 36, 38]);
-    let after = store.messages(CID, Page::After { seq: 40, limit: 4 }).await.unwrap();
+    let after = store
+        .messages(CID, Page::After { seq: 40, limit: 4 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&after), vec![42, 44, 46, 48]);
-    let after_odd = store.messages(CID, Page::After { seq: 41, limit: 2 }).await.unwrap();
+    let after_odd = store
+        .messages(CID, Page::After { seq: 41, limit: 2 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&after_odd), vec![42, 44]);
-    let start = store.messages(CID, Page::Before { seq: 5, limit: 10 }).await.unwrap();
+    let start = store
+        .messages(CID, Page::Before { seq: 5, limit: 10 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&start), vec![2, 4]);
-    let end = store.messages(CID, Page::After { seq: 118, limit: 10 }).await.unwrap();
+    let end = store
+        .messages(
+            CID,
+            Page::After {
+                seq: 118,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(seqs(&end), vec![120]);
-    assert!(store.messages(CID, Page::After { seq: 120, limit: 10 }).await.unwrap().is_empty());
-    assert!(store.messages(CID, Page::Before { seq: 2, limit: 10 }).await.unwrap().is_empty());
+    assert!(store
+        .messages(
+            CID,
+            Page::After {
+                seq: 120,
+                limit: 10
+            }
+        )
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .messages(CID, Page::Before { seq: 2, limit: 10 })
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn upsert_by_id_replaces_local_echo(store: &dyn Store) {
@@ -234,15 +283,24 @@ pub async fn upsert_by_id_replaces_local_echo(store: &dyn Store) {
     batch.put_message(echo(CID, "local-1"));
     write(store, &mut batch).await;
     // A local echo is readable by id but is not part of the confirmed pages.
-    assert_eq!(store.message("local-1").await.unwrap().unwrap().channel_seq, 0);
-    assert_eq!(seqs(&store.messages(CID, Page::All).await.unwrap()), vec![1, 2]);
+    assert_eq!(
+        store.message("local-1").await.unwrap().unwrap().channel_seq,
+        0
+    );
+    assert_eq!(
+        seqs(&store.messages(CID, Page::All).await.unwrap()),
+        vec![1, 2]
+    );
 
     let mut confirmed = message(CID, 3);
     confirmed.id = "local-1".into();
     confirmed.text = "from the server".into();
     batch.put_message(confirmed.clone());
     write(store, &mut batch).await;
-    assert_eq!(store.message("local-1").await.unwrap(), Some(confirmed.clone()));
+    assert_eq!(
+        store.message("local-1").await.unwrap(),
+        Some(confirmed.clone())
+    );
     let all = store.messages(CID, Page::All).await.unwrap();
     assert_eq!(seqs(&all), vec![1, 2, 3]);
     assert_eq!(all[2].text, "from the server");
@@ -294,27 +352,51 @@ pub async fn thread_index(store: &dyn Store) {
 
     let thread = store.thread(&parent.id, Page::All).await.unwrap();
     assert_eq!(seqs(&thread), vec![2, 3, 4, 5, 6]);
-    assert!(thread.iter().all(|m| m.parent_id.as_deref() == Some(parent.id.as_str())));
-    assert_eq!(seqs(&store.thread(&parent.id, Page::Latest(2)).await.unwrap()), vec![5, 6]);
-    let before = store.thread(&parent.id, Page::Before { seq: 5, limit: 2 }).await.unwrap();
+    assert!(thread
+        .iter()
+        .all(|m| m.parent_id.as_deref() == Some(parent.id.as_str())));
+    assert_eq!(
+        seqs(&store.thread(&parent.id, Page::Latest(2)).await.unwrap()),
+        vec![5, 6]
+    );
+    let before = store
+        .thread(&parent.id, Page::Before { seq: 5, limit: 2 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&before), vec![3, 4]);
-    let after = store.thread(&parent.id, Page::After { seq: 2, limit: 2 }).await.unwrap();
+    let after = store
+        .thread(&parent.id, Page::After { seq: 2, limit: 2 })
+        .await
+        .unwrap();
     assert_eq!(seqs(&after), vec![3, 4]);
     // Replies are channel messages too.
     assert_eq!(store.messages(CID, Page::All).await.unwrap().len(), 6);
-    assert!(store.thread(&message(CID, 2).id, Page::All).await.unwrap().is_empty());
+    assert!(store
+        .thread(&message(CID, 2).id, Page::All)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn outbox_order_per_channel(store: &dyn Store) {
     let mut batch = WriteBatch::new();
-    for (cid, id, order) in [(CID, "c", 3), (OTHER, "b", 2), (CID, "a", 1), (OTHER, "d", 10)] {
+    for (cid, id, order) in [
+        (CID, "c", 3),
+        (OTHER, "b", 2),
+        (CID, "a", 1),
+        (OTHER, "d", 10),
+    ] {
         batch.put_outbox(send_entry(cid, id, order));
     }
     write(store, &mut batch).await;
     let all = store.outbox().await.unwrap();
     let ids: Vec<_> = all.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, vec!["a", "b", "c", "d"]);
-    let in_cid: Vec<_> = all.iter().filter(|e| e.cid == CID).map(|e| e.order).collect();
+    let in_cid: Vec<_> = all
+        .iter()
+        .filter(|e| e.cid == CID)
+        .map(|e| e.order)
+        .collect();
     assert_eq!(in_cid, vec![1, 3]);
 
     // Updating an entry keeps one entry under its id.
@@ -341,7 +423,10 @@ pub async fn atomic_echo_and_enqueue(store: &dyn Store) {
             id: "r-1".into(),
             cid: CID.into(),
             order: 2,
-            op: OutboxOp::AddReaction { message_id: "m-0".into(), kind: "like".into() },
+            op: OutboxOp::AddReaction {
+                message_id: "m-0".into(),
+                kind: "like".into(),
+            },
             state: OutboxState::Pending,
             attempts: 0,
         });
@@ -379,8 +464,14 @@ pub async fn delete_message_takes_its_reactions(store: &dyn Store) {
         .put_reaction(reaction(&two, "bob", "like"));
     write(store, &mut batch).await;
     let on_one = store.reactions(&one).await.unwrap();
-    let keys: Vec<_> = on_one.iter().map(|r| (r.user_id.as_str(), r.kind.as_str())).collect();
-    assert_eq!(keys, vec![("alice", "like"), ("alice", "wow"), ("bob", "like")]);
+    let keys: Vec<_> = on_one
+        .iter()
+        .map(|r| (r.user_id.as_str(), r.kind.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![("alice", "like"), ("alice", "wow"), ("bob", "like")]
+    );
 
     batch.delete_reaction(&one, "alice", "wow");
     write(store, &mut batch).await;
@@ -391,7 +482,10 @@ pub async fn delete_message_takes_its_reactions(store: &dyn Store) {
     assert!(store.message(&one).await.unwrap().is_none());
     assert!(store.reactions(&one).await.unwrap().is_empty());
     assert_eq!(store.reactions(&two).await.unwrap().len(), 1);
-    assert_eq!(seqs(&store.messages(CID, Page::All).await.unwrap()), vec![2]);
+    assert_eq!(
+        seqs(&store.messages(CID, Page::All).await.unwrap()),
+        vec![2]
+    );
 }
 
 pub async fn records_round_trip(store: &dyn Store) {
@@ -411,7 +505,12 @@ pub async fn records_round_trip(store: &dyn Store) {
             last_read_seq: 4,
             last_read_at: T.into(),
         })
-        .put_draft(Draft { cid: CID.into(), parent_id: None, text: "hi".into(), updated_at: T.into() })
+        .put_draft(Draft {
+            cid: CID.into(),
+            parent_id: None,
+            text: "hi".into(),
+            updated_at: T.into(),
+        })
         .put_draft(Draft {
             cid: CID.into(),
             parent_id: Some("p".into()),
@@ -422,21 +521,41 @@ pub async fn records_round_trip(store: &dyn Store) {
     write(store, &mut batch).await;
 
     assert_eq!(store.channel(CID).await.unwrap(), Some(channel(CID)));
-    let cids: Vec<_> = store.channels().await.unwrap().into_iter().map(|c| c.cid).collect();
+    let cids: Vec<_> = store
+        .channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.cid)
+        .collect();
     assert_eq!(cids, vec![CID.to_owned(), OTHER.to_owned()]);
-    let members: Vec<_> =
-        store.members(CID).await.unwrap().into_iter().map(|m| m.user_id).collect();
+    let members: Vec<_> = store
+        .members(CID)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
     assert_eq!(members, vec!["alice", "bob"]);
     assert_eq!(store.user("alice").await.unwrap(), Some(alice));
     assert_eq!(store.user("nobody").await.unwrap(), None);
     assert_eq!(store.reads(CID).await.unwrap()[0].last_read_seq, 4);
     assert_eq!(store.draft(CID, None).await.unwrap().unwrap().text, "hi");
-    assert_eq!(store.draft(CID, Some("p")).await.unwrap().unwrap().text, "in thread");
-    assert_eq!(store.meta("cursor:user").await.unwrap().as_deref(), Some("42"));
+    assert_eq!(
+        store.draft(CID, Some("p")).await.unwrap().unwrap().text,
+        "in thread"
+    );
+    assert_eq!(
+        store.meta("cursor:user").await.unwrap().as_deref(),
+        Some("42")
+    );
     assert_eq!(store.meta("cursor:none").await.unwrap(), None);
 
     batch.delete_draft(CID, Some("p"));
-    batch.push(super::Write::DeleteMember { cid: CID.into(), user_id: "bob".into() });
+    batch.push(super::Write::DeleteMember {
+        cid: CID.into(),
+        user_id: "bob".into(),
+    });
     batch.push(super::Write::DeleteChannel(OTHER.into()));
     write(store, &mut batch).await;
     assert_eq!(store.draft(CID, Some("p")).await.unwrap(), None);
@@ -483,7 +602,10 @@ pub async fn eviction_never_touches_outbox(store: &dyn Store) {
             id: "edit-1".into(),
             cid: CID.into(),
             order: 2,
-            op: OutboxOp::Edit { message_id: edited.clone(), text: "new".into() },
+            op: OutboxOp::Edit {
+                message_id: edited.clone(),
+                text: "new".into(),
+            },
             state: OutboxState::Pending,
             attempts: 0,
         })
@@ -492,8 +614,15 @@ pub async fn eviction_never_touches_outbox(store: &dyn Store) {
 
     let removed = store.evict_messages(CID, 3).await.unwrap();
     assert_eq!(removed, 6); // 1, 3, 4, 5, 6, 7 (2 is referenced by the outbox)
-    assert_eq!(seqs(&store.messages(CID, Page::All).await.unwrap()), vec![2, 8, 9, 10]);
-    assert!(store.reactions(&message(CID, 1).id).await.unwrap().is_empty());
+    assert_eq!(
+        seqs(&store.messages(CID, Page::All).await.unwrap()),
+        vec![2, 8, 9, 10]
+    );
+    assert!(store
+        .reactions(&message(CID, 1).id)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(store.message("local-1").await.unwrap().is_some());
     assert_eq!(store.outbox().await.unwrap().len(), 2);
     assert_eq!(store.messages(OTHER, Page::All).await.unwrap().len(), 10);

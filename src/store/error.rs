@@ -21,7 +21,11 @@ pub enum StoreError {
     Codec { message: String },
     /// Any other failure of the backend, with everything the browser told us: what we were
     /// doing (`context`, rexie's/idb's description), and the DOMException `name` and `message`.
-    Backend { context: String, name: String, message: String },
+    Backend {
+        context: String,
+        name: String,
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -66,7 +70,10 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::QuotaExceeded { message } => write!(f, "storage quota exceeded: {message}"),
             StoreError::UpgradeBlocked { message } => {
-                write!(f, "schema upgrade blocked by another open connection: {message}")
+                write!(
+                    f,
+                    "schema upgrade blocked by another open connection: {message}"
+                )
             }
             StoreError::ConnectionClosed { message } => {
                 write!(f, "database connection closed: {message}")
@@ -74,8 +81,14 @@ impl fmt::Display for StoreError {
             StoreError::VersionTooNew { message } => {
                 write!(f, "database is newer than this code: {message}")
             }
-            StoreError::Codec { message } => write!(f, "stored record has an unexpected shape: {message}"),
-            StoreError::Backend { context, name, message } => {
+            StoreError::Codec { message } => {
+                write!(f, "stored record has an unexpected shape: {message}")
+            }
+            StoreError::Backend {
+                context,
+                name,
+                message,
+            } => {
                 write!(f, "{context}: {name}: {message}")
             }
         }
@@ -91,7 +104,12 @@ mod tests {
     #[test]
     fn dom_names_map_to_distinct_variants() {
         let q = StoreError::from_dom("put", "QuotaExceededError", "full");
-        assert_eq!(q, StoreError::QuotaExceeded { message: "full".into() });
+        assert_eq!(
+            q,
+            StoreError::QuotaExceeded {
+                message: "full".into()
+            }
+        );
         let c = StoreError::from_dom(
             "failed to open new transaction",
             "InvalidStateError",
@@ -108,7 +126,10 @@ mod tests {
     fn other_dom_errors_keep_name_and_message() {
         let e = StoreError::from_dom("failed to add a value", "ConstraintError", "key exists");
         assert_eq!(e.name(), "ConstraintError");
-        assert_eq!(e.to_string(), "failed to add a value: ConstraintError: key exists");
+        assert_eq!(
+            e.to_string(),
+            "failed to add a value: ConstraintError: key exists"
+        );
         assert!(!e.needs_reopen());
     }
 }

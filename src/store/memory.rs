@@ -30,9 +30,11 @@ struct Tables {
 impl Tables {
     fn unindex(&mut self, message: &Message) {
         if message.channel_seq > 0 {
-            self.by_seq.remove(&(message.cid.clone(), message.channel_seq));
+            self.by_seq
+                .remove(&(message.cid.clone(), message.channel_seq));
             if let Some(parent) = &message.parent_id {
-                self.by_parent.remove(&(parent.clone(), message.channel_seq));
+                self.by_parent
+                    .remove(&(parent.clone(), message.channel_seq));
             }
         }
     }
@@ -43,9 +45,11 @@ impl Tables {
         }
         if message.channel_seq > 0 {
             let seq = message.channel_seq;
-            self.by_seq.insert((message.cid.clone(), seq), message.id.clone());
+            self.by_seq
+                .insert((message.cid.clone(), seq), message.id.clone());
             if let Some(parent) = &message.parent_id {
-                self.by_parent.insert((parent.clone(), seq), message.id.clone());
+                self.by_parent
+                    .insert((parent.clone(), seq), message.id.clone());
             }
         }
         self.messages.insert(message.id.clone(), message);
@@ -90,14 +94,19 @@ impl Tables {
                 let key = (r.message_id.clone(), r.user_id.clone(), r.kind.clone());
                 self.reactions.insert(key, r);
             }
-            Write::DeleteReaction { message_id, user_id, kind } => {
+            Write::DeleteReaction {
+                message_id,
+                user_id,
+                kind,
+            } => {
                 self.reactions.remove(&(message_id, user_id, kind));
             }
             Write::PutRead(r) => {
                 self.reads.insert((r.cid.clone(), r.user_id.clone()), r);
             }
             Write::PutDraft(d) => {
-                self.drafts.insert((d.cid.clone(), d.thread_key().to_owned()), d);
+                self.drafts
+                    .insert((d.cid.clone(), d.thread_key().to_owned()), d);
             }
             Write::DeleteDraft { cid, parent_id } => {
                 self.drafts.remove(&(cid, parent_id.unwrap_or_default()));

@@ -131,8 +131,17 @@ mod tests {
         let items: Vec<(u64, u64)> = [1, 2, 4, 5, 9].iter().map(|s| (*s, *s)).collect();
         assert_eq!(page_of(&items, Page::Latest(2)), vec![5, 9]);
         assert_eq!(page_of(&items, Page::Latest(10)), vec![1, 2, 4, 5, 9]);
-        assert_eq!(page_of(&items, Page::Before { seq: 5, limit: 2 }), vec![2, 4]);
-        assert_eq!(page_of(&items, Page::After { seq: 2, limit: 2 }), vec![4, 5]);
-        assert_eq!(page_of(&items, Page::After { seq: 9, limit: 2 }), Vec::<u64>::new());
+        assert_eq!(
+            page_of(&items, Page::Before { seq: 5, limit: 2 }),
+            vec![2, 4]
+        );
+        assert_eq!(
+            page_of(&items, Page::After { seq: 2, limit: 2 }),
+            vec![4, 5]
+        );
+        assert_eq!(
+            page_of(&items, Page::After { seq: 9, limit: 2 }),
+            Vec::<u64>::new()
+        );
     }
 }
