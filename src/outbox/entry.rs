@@ -65,7 +65,8 @@ pub struct OutboxEntry {
     pub id: String,
     /// The channel the change belongs to; entries are delivered in `order` per channel.
     pub cid: String,
-    /// Position in the outbox, increasing in enqueue order (never reused).
+    /// Position in the outbox, increasing in enqueue order (`retry()` moves an entry to the
+    /// end of its channel by giving it a new one).
     pub order: u64,
     pub op: OutboxOp,
     pub state: OutboxState,
@@ -78,9 +79,15 @@ impl OutboxEntry {
         matches!(self.state, OutboxState::Failed { .. })
     }
 
-    /// Whether the entry may still be changed locally (folded): nothing of it has reached the
-    /// network. A failed entry was refused, so it is unsent too.
+    /// Whether the server certainly has not applied the entry, so it may still be changed
+    /// locally (folded): never attempted, or refused for good. An entry that is in flight, or
+    /// pending again after a retryable failure, may have been applied (the answer can be lost
+    /// after the server stored it), so it is never folded.
     pub fn is_unsent(&self) -> bool {
-        !matches!(self.state, OutboxState::InFlight)
+        match self.state {
+            OutboxState::Pending => self.attempts == 0,
+            OutboxState::Failed { .. } => true,
+            OutboxState::InFlight => false,
+        }
     }
 }
