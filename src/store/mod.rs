@@ -16,6 +16,8 @@ pub mod error;
 pub mod memory;
 pub mod records;
 
+#[cfg(all(target_family = "wasm", feature = "bench"))]
+mod bench;
 #[cfg(target_family = "wasm")]
 pub mod indexeddb;
 

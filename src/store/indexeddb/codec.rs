@@ -73,3 +73,74 @@ pub fn range(
     idb::KeyRange::bound(&lower, &upper, Some(lower_open), Some(upper_open))
         .map_err(super::errors::from_idb)
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A message as stored: the wire fields minus empty collections (they are defaults when read
+/// back), plus `rseq` for the ordering indexes. Smaller records are cheaper to clone into
+/// IndexedDB, and writing `rseq` here saves a property set per message.
+#[derive(Serialize)]
+pub struct StoredMessage<'a> {
+    id: &'a str,
+    cid: &'a str,
+    channel_seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rseq: Option<f64>,
+    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a chat_protocol::User>,
+    text: &'a str,
+    #[serde(rename = "type")]
+    message_type: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quoted_message_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    attachments: &'a [serde_json::Value],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    mentions: &'a [String],
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    metadata: &'a chat_protocol::model::Metadata,
+    #[serde(skip_serializing_if = "is_false")]
+    is_silent: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    is_pinned: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    is_edited: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    is_deleted: bool,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+impl<'a> StoredMessage<'a> {
+    pub fn of(m: &'a chat_protocol::Message) -> Self {
+        StoredMessage {
+            id: &m.id,
+            cid: &m.cid,
+            channel_seq: m.channel_seq,
+            // Local echoes (seq 0) have no rseq: they stay out of the ordering indexes.
+            rseq: (m.channel_seq > 0).then(|| -(m.channel_seq as f64)),
+            user_id: &m.user_id,
+            user: m.user.as_ref(),
+            text: &m.text,
+            message_type: &m.message_type,
+            status: &m.status,
+            parent_id: m.parent_id.as_deref(),
+            quoted_message_id: m.quoted_message_id.as_deref(),
+            attachments: &m.attachments,
+            mentions: &m.mentions,
+            metadata: &m.metadata,
+            is_silent: m.is_silent,
+            is_pinned: m.is_pinned,
+            is_edited: m.is_edited,
+            is_deleted: m.is_deleted,
+            created_at: &m.created_at,
+            updated_at: &m.updated_at,
+        }
+    }
+}

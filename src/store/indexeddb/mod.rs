@@ -21,7 +21,9 @@ use idb::{CursorDirection, Database, Query, TransactionMode, TransactionResult};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use self::codec::{from_all, from_js, key, prefix_range, range, rseq, s, to_js, with_field};
+use self::codec::{
+    from_all, from_js, key, prefix_range, range, rseq, s, to_js, with_field, StoredMessage,
+};
 use self::errors::{from_idb, from_js as js_error};
 use self::schema::*;
 use super::{
@@ -146,6 +148,21 @@ impl IndexedDbStore {
         prefix: &str,
         page: Page,
     ) -> Result<Vec<Message>, StoreError> {
+        from_all(self.page_js(index, prefix, page).await?)
+    }
+
+    /// A page of a channel's confirmed messages as the stored JS objects, oldest first, without
+    /// decoding them into Rust: for the JS facade, which hands messages to apps as objects.
+    pub async fn messages_js(&self, cid: &str, page: Page) -> Result<Vec<JsValue>, StoreError> {
+        self.page_js(BY_SEQ, cid, page).await
+    }
+
+    async fn page_js(
+        &self,
+        index: &str,
+        prefix: &str,
+        page: Page,
+    ) -> Result<Vec<JsValue>, StoreError> {
         let tx = self
             .transaction(&[MESSAGES], TransactionMode::ReadOnly)
             .await?;
@@ -184,7 +201,7 @@ impl IndexedDbStore {
                     let mut cursor = cursor.into_managed();
                     while out.len() < limit as usize {
                         match cursor.value().map_err(from_idb)? {
-                            Some(v) => out.push(from_js(v)?),
+                            Some(v) => out.push(v),
                             None => break,
                         }
                         cursor.next(None).await.map_err(from_idb)?;
@@ -195,7 +212,7 @@ impl IndexedDbStore {
         }
         .map_err(|e| self.seen(from_idb(e)))?;
         values.reverse();
-        from_all(values)
+        Ok(values)
     }
 
     /// The channel ids `user_id` is a member of (uses the version-2 index `members.by_user`).
@@ -361,14 +378,7 @@ fn encode(write: &Write) -> Result<Vec<(&'static str, Op)>, StoreError> {
             one(MEMBERS, Op::Delete(key(&[s(cid), s(user_id)])))
         }
         Write::PutUser(u) => one(USERS, Op::Put(to_js(u)?)),
-        Write::PutMessage(m) => {
-            let value = if m.channel_seq > 0 {
-                with_field(m, "rseq", rseq(m.channel_seq))?
-            } else {
-                to_js(m)?
-            };
-            one(MESSAGES, Op::Put(value))
-        }
+        Write::PutMessage(m) => one(MESSAGES, Op::Put(to_js(&StoredMessage::of(m))?)),
         Write::DeleteMessage(id) => Ok(vec![
             (MESSAGES, Op::Delete(s(id))),
             (REACTIONS, Op::DeleteRange(prefix_range(id)?)),
