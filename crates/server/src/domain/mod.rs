@@ -4,6 +4,14 @@
 pub mod apps;
 pub mod channels;
 pub mod events;
+pub mod message_list;
+pub mod message_ops;
 pub mod messages;
+pub mod mutations;
+pub mod reactions;
+pub mod reads;
+pub mod scheduler;
+pub mod search;
+pub mod sync;
 pub mod users;
 pub mod validate;

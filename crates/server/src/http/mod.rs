@@ -5,6 +5,7 @@ pub mod admin;
 pub mod channels;
 pub mod dev;
 pub mod extract;
+pub mod messages;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -33,7 +34,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/channels/{type}/{id}/messages",
             post(channels::send_message).get(channels::list_messages),
         )
-        .route("/v1/ws", get(ws::upgrade));
+        .route("/v1/ws", get(ws::upgrade))
+        .merge(messages::routes());
     if state.config().demo {
         api = api.route("/dev/credentials", get(dev::credentials));
     }
