@@ -11,6 +11,8 @@ use crate::outbox::OutboxEntry;
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// One write. Puts are upserts by the record's key; deletes of missing keys are no-ops.
+// Variants differ in size (a message is large); batches are short-lived, so no boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     PutChannel(Channel),

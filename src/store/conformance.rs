@@ -12,7 +12,7 @@ use crate::outbox::{OutboxEntry, OutboxOp, OutboxState};
 /// Runs every conformance test against a backend. `$make` is an expression (it may `.await`)
 /// that yields a fresh, empty store; each test evaluates it once.
 ///
-/// ```ignore
+/// ```text
 /// chat_sdk::store_conformance_tests!(native, MemoryStore::new());
 /// chat_sdk::store_conformance_tests!(wasm, IndexedDbStore::open(&fresh_name()).await.unwrap());
 /// ```
@@ -83,6 +83,16 @@ pub fn message(cid: &str, seq: u64) -> Message {
         is_deleted: false,
         created_at: T.into(),
         updated_at: T.into(),
+        reply_count: 0,
+        reaction_counts: Default::default(),
+        latest_reactions: Vec::new(),
+        own_reactions: Vec::new(),
+        quoted_message: None,
+        pinned_at: None,
+        pinned_by: None,
+        edited_at: None,
+        deleted_at: None,
+        scheduled_for: None,
     }
 }
 

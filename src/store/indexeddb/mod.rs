@@ -21,9 +21,7 @@ use idb::{CursorDirection, Database, Query, TransactionMode, TransactionResult};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 
-use self::codec::{
-    from_all, from_js, key, prefix_range, range, rseq, s, to_js, with_field, StoredMessage,
-};
+use self::codec::{from_all, from_js, key, prefix_range, range, rseq, s, to_js, with_field};
 use self::errors::{from_idb, from_js as js_error};
 use self::schema::*;
 use super::{
@@ -378,7 +376,15 @@ fn encode(write: &Write) -> Result<Vec<(&'static str, Op)>, StoreError> {
             one(MEMBERS, Op::Delete(key(&[s(cid), s(user_id)])))
         }
         Write::PutUser(u) => one(USERS, Op::Put(to_js(u)?)),
-        Write::PutMessage(m) => one(MESSAGES, Op::Put(to_js(&StoredMessage::of(m))?)),
+        Write::PutMessage(m) => {
+            // Local echoes (seq 0) get no rseq: they stay out of the ordering indexes.
+            let value = if m.channel_seq > 0 {
+                with_field(m, "rseq", rseq(m.channel_seq))?
+            } else {
+                to_js(m)?
+            };
+            one(MESSAGES, Op::Put(value))
+        }
         Write::DeleteMessage(id) => Ok(vec![
             (MESSAGES, Op::Delete(s(id))),
             (REACTIONS, Op::DeleteRange(prefix_range(id)?)),
