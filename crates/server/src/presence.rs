@@ -118,9 +118,13 @@ pub async fn close(redis: &mut ConnectionManager, sid: Uuid, user: Uuid) -> Resu
     Ok((last == 1, prev))
 }
 
-/// Sends `user.presence.changed` to the user and everyone sharing a channel with them.
+/// Sends `user.presence.changed` to everyone sharing a channel with the user (not the user).
 async fn announce(state: &AppState, user: &UserRow, status: &str) -> Result<()> {
-    let recipients = users::contacts(state.db(), user.id).await?;
+    let mut recipients = users::contacts(state.db(), user.id).await?;
+    recipients.retain(|u| *u != user.id);
+    if recipients.is_empty() {
+        return Ok(());
+    }
     let frame = ServerFrame::PresenceChanged {
         user_id: user.external_id.clone(),
         status: status.to_string(),
