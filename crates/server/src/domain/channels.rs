@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::events::{self, Tx};
 use super::users::{self, UserRow, USER_COLUMNS};
-use super::{messages, validate};
+use super::{message_list, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
 use crate::time::{fmt, fmt_opt};
@@ -113,6 +113,11 @@ pub async fn by_key(
         .bind(key)
         .fetch_optional(db)
         .await?)
+}
+
+pub async fn by_id(db: impl PgExecutor<'_>, app_id: Uuid, id: Uuid) -> Result<Option<ChannelRow>> {
+    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.id = $2");
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(app_id).bind(id).fetch_optional(db).await?)
 }
 
 /// The channel named by `type:id`, provided `user` is a member; `not_found` / `forbidden`
@@ -281,7 +286,7 @@ async fn add_member(tx: &mut Tx<'_>, channel_id: Uuid, user_id: Uuid, role: &str
 pub async fn state_for(db: &PgPool, caller: &UserRow, channel_type: &str, key: &str) -> Result<ChannelState> {
     let (channel, me) = for_member(db, caller, channel_type, key).await?;
     let members = members(db, channel.id, 100).await?;
-    let msgs = messages::page(db, &channel, messages::Page { limit: 25, before_seq: None, after_seq: None }).await?;
+    let msgs = message_list::page(db, caller.id, &channel, message_list::Page { limit: 25, ..Default::default() }).await?;
     Ok(ChannelState {
         channel: channel.to_wire(),
         members: members.iter().map(MemberRow::to_wire).collect(),

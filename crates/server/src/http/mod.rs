@@ -7,6 +7,7 @@ pub mod dev;
 pub mod devices;
 pub mod drafts;
 pub mod extract;
+pub mod messages;
 pub mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             post(channels::send_message).get(channels::list_messages),
         )
         .route("/v1/ws", get(ws::upgrade))
+        .merge(messages::routes())
         .merge(users::routes())
         .merge(devices::routes())
         .merge(drafts::routes())
