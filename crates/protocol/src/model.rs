@@ -174,3 +174,37 @@ pub struct ReadState {
     pub last_read_message_id: Option<String>,
     pub unread_count: u32,
 }
+
+/// A message draft of the user, per channel and optionally per thread (`parent_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub cid: String,
+    /// The thread's parent message, for a draft of a thread reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub attachments: Vec<Value>,
+    /// User ids mentioned in the draft.
+    #[serde(default)]
+    pub mentions: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A push device of the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// Chosen by the client; unique per user.
+    pub id: String,
+    /// `fcm`, `apns` or `webpush`.
+    pub push_provider: String,
+    pub push_token: String,
+    /// `android`, `ios` or `web`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<String>,
+    pub registered_at: String,
+}

@@ -3,6 +3,8 @@
 
 pub mod apps;
 pub mod channels;
+pub mod devices;
+pub mod drafts;
 pub mod events;
 pub mod message_list;
 pub mod message_ops;
