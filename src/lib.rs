@@ -17,6 +17,7 @@ pub mod events;
 pub mod frame;
 pub mod outbox;
 pub mod sequence;
+pub mod state;
 pub mod store;
 
 #[cfg(target_family = "wasm")]

@@ -98,7 +98,10 @@ impl ErrorCode {
 
     /// Whether the same request may succeed if simply sent again later.
     pub fn retryable(self) -> bool {
-        matches!(self, ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::Unavailable)
+        matches!(
+            self,
+            ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::Unavailable
+        )
     }
 
     /// The websocket close code used when this error ends a connection during the handshake.
@@ -137,7 +140,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), retryable: code.retryable(), retry_after: None }
+        ApiError {
+            code,
+            message: message.into(),
+            retryable: code.retryable(),
+            retry_after: None,
+        }
     }
 }
 
@@ -191,9 +199,19 @@ impl CloseCode {
     pub fn from_u16(code: u16) -> Option<CloseCode> {
         use CloseCode::*;
         [
-            Normal, GoingAway, MessageTooBig, InvalidToken, TokenExpired, TokenRevoked,
-            UnknownApiKey, AppInactive, UserDeactivated, PolicyViolation, HealthCheckTimeout,
-            TryAgainLater, SlowConsumer,
+            Normal,
+            GoingAway,
+            MessageTooBig,
+            InvalidToken,
+            TokenExpired,
+            TokenRevoked,
+            UnknownApiKey,
+            AppInactive,
+            UserDeactivated,
+            PolicyViolation,
+            HealthCheckTimeout,
+            TryAgainLater,
+            SlowConsumer,
         ]
         .into_iter()
         .find(|c| c.as_u16() == code)
@@ -212,7 +230,11 @@ mod tests {
 
     #[test]
     fn codes_serialize_to_their_stable_strings() {
-        for code in [ErrorCode::InvalidJson, ErrorCode::TokenExpired, ErrorCode::FrameTooLarge] {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::TokenExpired,
+            ErrorCode::FrameTooLarge,
+        ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             let back: ErrorCode = serde_json::from_str(&json).unwrap();
@@ -222,10 +244,16 @@ mod tests {
 
     #[test]
     fn close_codes_split_terminal_and_reconnect() {
-        assert!(!CloseCode::should_reconnect(CloseCode::TokenRevoked.as_u16()));
-        assert!(!CloseCode::should_reconnect(CloseCode::UnknownApiKey.as_u16()));
+        assert!(!CloseCode::should_reconnect(
+            CloseCode::TokenRevoked.as_u16()
+        ));
+        assert!(!CloseCode::should_reconnect(
+            CloseCode::UnknownApiKey.as_u16()
+        ));
         assert!(!CloseCode::should_reconnect(1000));
-        assert!(CloseCode::should_reconnect(CloseCode::HealthCheckTimeout.as_u16()));
+        assert!(CloseCode::should_reconnect(
+            CloseCode::HealthCheckTimeout.as_u16()
+        ));
         assert!(CloseCode::should_reconnect(1006));
         assert_eq!(CloseCode::from_u16(4002), Some(CloseCode::TokenExpired));
         assert_eq!(CloseCode::from_u16(4999), None);

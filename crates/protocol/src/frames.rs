@@ -73,32 +73,67 @@ pub enum ServerFrame {
     Error { error: ApiError },
     /// A new message in a channel the user is a member of.
     #[serde(rename = "message.new")]
-    MessageNew { cid: String, channel_seq: u64, message: Message },
+    MessageNew {
+        cid: String,
+        channel_seq: u64,
+        message: Message,
+    },
     /// Members were added to a channel (also sent when a channel is created with members).
     #[serde(rename = "member.added")]
-    MemberAdded { cid: String, channel_seq: u64, member: ChannelMember },
+    MemberAdded {
+        cid: String,
+        channel_seq: u64,
+        member: ChannelMember,
+    },
     /// The user was added to a channel; carries the whole channel so a client can list it.
     #[serde(rename = "notification.added_to_channel")]
     AddedToChannel { user_seq: u64, channel: Channel },
     /// A message was edited, pinned or unpinned; carries the whole message as it now is.
     #[serde(rename = "message.updated")]
-    MessageUpdated { cid: String, channel_seq: u64, message: Message },
+    MessageUpdated {
+        cid: String,
+        channel_seq: u64,
+        message: Message,
+    },
     /// A message was deleted. Soft: the message stays with `is_deleted` and empty text. Hard: it
     /// is gone; clients drop it.
     #[serde(rename = "message.deleted")]
-    MessageDeleted { cid: String, channel_seq: u64, message: Message, hard_delete: bool },
+    MessageDeleted {
+        cid: String,
+        channel_seq: u64,
+        message: Message,
+        hard_delete: bool,
+    },
     /// A reaction was added; `message` carries the new counts.
     #[serde(rename = "reaction.new")]
-    ReactionNew { cid: String, channel_seq: u64, reaction: Reaction, message: Message },
+    ReactionNew {
+        cid: String,
+        channel_seq: u64,
+        reaction: Reaction,
+        message: Message,
+    },
     /// A reaction was removed.
     #[serde(rename = "reaction.deleted")]
-    ReactionDeleted { cid: String, channel_seq: u64, reaction: Reaction, message: Message },
+    ReactionDeleted {
+        cid: String,
+        channel_seq: u64,
+        reaction: Reaction,
+        message: Message,
+    },
     /// A member's read position moved (mark read or mark unread).
     #[serde(rename = "message.read")]
-    MessageRead { cid: String, channel_seq: u64, read: ReadState },
+    MessageRead {
+        cid: String,
+        channel_seq: u64,
+        read: ReadState,
+    },
     /// The user was mentioned in a message.
     #[serde(rename = "notification.mention")]
-    Mention { user_seq: u64, cid: String, message: Message },
+    Mention {
+        user_seq: u64,
+        cid: String,
+        message: Message,
+    },
     /// A user's profile changed (sent to the user and to the users sharing a channel with them).
     #[serde(rename = "user.updated")]
     UserUpdated { user_seq: u64, user: User },
@@ -144,13 +179,27 @@ impl ServerFrame {
     /// The `(cid, channel_seq)` of a channel event, if this frame is one.
     pub fn channel_position(&self) -> Option<(&str, u64)> {
         match self {
-            ServerFrame::MessageNew { cid, channel_seq, .. }
-            | ServerFrame::MemberAdded { cid, channel_seq, .. }
-            | ServerFrame::MessageUpdated { cid, channel_seq, .. }
-            | ServerFrame::MessageDeleted { cid, channel_seq, .. }
-            | ServerFrame::ReactionNew { cid, channel_seq, .. }
-            | ServerFrame::ReactionDeleted { cid, channel_seq, .. }
-            | ServerFrame::MessageRead { cid, channel_seq, .. } => Some((cid, *channel_seq)),
+            ServerFrame::MessageNew {
+                cid, channel_seq, ..
+            }
+            | ServerFrame::MemberAdded {
+                cid, channel_seq, ..
+            }
+            | ServerFrame::MessageUpdated {
+                cid, channel_seq, ..
+            }
+            | ServerFrame::MessageDeleted {
+                cid, channel_seq, ..
+            }
+            | ServerFrame::ReactionNew {
+                cid, channel_seq, ..
+            }
+            | ServerFrame::ReactionDeleted {
+                cid, channel_seq, ..
+            }
+            | ServerFrame::MessageRead {
+                cid, channel_seq, ..
+            } => Some((cid, *channel_seq)),
             _ => None,
         }
     }
@@ -188,7 +237,12 @@ mod tests {
     #[test]
     fn client_frames_are_strict() {
         let f: ClientFrame = serde_json::from_str(r#"{"type":"ping","id":"7"}"#).unwrap();
-        assert_eq!(f, ClientFrame::Ping { id: Some("7".into()) });
+        assert_eq!(
+            f,
+            ClientFrame::Ping {
+                id: Some("7".into())
+            }
+        );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","x":1}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         let hc: ClientFrame = serde_json::from_str(r#"{"type":"health.check"}"#).unwrap();
@@ -200,7 +254,9 @@ mod tests {
         let f = ServerFrame::Pong { id: None };
         assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"type":"pong"}"#);
         assert_eq!(f.kind(), "pong");
-        let e = ServerFrame::Error { error: ApiError::new(crate::ErrorCode::InvalidFrame, "x") };
+        let e = ServerFrame::Error {
+            error: ApiError::new(crate::ErrorCode::InvalidFrame, "x"),
+        };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "error");
         assert_eq!(v["error"]["code"], "invalid_frame");

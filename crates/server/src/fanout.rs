@@ -40,7 +40,10 @@ pub struct Outgoing {
 pub enum Delivery {
     Frame(Arc<str>),
     /// Send `error` as an `error` frame, then close with `code`.
-    Close { code: CloseCode, error: ApiError },
+    Close {
+        code: CloseCode,
+        error: ApiError,
+    },
 }
 
 struct Session {
@@ -56,7 +59,10 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(redis: ConnectionManager) -> Hub {
-        Hub { sessions: Arc::default(), redis }
+        Hub {
+            sessions: Arc::default(),
+            redis,
+        }
     }
 
     /// Registers a socket of `user`; the receiver yields the frames to send it, and ends when
@@ -88,7 +94,9 @@ impl Hub {
     /// reached the events go to this node's sockets only; they stay in the event log for sync.
     pub async fn publish(&self, events: &[Outgoing]) {
         for ev in events {
-            let Ok(frame) = serde_json::to_string(&ev.frame) else { continue };
+            let Ok(frame) = serde_json::to_string(&ev.frame) else {
+                continue;
+            };
             let mut envelope = String::with_capacity(frame.len() + ev.recipients.len() * 37);
             for (i, r) in ev.recipients.iter().enumerate() {
                 if i > 0 {
@@ -99,8 +107,11 @@ impl Hub {
             envelope.push('\n');
             envelope.push_str(&frame);
             let mut conn = self.redis.clone();
-            let res: redis::RedisResult<i64> =
-                redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
+            let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                .arg(EVENTS_CHANNEL)
+                .arg(&envelope)
+                .query_async(&mut conn)
+                .await;
             if let Err(e) = res {
                 tracing::warn!(error = %e, "publish failed; delivering to this node only");
                 self.deliver_envelope(&envelope);
@@ -111,11 +122,16 @@ impl Hub {
     /// Closes every socket of `user` on every node with `code`, after sending `error`. Falls back
     /// to this node's sockets when Redis cannot be reached.
     pub async fn close_user(&self, user: Uuid, code: CloseCode, error: &ApiError) {
-        let Ok(body) = serde_json::to_string(error) else { return };
+        let Ok(body) = serde_json::to_string(error) else {
+            return;
+        };
         let envelope = format!("!close {user} {}\n{body}", code.as_u16());
         let mut conn = self.redis.clone();
-        let res: redis::RedisResult<i64> =
-            redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
+        let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(EVENTS_CHANNEL)
+            .arg(&envelope)
+            .query_async(&mut conn)
+            .await;
         if let Err(e) = res {
             tracing::warn!(error = %e, "publish failed; closing this node's sockets only");
             self.deliver_envelope(&envelope);
@@ -123,9 +139,14 @@ impl Hub {
     }
 
     fn deliver_control(&self, control: &str) {
-        let Some((head, body)) = control.split_once('\n') else { return };
+        let Some((head, body)) = control.split_once('\n') else {
+            return;
+        };
         let mut words = head.split(' ');
-        let (Some("close"), Some(user), Some(code)) = (words.next(), words.next(), words.next()) else { return };
+        let (Some("close"), Some(user), Some(code)) = (words.next(), words.next(), words.next())
+        else {
+            return;
+        };
         let (Ok(user), Some(code), Ok(error)) = (
             Uuid::parse_str(user),
             code.parse().ok().and_then(CloseCode::from_u16),
@@ -137,7 +158,10 @@ impl Hub {
         for s in map.get(&user).into_iter().flatten() {
             // A full queue means the socket is being dropped as a slow consumer anyway; it
             // cannot reconnect (authentication refuses it).
-            let _ = s.tx.try_send(Delivery::Close { code, error: error.clone() });
+            let _ = s.tx.try_send(Delivery::Close {
+                code,
+                error: error.clone(),
+            });
         }
     }
 
@@ -145,9 +169,14 @@ impl Hub {
         if let Some(control) = envelope.strip_prefix('!') {
             return self.deliver_control(control);
         }
-        let Some((ids, frame)) = envelope.split_once('\n') else { return };
+        let Some((ids, frame)) = envelope.split_once('\n') else {
+            return;
+        };
         let frame: Arc<str> = Arc::from(frame);
-        let recipients: Vec<Uuid> = ids.split(',').filter_map(|s| Uuid::parse_str(s).ok()).collect();
+        let recipients: Vec<Uuid> = ids
+            .split(',')
+            .filter_map(|s| Uuid::parse_str(s).ok())
+            .collect();
         self.deliver_local(&recipients, &frame);
     }
 
@@ -158,7 +187,9 @@ impl Hub {
             let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
             for user in recipients {
                 for s in map.get(user).into_iter().flatten() {
-                    if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(Delivery::Frame(frame.clone())) {
+                    if let Err(mpsc::error::TrySendError::Full(_)) =
+                        s.tx.try_send(Delivery::Frame(frame.clone()))
+                    {
                         slow.push((*user, s.conn_id));
                     }
                 }

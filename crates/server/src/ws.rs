@@ -8,7 +8,10 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chat_protocol::{ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION};
+use chat_protocol::{
+    ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MAX_CLIENT_FRAME_BYTES,
+    PROTOCOL_VERSION,
+};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -44,7 +47,10 @@ async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
 async fn close(socket: &mut WebSocket, code: CloseCode, reason: &str) {
     let reason: String = reason.chars().take(100).collect();
     let sent = socket
-        .send(Message::Close(Some(CloseFrame { code: code.as_u16(), reason: reason.into() })))
+        .send(Message::Close(Some(CloseFrame {
+            code: code.as_u16(),
+            reason: reason.into(),
+        })))
         .await;
     if sent.is_err() {
         return;
@@ -65,7 +71,13 @@ async fn close(socket: &mut WebSocket, code: CloseCode, reason: &str) {
 async fn refuse(mut socket: WebSocket, error: ApiError) {
     let code = error.code.close_code();
     let reason = error.code.as_str();
-    send_frame(&mut socket, &ServerFrame::Error { error: error.clone() }).await;
+    send_frame(
+        &mut socket,
+        &ServerFrame::Error {
+            error: error.clone(),
+        },
+    )
+    .await;
     close(&mut socket, code, reason).await;
 }
 
@@ -92,8 +104,19 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
     };
     let mut typist = Typist::default();
     if send_frame(&mut socket, &ok).await {
-        let expires = claims.exp.map(|exp| Duration::from_secs((exp - crate::time::now_unix()).max(0) as u64));
-        let end = run(&mut socket, &state, &user, conn_id, rx, expires, &mut typist).await;
+        let expires = claims
+            .exp
+            .map(|exp| Duration::from_secs((exp - crate::time::now_unix()).max(0) as u64));
+        let end = run(
+            &mut socket,
+            &state,
+            &user,
+            conn_id,
+            rx,
+            expires,
+            &mut typist,
+        )
+        .await;
         if let Some((code, reason)) = end {
             if code == CloseCode::TokenExpired {
                 let err = ApiError::new(ErrorCode::TokenExpired, "the token has expired");
@@ -193,11 +216,18 @@ fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         return Err(ApiError::new(
             ErrorCode::FrameTooLarge,
-            format!("frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})", text.len()),
+            format!(
+                "frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})",
+                text.len()
+            ),
         ));
     }
-    serde_json::from_str(text)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidFrame, format!("not a valid client frame: {e}")))
+    serde_json::from_str(text).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidFrame,
+            format!("not a valid client frame: {e}"),
+        )
+    })
 }
 
 /// Handles one client frame: `Ok(Some(reply))`, `Ok(None)` (nothing to answer), or an error to
@@ -212,7 +242,9 @@ async fn handle_frame(
         ClientFrame::Ping { id } => return Ok(Some(ServerFrame::Pong { id })),
         ClientFrame::HealthCheck {} => Ok(()),
         ClientFrame::PresenceSet { status } => presence::set_status(state, user, &status).await,
-        ClientFrame::TypingStart { cid, parent_id } => typist.start(state, user, &cid, parent_id).await,
+        ClientFrame::TypingStart { cid, parent_id } => {
+            typist.start(state, user, &cid, parent_id).await
+        }
         ClientFrame::TypingStop { cid, parent_id: _ } => typist.stop(state, user, &cid).await,
     };
     done.map(|()| None).map_err(|e| e.to_api())
@@ -224,11 +256,31 @@ mod tests {
 
     #[test]
     fn frames_are_answered_or_refused_with_codes() {
-        assert_eq!(parse_frame(r#"{"type":"ping","id":"1"}"#), Ok(ClientFrame::Ping { id: Some("1".into()) }));
-        assert_eq!(parse_frame(r#"{"type":"health.check"}"#), Ok(ClientFrame::HealthCheck {}));
-        assert_eq!(parse_frame("garbage").unwrap_err().code, ErrorCode::InvalidFrame);
-        assert_eq!(parse_frame(r#"{"type":"ping","evil":1}"#).unwrap_err().code, ErrorCode::InvalidFrame);
-        let big = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME_BYTES));
-        assert_eq!(parse_frame(&big).unwrap_err().code, ErrorCode::FrameTooLarge);
+        assert_eq!(
+            parse_frame(r#"{"type":"ping","id":"1"}"#),
+            Ok(ClientFrame::Ping {
+                id: Some("1".into())
+            })
+        );
+        assert_eq!(
+            parse_frame(r#"{"type":"health.check"}"#),
+            Ok(ClientFrame::HealthCheck {})
+        );
+        assert_eq!(
+            parse_frame("garbage").unwrap_err().code,
+            ErrorCode::InvalidFrame
+        );
+        assert_eq!(
+            parse_frame(r#"{"type":"ping","evil":1}"#).unwrap_err().code,
+            ErrorCode::InvalidFrame
+        );
+        let big = format!(
+            r#"{{"type":"ping","id":"{}"}}"#,
+            "x".repeat(MAX_CLIENT_FRAME_BYTES)
+        );
+        assert_eq!(
+            parse_frame(&big).unwrap_err().code,
+            ErrorCode::FrameTooLarge
+        );
     }
 }

@@ -45,7 +45,9 @@ const CHANNEL_SELECT: &str = "SELECT c.id, c.app_id, c.type, c.channel_key, c.na
 
 impl ChannelRow {
     pub fn key(&self) -> String {
-        self.channel_key.clone().unwrap_or_else(|| self.id.to_string())
+        self.channel_key
+            .clone()
+            .unwrap_or_else(|| self.id.to_string())
     }
 
     pub fn cid(&self) -> String {
@@ -64,7 +66,11 @@ impl ChannelRow {
             name: self.name.clone(),
             description: self.description.clone(),
             avatar_url: self.avatar_url.clone(),
-            metadata: self.metadata.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
+            metadata: self
+                .metadata
+                .as_ref()
+                .map(|j| j.0.clone())
+                .unwrap_or_default(),
             is_frozen: self.frozen(),
             created_by: self.created_by_external.clone(),
             created_at: self.created_at.map(fmt).unwrap_or_default(),
@@ -106,7 +112,8 @@ pub async fn by_key(
     channel_type: &str,
     key: &str,
 ) -> Result<Option<ChannelRow>> {
-    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3");
+    let sql =
+        format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3");
     Ok(sqlx::query_as::<_, ChannelRow>(&sql)
         .bind(app_id)
         .bind(channel_type)
@@ -117,7 +124,11 @@ pub async fn by_key(
 
 pub async fn by_id(db: impl PgExecutor<'_>, app_id: Uuid, id: Uuid) -> Result<Option<ChannelRow>> {
     let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.id = $2");
-    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(app_id).bind(id).fetch_optional(db).await?)
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql)
+        .bind(app_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
 }
 
 /// The channel named by `type:id`, provided `user` is a member; `not_found` / `forbidden`
@@ -139,13 +150,24 @@ pub async fn for_member(
     Ok((channel, member))
 }
 
-pub async fn membership(db: impl PgExecutor<'_>, channel_id: Uuid, user_id: Uuid) -> Result<Option<MemberRow>> {
+pub async fn membership(
+    db: impl PgExecutor<'_>,
+    channel_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<MemberRow>> {
     let sql = member_select("WHERE m.channel_id = $1 AND m.user_id = $2");
-    Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(user_id).fetch_optional(db).await?)
+    Ok(sqlx::query_as::<_, MemberRow>(&sql)
+        .bind(channel_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?)
 }
 
 fn member_select(filter: &str) -> String {
-    let user_cols: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect();
+    let user_cols: Vec<String> = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{}", c.trim()))
+        .collect();
     format!(
         "SELECT {}, m.role, m.joined_at, m.unread_count, m.last_read_at, m.is_banned
            FROM channel_members m JOIN users u ON u.id = m.user_id {filter}",
@@ -155,7 +177,11 @@ fn member_select(filter: &str) -> String {
 
 pub async fn members(db: &PgPool, channel_id: Uuid, limit: i64) -> Result<Vec<MemberRow>> {
     let sql = member_select("WHERE m.channel_id = $1 ORDER BY m.joined_at, u.external_id LIMIT $2");
-    Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(limit).fetch_all(db).await?)
+    Ok(sqlx::query_as::<_, MemberRow>(&sql)
+        .bind(channel_id)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
 }
 
 /// Internal ids of every member that receives the channel's events (banned members do not).
@@ -174,7 +200,9 @@ fn validate_create(input: &CreateChannel) -> Result<()> {
     validate::max_chars("description", input.description.as_deref(), 5000)?;
     validate::max_chars("avatar_url", input.avatar_url.as_deref(), 2048)?;
     if input.members.len() > 100 {
-        return Err(Error::invalid("members may name at most 100 users at creation"));
+        return Err(Error::invalid(
+            "members may name at most 100 users at creation",
+        ));
     }
     for m in &input.members {
         validate::external_id("member id", m)?;
@@ -242,14 +270,26 @@ pub async fn get_or_create(
                 channel_seq: *seq as u64,
                 member: member.to_wire(),
             };
-            events::log_channel_event(&mut tx, channel_id, *seq, "member.added", &serde_json::to_value(&frame)?)
-                .await?;
-            outgoing.push(Outgoing { recipients: recipients.clone(), frame });
+            events::log_channel_event(
+                &mut tx,
+                channel_id,
+                *seq,
+                "member.added",
+                &serde_json::to_value(&frame)?,
+            )
+            .await?;
+            outgoing.push(Outgoing {
+                recipients: recipients.clone(),
+                frame,
+            });
         }
         let wire = channel.to_wire();
         for uid in &recipients {
             let user_seq = events::next_user_seq(&mut tx, *uid).await?;
-            let frame = ServerFrame::AddedToChannel { user_seq: user_seq as u64, channel: wire.clone() };
+            let frame = ServerFrame::AddedToChannel {
+                user_seq: user_seq as u64,
+                channel: wire.clone(),
+            };
             events::log_user_event(
                 &mut tx,
                 *uid,
@@ -258,7 +298,10 @@ pub async fn get_or_create(
                 &serde_json::to_value(&frame)?,
             )
             .await?;
-            outgoing.push(Outgoing { recipients: vec![*uid], frame });
+            outgoing.push(Outgoing {
+                recipients: vec![*uid],
+                frame,
+            });
         }
         tx.commit().await?;
     } else {
@@ -268,7 +311,12 @@ pub async fn get_or_create(
 }
 
 /// Adds a member inside `tx` and takes the channel sequence number of its `member.added`.
-async fn add_member(tx: &mut Tx<'_>, channel_id: Uuid, user_id: Uuid, role: &str) -> Result<(MemberRow, i64)> {
+async fn add_member(
+    tx: &mut Tx<'_>,
+    channel_id: Uuid,
+    user_id: Uuid,
+    role: &str,
+) -> Result<(MemberRow, i64)> {
     sqlx::query("INSERT INTO channel_members (channel_id, user_id, role) VALUES ($1, $2, $3)")
         .bind(channel_id)
         .bind(user_id)
@@ -283,10 +331,24 @@ async fn add_member(tx: &mut Tx<'_>, channel_id: Uuid, user_id: Uuid, role: &str
 }
 
 /// Channel, members, latest messages and the caller's membership, for a member.
-pub async fn state_for(db: &PgPool, caller: &UserRow, channel_type: &str, key: &str) -> Result<ChannelState> {
+pub async fn state_for(
+    db: &PgPool,
+    caller: &UserRow,
+    channel_type: &str,
+    key: &str,
+) -> Result<ChannelState> {
     let (channel, me) = for_member(db, caller, channel_type, key).await?;
     let members = members(db, channel.id, 100).await?;
-    let msgs = message_list::page(db, caller.id, &channel, message_list::Page { limit: 25, ..Default::default() }).await?;
+    let msgs = message_list::page(
+        db,
+        caller.id,
+        &channel,
+        message_list::Page {
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(ChannelState {
         channel: channel.to_wire(),
         members: members.iter().map(MemberRow::to_wire).collect(),

@@ -34,16 +34,23 @@ pub fn role_rank(member: &MemberRow) -> u8 {
 }
 
 /// The message with `id` and its channel, provided `caller` is a member of that channel.
-pub async fn locate(db: &PgPool, caller: &UserRow, id: &str) -> Result<(MessageRow, ChannelRow, MemberRow)> {
+pub async fn locate(
+    db: &PgPool,
+    caller: &UserRow,
+    id: &str,
+) -> Result<(MessageRow, ChannelRow, MemberRow)> {
     let id = validate::uuid("message id", id)?;
-    let row = messages::by_id(db, id).await?.ok_or_else(|| Error::not_found("no such message"))?;
+    let row = messages::by_id(db, id)
+        .await?
+        .ok_or_else(|| Error::not_found("no such message"))?;
     let channel = channels::by_id(db, caller.app_id, row.channel_id)
         .await?
         .ok_or_else(|| Error::not_found("no such message"))?;
     let member = channels::membership(db, channel.id, caller.id)
         .await?
         .ok_or_else(|| Error::not_found("no such message"))?;
-    if row.is_hard_deleted.unwrap_or(false) || row.channel_seq.is_none() && row.user_id != caller.id {
+    if row.is_hard_deleted.unwrap_or(false) || row.channel_seq.is_none() && row.user_id != caller.id
+    {
         return Err(Error::not_found("no such message"));
     }
     Ok((row, channel, member))
@@ -51,8 +58,15 @@ pub async fn locate(db: &PgPool, caller: &UserRow, id: &str) -> Result<(MessageR
 
 pub async fn get(db: &PgPool, caller: &UserRow, id: &str) -> Result<Message> {
     let (row, channel, _) = locate(db, caller, id).await?;
-    let mut list = message_list::decorate(&mut *db.acquire().await?, caller.id, &channel.cid(), vec![row]).await?;
-    list.pop().ok_or_else(|| Error::not_found("no such message"))
+    let mut list = message_list::decorate(
+        &mut *db.acquire().await?,
+        caller.id,
+        &channel.cid(),
+        vec![row],
+    )
+    .await?;
+    list.pop()
+        .ok_or_else(|| Error::not_found("no such message"))
 }
 
 fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
@@ -77,7 +91,12 @@ async fn change(
     update_sql: &str,
     bind: impl FnOnce(
         sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<
+        '_,
+        sqlx::Postgres,
+        MessageRow,
+        sqlx::postgres::PgArguments,
+    >,
     event: impl FnOnce(String, u64, Message) -> ServerFrame,
 ) -> Result<(Message, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
@@ -86,14 +105,22 @@ async fn change(
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
     }
-    let row = bind(sqlx::query_as::<_, MessageRow>(update_sql)).fetch_one(&mut *tx).await?;
+    let row = bind(sqlx::query_as::<_, MessageRow>(update_sql))
+        .fetch_one(&mut *tx)
+        .await?;
     let cid = channel.cid();
     let mut ids = vec![row.user_id];
     ids.extend(row.pinned_by);
     let users = message_list::users_of(&mut tx, &ids).await?;
     let wire = row.to_wire(&cid, &users);
-    let ev = events::emit_channel(&mut tx, channel.id, |seq| event(cid.clone(), seq, wire.clone())).await?;
-    if matches!(ev.frame, ServerFrame::MessageDeleted { .. } | ServerFrame::MessageUpdated { .. }) {
+    let ev = events::emit_channel(&mut tx, channel.id, |seq| {
+        event(cid.clone(), seq, wire.clone())
+    })
+    .await?;
+    if matches!(
+        ev.frame,
+        ServerFrame::MessageDeleted { .. } | ServerFrame::MessageUpdated { .. }
+    ) {
         scrub_logged_copies(&mut tx, channel.id, row.id, &wire).await?;
     }
     let mut list = message_list::decorate(&mut tx, caller.id, &cid, vec![row]).await?;
@@ -105,7 +132,12 @@ async fn change(
 
 /// Replaces the message inside earlier logged events of the channel with its current form, so
 /// sync never replays text that was edited away or deleted.
-async fn scrub_logged_copies(tx: &mut events::Tx<'_>, channel_id: Uuid, message_id: Uuid, now: &Message) -> Result<()> {
+async fn scrub_logged_copies(
+    tx: &mut events::Tx<'_>,
+    channel_id: Uuid,
+    message_id: Uuid,
+    now: &Message,
+) -> Result<()> {
     sqlx::query(
         "UPDATE channel_events SET payload = jsonb_set(payload, '{message}', $3)
           WHERE channel_id = $1 AND payload->'message'->>'id' = $2
@@ -119,18 +151,34 @@ async fn scrub_logged_copies(tx: &mut events::Tx<'_>, channel_id: Uuid, message_
     Ok(())
 }
 
-pub async fn edit(db: &PgPool, caller: &UserRow, id: &str, input: &UpdateMessage) -> Result<(Message, Vec<Outgoing>)> {
+pub async fn edit(
+    db: &PgPool,
+    caller: &UserRow,
+    id: &str,
+    input: &UpdateMessage,
+) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     writable(&channel, &member)?;
     if row.user_id != caller.id && role_rank(&member) < 2 {
-        return Err(Error::forbidden("only the author or a channel admin can edit this message"));
+        return Err(Error::forbidden(
+            "only the author or a channel admin can edit this message",
+        ));
     }
     if row.deleted() {
         return Err(Error::invalid("a deleted message cannot be edited"));
     }
-    let text = input.text.clone().unwrap_or_else(|| row.text.clone().unwrap_or_default());
-    let attachments = input.attachments.clone().unwrap_or_else(|| row.attachments.clone().map(|j| j.0).unwrap_or_default());
-    let mentions = input.mentions.clone().unwrap_or_else(|| row.mentions.clone().map(|j| j.0).unwrap_or_default());
+    let text = input
+        .text
+        .clone()
+        .unwrap_or_else(|| row.text.clone().unwrap_or_default());
+    let attachments = input
+        .attachments
+        .clone()
+        .unwrap_or_else(|| row.attachments.clone().map(|j| j.0).unwrap_or_default());
+    let mentions = input
+        .mentions
+        .clone()
+        .unwrap_or_else(|| row.mentions.clone().map(|j| j.0).unwrap_or_default());
     messages::validate_content(&text, &attachments, &mentions, input.metadata.as_ref())?;
     if text.trim().is_empty() && attachments.is_empty() {
         return Err(Error::invalid("a message needs text or attachments"));
@@ -148,8 +196,18 @@ pub async fn edit(db: &PgPool, caller: &UserRow, id: &str, input: &UpdateMessage
         "message.edit",
         input.mutation_id.as_deref(),
         &sql,
-        |q| q.bind(row.id).bind(text).bind(Json(attachments)).bind(Json(mentions)).bind(metadata),
-        |cid, channel_seq, message| ServerFrame::MessageUpdated { cid, channel_seq, message },
+        |q| {
+            q.bind(row.id)
+                .bind(text)
+                .bind(Json(attachments))
+                .bind(Json(mentions))
+                .bind(metadata)
+        },
+        |cid, channel_seq, message| ServerFrame::MessageUpdated {
+            cid,
+            channel_seq,
+            message,
+        },
     )
     .await
 }
@@ -163,13 +221,18 @@ pub async fn delete(
 ) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     let is_author = row.user_id == caller.id;
-    let allowed = if hard { is_author || role_rank(&member) >= 2 } else { is_author || role_rank(&member) >= 1 };
+    let allowed = if hard {
+        is_author || role_rank(&member) >= 2
+    } else {
+        is_author || role_rank(&member) >= 1
+    };
     if !allowed {
         return Err(Error::forbidden("you may not delete this message"));
     }
     if row.deleted() && !hard {
         // Deleting twice is not an error: the message is deleted.
-        let users: HashMap<Uuid, UserRow> = message_list::users_of(&mut *db.acquire().await?, &[row.user_id]).await?;
+        let users: HashMap<Uuid, UserRow> =
+            message_list::users_of(&mut *db.acquire().await?, &[row.user_id]).await?;
         return Ok((row.to_wire(&channel.cid(), &users), Vec::new()));
     }
     let sql = format!(
@@ -185,11 +248,20 @@ pub async fn delete(
         db,
         caller,
         &channel,
-        if hard { "message.hard_delete" } else { "message.delete" },
+        if hard {
+            "message.hard_delete"
+        } else {
+            "message.delete"
+        },
         mutation_id,
         &sql,
         |q| q.bind(row.id).bind(hard),
-        |cid, channel_seq, message| ServerFrame::MessageDeleted { cid, channel_seq, message, hard_delete: hard },
+        |cid, channel_seq, message| ServerFrame::MessageDeleted {
+            cid,
+            channel_seq,
+            message,
+            hard_delete: hard,
+        },
     )
     .await
 }
@@ -204,13 +276,18 @@ pub async fn pin(
     let (row, channel, member) = locate(db, caller, id).await?;
     writable(&channel, &member)?;
     if row.user_id != caller.id && role_rank(&member) < 1 {
-        return Err(Error::forbidden("only the author or a moderator can pin this message"));
+        return Err(Error::forbidden(
+            "only the author or a moderator can pin this message",
+        ));
     }
     if row.deleted() {
         return Err(Error::invalid("a deleted message cannot be pinned"));
     }
     if row.channel_seq.is_none() {
-        return Err(Error::api(ErrorCode::InvalidInput, "a scheduled message cannot be pinned before it is sent"));
+        return Err(Error::api(
+            ErrorCode::InvalidInput,
+            "a scheduled message cannot be pinned before it is sent",
+        ));
     }
     let sql = format!(
         "UPDATE messages SET is_pinned = $2, pinned_at = CASE WHEN $2 THEN NOW() ELSE NULL END,
@@ -221,11 +298,19 @@ pub async fn pin(
         db,
         caller,
         &channel,
-        if pinned { "message.pin" } else { "message.unpin" },
+        if pinned {
+            "message.pin"
+        } else {
+            "message.unpin"
+        },
         mutation_id,
         &sql,
         |q| q.bind(row.id).bind(pinned).bind(caller.id),
-        |cid, channel_seq, message| ServerFrame::MessageUpdated { cid, channel_seq, message },
+        |cid, channel_seq, message| ServerFrame::MessageUpdated {
+            cid,
+            channel_seq,
+            message,
+        },
     )
     .await
 }

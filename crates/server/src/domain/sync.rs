@@ -19,7 +19,9 @@ pub const MAX_SYNC_CHANNELS: usize = 300;
 
 pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<SyncResponse> {
     if req.channels.len() > MAX_SYNC_CHANNELS {
-        return Err(Error::invalid(format!("sync at most {MAX_SYNC_CHANNELS} channels per call")));
+        return Err(Error::invalid(format!(
+            "sync at most {MAX_SYNC_CHANNELS} channels per call"
+        )));
     }
     let limit = req.limit.unwrap_or(200) as i64;
     if !(1..=1000).contains(&limit) {
@@ -29,7 +31,9 @@ pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<Sy
     let mut cursors = BTreeMap::new();
     for (cid, after) in &req.channels {
         let Some((t, key)) = chat_protocol::split_cid(cid) else {
-            return Err(Error::invalid(format!("{cid:?} is not a type:id channel reference")));
+            return Err(Error::invalid(format!(
+                "{cid:?} is not a type:id channel reference"
+            )));
         };
         super::validate::channel_type(t)?;
         super::validate::external_id("channel id", key)?;
@@ -39,26 +43,56 @@ pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<Sy
             None => None,
         };
         let (Some(channel), Some(_)) = (channel, member) else {
-            cursors.insert(cid.clone(), SyncCursor { last_seq: 0, has_more: false, resync: true });
+            cursors.insert(
+                cid.clone(),
+                SyncCursor {
+                    last_seq: 0,
+                    has_more: false,
+                    resync: true,
+                },
+            );
             continue;
         };
         let last_seq = channel.last_seq.max(0) as u64;
-        let (page, cursor) =
-            read_stream(db, "channel_events", "channel_id", channel.id, *after, last_seq, limit).await?;
+        let (page, cursor) = read_stream(
+            db,
+            "channel_events",
+            "channel_id",
+            channel.id,
+            *after,
+            last_seq,
+            limit,
+        )
+        .await?;
         events.extend(page);
         cursors.insert(cid.clone(), cursor);
     }
     let (user_events, user) = match req.user_seq {
         None => (Vec::new(), None),
         Some(after) => {
-            let (last,): (i64,) =
-                sqlx::query_as("SELECT last_seq FROM users WHERE id = $1").bind(caller.id).fetch_one(db).await?;
-            let (page, cursor) =
-                read_stream(db, "user_events", "user_id", caller.id, after, last.max(0) as u64, limit).await?;
+            let (last,): (i64,) = sqlx::query_as("SELECT last_seq FROM users WHERE id = $1")
+                .bind(caller.id)
+                .fetch_one(db)
+                .await?;
+            let (page, cursor) = read_stream(
+                db,
+                "user_events",
+                "user_id",
+                caller.id,
+                after,
+                last.max(0) as u64,
+                limit,
+            )
+            .await?;
             (page, Some(cursor))
         }
     };
-    Ok(SyncResponse { events, channels: cursors, user_events, user })
+    Ok(SyncResponse {
+        events,
+        channels: cursors,
+        user_events,
+        user,
+    })
 }
 
 /// Reads up to `limit` events after `after` from one stream of an event log.
@@ -72,21 +106,57 @@ async fn read_stream(
     limit: i64,
 ) -> Result<(Vec<Value>, SyncCursor)> {
     if after > last_seq {
-        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: true }));
+        return Ok((
+            Vec::new(),
+            SyncCursor {
+                last_seq,
+                has_more: false,
+                resync: true,
+            },
+        ));
     }
     if after == last_seq {
-        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: false }));
+        return Ok((
+            Vec::new(),
+            SyncCursor {
+                last_seq,
+                has_more: false,
+                resync: false,
+            },
+        ));
     }
     let sql = format!(
         "SELECT seq, payload FROM {table} WHERE {key_column} = $1 AND seq > $2 ORDER BY seq LIMIT $3"
     );
-    let rows: Vec<(i64, Value)> =
-        sqlx::query_as(&sql).bind(key).bind(after as i64).bind(limit + 1).fetch_all(db).await?;
+    let rows: Vec<(i64, Value)> = sqlx::query_as(&sql)
+        .bind(key)
+        .bind(after as i64)
+        .bind(limit + 1)
+        .fetch_all(db)
+        .await?;
     // The log must continue exactly where the client stopped; anything else is a hole.
     if rows.first().map(|r| r.0 as u64) != Some(after + 1) {
-        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: true }));
+        return Ok((
+            Vec::new(),
+            SyncCursor {
+                last_seq,
+                has_more: false,
+                resync: true,
+            },
+        ));
     }
     let has_more = rows.len() as i64 > limit;
-    let page = rows.into_iter().take(limit as usize).map(|(_, p)| p).collect();
-    Ok((page, SyncCursor { last_seq, has_more, resync: false }))
+    let page = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|(_, p)| p)
+        .collect();
+    Ok((
+        page,
+        SyncCursor {
+            last_seq,
+            has_more,
+            resync: false,
+        },
+    ))
 }
