@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod sequence;
 pub mod state;
 pub mod store;
+pub mod sync;
 
 #[cfg(target_family = "wasm")]
 pub mod bindings;

@@ -1,0 +1,323 @@
+//! The sync engine: cursors, held-back events, and the decisions of when to sync or reload.
+
+use std::collections::BTreeMap;
+
+use chat_protocol::requests::{SyncCursor, SyncRequest};
+
+/// Sent as `user_seq` while the user stream's position is unknown: the server answers `resync`
+/// with its current `last_seq`, which becomes the starting point (nothing is replayed).
+pub const USER_SEQ_PROBE: u64 = (1 << 53) - 1;
+
+/// An event stream: one channel's, or the user's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stream {
+    Channel(String),
+    User,
+}
+
+/// What the engine asks for, in order.
+#[derive(Debug, Clone)]
+pub enum SyncOut<E> {
+    /// Apply this event to the state and deliver it to listeners.
+    Apply(E),
+    /// Send `POST /v1/sync` with this body; report with [`SyncEngine::answer`] or
+    /// [`SyncEngine::failed`]. Never more than one at a time.
+    Request(SyncRequest),
+    /// Reload this channel's state (`GET`), then call [`SyncEngine::reloaded`].
+    Reload(String),
+    /// The user stream's history is gone: reload user-level state (channel list, profile).
+    ReloadUser,
+    /// Everything missed since the last (re)connect has been applied.
+    Recovered,
+}
+
+/// An answer of `POST /v1/sync`, with each event's position already read.
+#[derive(Debug, Clone)]
+pub struct SyncAnswer<E> {
+    /// `(cid, channel_seq, event)` per channel in sequence order.
+    pub events: Vec<(String, u64, E)>,
+    pub channels: Vec<(String, SyncCursor)>,
+    /// `(user_seq, event)` in order.
+    pub user_events: Vec<(u64, E)>,
+    pub user: Option<SyncCursor>,
+}
+
+#[derive(Debug, Clone)]
+struct Cursor<E> {
+    /// Last sequence applied; `None` while unknown (the user stream before the first probe).
+    applied: Option<u64>,
+    /// Live events that arrived ahead of a hole, by sequence.
+    held: BTreeMap<u64, E>,
+    /// Needs a sync (gap, reconnect, or more pages).
+    dirty: bool,
+    /// A reload was requested; events are held until it is done.
+    reloading: bool,
+}
+
+impl<E> Cursor<E> {
+    fn new(applied: Option<u64>) -> Self {
+        Cursor {
+            applied,
+            held: BTreeMap::new(),
+            dirty: false,
+            reloading: false,
+        }
+    }
+
+    /// Applies held events that now follow the cursor; marks a remaining hole dirty.
+    fn drain(&mut self, out: &mut Vec<SyncOut<E>>) {
+        let Some(mut at) = self.applied else { return };
+        self.held = std::mem::take(&mut self.held).split_off(&(at + 1));
+        while let Some(event) = self.held.remove(&(at + 1)) {
+            at += 1;
+            out.push(SyncOut::Apply(event));
+        }
+        self.applied = Some(at);
+        if !self.held.is_empty() {
+            self.dirty = true;
+        }
+    }
+
+    /// A live event at `seq`.
+    fn live(&mut self, seq: u64, event: E, out: &mut Vec<SyncOut<E>>) {
+        match self.applied {
+            Some(at) if seq <= at => {}
+            Some(at) if seq == at + 1 && !self.reloading => {
+                self.applied = Some(seq);
+                out.push(SyncOut::Apply(event));
+                self.drain(out);
+            }
+            None if !self.reloading => {
+                // Position unknown (user stream before the probe answered): take it as it is.
+                self.applied = Some(seq);
+                out.push(SyncOut::Apply(event));
+            }
+            _ => {
+                self.held.insert(seq, event);
+                if !self.reloading {
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    /// One stream's part of a sync answer.
+    fn answered(&mut self, events: Vec<(u64, E)>, cursor: &SyncCursor, out: &mut Vec<SyncOut<E>>) {
+        if cursor.resync {
+            self.dirty = false;
+            return;
+        }
+        for (seq, event) in events {
+            if self.applied.is_none_or(|at| seq > at) {
+                self.applied = Some(seq);
+                out.push(SyncOut::Apply(event));
+            }
+        }
+        if cursor.has_more {
+            self.dirty = true;
+        } else {
+            // Everything up to `last_seq` that this user may see has been given, or is held
+            // here (a live copy); numbers in between that never came are events meant for
+            // someone else (shadowed).
+            let at = self.applied.unwrap_or(0);
+            let upto = std::mem::take(&mut self.held);
+            let (mut early, later): (Vec<_>, Vec<_>) = upto
+                .into_iter()
+                .filter(|(seq, _)| *seq > at)
+                .partition(|(seq, _)| *seq <= cursor.last_seq);
+            early.sort_by_key(|(seq, _)| *seq);
+            out.extend(early.into_iter().map(|(_, e)| SyncOut::Apply(e)));
+            self.held = later.into_iter().collect();
+            self.applied = Some(at.max(cursor.last_seq));
+            self.dirty = false;
+            self.drain(out);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncEngine<E> {
+    channels: BTreeMap<String, Cursor<E>>,
+    user: Cursor<E>,
+    in_flight: bool,
+    recovering: bool,
+    page_limit: Option<u32>,
+}
+
+impl<E> Default for SyncEngine<E> {
+    fn default() -> Self {
+        SyncEngine {
+            channels: BTreeMap::new(),
+            user: Cursor::new(None),
+            in_flight: false,
+            recovering: false,
+            page_limit: None,
+        }
+    }
+}
+
+impl<E> SyncEngine<E> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Events per stream and page in sync requests (the server's default when `None`).
+    pub fn with_page_limit(mut self, limit: u32) -> Self {
+        self.page_limit = Some(limit);
+        self
+    }
+
+    /// The last applied sequence of a channel, if it is tracked.
+    pub fn cursor(&self, cid: &str) -> Option<u64> {
+        self.channels.get(cid).and_then(|c| c.applied)
+    }
+
+    pub fn user_cursor(&self) -> Option<u64> {
+        self.user.applied
+    }
+
+    pub fn is_tracked(&self, cid: &str) -> bool {
+        self.channels.contains_key(cid)
+    }
+
+    /// The channel's state was (re)loaded at `last_seq`: the cursor restarts there (events
+    /// held below it are already part of the state).
+    pub fn reloaded(&mut self, cid: &str, last_seq: u64) -> Vec<SyncOut<E>> {
+        let cursor = self
+            .channels
+            .entry(cid.to_string())
+            .or_insert_with(|| Cursor::new(None));
+        cursor.applied = Some(last_seq);
+        cursor.reloading = false;
+        cursor.dirty = false;
+        let mut out = Vec::new();
+        cursor.drain(&mut out);
+        self.next(&mut out);
+        out
+    }
+
+    /// A reload failed. `gone`: the channel is not readable any more (forget it); otherwise
+    /// sync again later, which asks for the reload again.
+    pub fn reload_failed(&mut self, cid: &str, gone: bool) -> Vec<SyncOut<E>> {
+        if gone {
+            self.channels.remove(cid);
+        } else if let Some(c) = self.channels.get_mut(cid) {
+            c.reloading = false;
+            c.dirty = true;
+        }
+        let mut out = Vec::new();
+        self.next(&mut out);
+        out
+    }
+
+    /// Stops tracking a channel (left, removed, deleted).
+    pub fn untrack(&mut self, cid: &str) {
+        self.channels.remove(cid);
+    }
+
+    /// One live event. Channel events of untracked channels pass straight through.
+    pub fn live(&mut self, stream: Stream, seq: u64, event: E) -> Vec<SyncOut<E>> {
+        let mut out = Vec::new();
+        match stream {
+            Stream::User => self.user.live(seq, event, &mut out),
+            Stream::Channel(cid) => match self.channels.get_mut(&cid) {
+                Some(cursor) => cursor.live(seq, event, &mut out),
+                None => out.push(SyncOut::Apply(event)),
+            },
+        }
+        self.next(&mut out);
+        out
+    }
+
+    /// The socket is (again) accepted: catch up on every stream.
+    pub fn connected(&mut self) -> Vec<SyncOut<E>> {
+        for c in self.channels.values_mut() {
+            c.dirty = !c.reloading;
+        }
+        self.user.dirty = true;
+        self.recovering = true;
+        let mut out = Vec::new();
+        self.next(&mut out);
+        out
+    }
+
+    /// The sync request failed (network, server). Call [`Self::poll`] later to try again.
+    pub fn failed(&mut self) {
+        self.in_flight = false;
+    }
+
+    /// Issues the next sync request if one is due and none is under way.
+    pub fn poll(&mut self) -> Vec<SyncOut<E>> {
+        let mut out = Vec::new();
+        self.next(&mut out);
+        out
+    }
+
+    pub fn answer(&mut self, answer: SyncAnswer<E>) -> Vec<SyncOut<E>> {
+        self.in_flight = false;
+        let mut out = Vec::new();
+        let mut per_channel: BTreeMap<String, Vec<(u64, E)>> = BTreeMap::new();
+        for (cid, seq, event) in answer.events {
+            per_channel.entry(cid).or_default().push((seq, event));
+        }
+        for (cid, cursor) in &answer.channels {
+            let Some(c) = self.channels.get_mut(cid) else {
+                continue;
+            };
+            if c.reloading {
+                continue;
+            }
+            let events = per_channel.remove(cid).unwrap_or_default();
+            c.answered(events, cursor, &mut out);
+            if cursor.resync {
+                c.reloading = true;
+                out.push(SyncOut::Reload(cid.clone()));
+            }
+        }
+        if let Some(cursor) = &answer.user {
+            if self.user.applied.is_none() && cursor.resync {
+                // The answer to the probe: start from the server's position.
+                self.user.applied = Some(cursor.last_seq);
+                self.user.dirty = false;
+                self.user.drain(&mut out);
+            } else {
+                self.user.answered(answer.user_events, cursor, &mut out);
+                if cursor.resync {
+                    self.user.applied = Some(cursor.last_seq);
+                    self.user.held.clear();
+                    out.push(SyncOut::ReloadUser);
+                }
+            }
+        }
+        self.next(&mut out);
+        out
+    }
+
+    /// Requests a sync of every dirty stream, or announces recovery when nothing is left.
+    fn next(&mut self, out: &mut Vec<SyncOut<E>>) {
+        if self.in_flight {
+            return;
+        }
+        let channels: BTreeMap<String, u64> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.dirty && !c.reloading)
+            .filter_map(|(cid, c)| Some((cid.clone(), c.applied?)))
+            .collect();
+        let user_seq = self
+            .user
+            .dirty
+            .then(|| self.user.applied.unwrap_or(USER_SEQ_PROBE));
+        if !channels.is_empty() || user_seq.is_some() {
+            self.in_flight = true;
+            out.push(SyncOut::Request(SyncRequest {
+                channels,
+                user_seq,
+                limit: self.page_limit,
+            }));
+        } else if self.recovering && !self.channels.values().any(|c| c.reloading) {
+            self.recovering = false;
+            out.push(SyncOut::Recovered);
+        }
+    }
+}
