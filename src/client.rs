@@ -1,45 +1,66 @@
-//! The client core: one connection state machine, one event dispatcher and the per-channel
-//! sequence cursors, combined so that every incoming frame takes the same path — update the
-//! connection, drop duplicates, note gaps, pick the listeners. Platform-free; the browser
-//! bindings wrap it in a `RefCell` and invoke the listeners it returns.
+//! The client core: the connection state machine, the event dispatcher, the sync engine and
+//! the client state, combined so every input takes one path — a frame updates the connection,
+//! goes through the sync engine (dropped if seen, held if early, a gap triggers a sync), is
+//! applied to the state and only then handed to its listeners. Platform-free: the browser
+//! driver and the native simulation both feed it and perform the [`Effect`]s it returns.
+
+use chat_protocol::requests::SyncRequest;
+use chat_protocol::ClientFrame;
 
 use crate::connection::{Action, ConnectionMachine, ConnectionState, Input};
 use crate::events::{Dispatcher, SubscriptionId};
 use crate::frame::FrameHeader;
-use crate::sequence::{SeqOutcome, SeqTracker};
+use crate::state::{position, ClientState, Position, Wire};
+use crate::sync::{Stream, SyncAnswer, SyncEngine, SyncOut};
+use crate::typing::TypingThrottle;
 
-/// A range of channel events that never arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    pub cid: String,
-    pub missing_from: u64,
-    pub missing_to: u64,
+/// Name of the event emitted when everything missed during a disconnect has been applied.
+pub const RECOVERED_EVENT: &str = "connection.recovered";
+
+/// Something for the platform to do, in order.
+#[derive(Debug)]
+pub enum Effect<L, W> {
+    Connection(Action),
+    /// The event has been applied to the state: call these listeners with it.
+    Deliver {
+        event: W,
+        listeners: Vec<(SubscriptionId, L)>,
+    },
+    /// `POST /v1/sync`; report with [`ClientCore::sync_answer`] / [`ClientCore::sync_failed`].
+    Sync(SyncRequest),
+    /// Reload the channel (`GET /v1/channels/{type}/{id}`); report with
+    /// [`ClientCore::load_channel`] / [`ClientCore::reload_failed`].
+    Reload(String),
+    /// The user stream was reset: reload the user and the channel list.
+    ReloadUser,
+    /// Emit `connection.recovered` to these listeners.
+    Recovered(Vec<(SubscriptionId, L)>),
 }
 
-/// What to do with one incoming frame.
 #[derive(Debug)]
-pub struct Delivery<L> {
-    /// Connection actions (e.g. answer a health check).
-    pub actions: Vec<Action>,
-    /// Who gets the frame; empty for a duplicate.
-    pub listeners: Vec<(SubscriptionId, L)>,
-    pub gap: Option<Gap>,
-}
-
-#[derive(Debug)]
-pub struct ClientCore<L> {
+pub struct ClientCore<L, W> {
     machine: ConnectionMachine,
     events: Dispatcher<L>,
-    seqs: SeqTracker,
+    sync: SyncEngine<W>,
+    pub state: ClientState<W>,
+    typing: TypingThrottle,
 }
 
-impl<L: Clone> ClientCore<L> {
-    pub fn new(jitter_seed: u64) -> Self {
+impl<L: Clone, W: Wire> ClientCore<L, W> {
+    pub fn new(user_id: &str, jitter_seed: u64) -> Self {
         ClientCore {
             machine: ConnectionMachine::new(jitter_seed),
             events: Dispatcher::new(),
-            seqs: SeqTracker::new(),
+            sync: SyncEngine::new(),
+            state: ClientState::new(user_id),
+            typing: TypingThrottle::default(),
         }
+    }
+
+    /// Uses `limit` events per stream and sync page.
+    pub fn with_sync_page_limit(mut self, limit: u32) -> Self {
+        self.sync = SyncEngine::new().with_page_limit(limit);
+        self
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -58,137 +79,161 @@ impl<L: Clone> ClientCore<L> {
         self.events.is_subscribed(id)
     }
 
-    pub fn seqs(&mut self) -> &mut SeqTracker {
-        &mut self.seqs
+    pub fn sync_engine(&self) -> &SyncEngine<W> {
+        &self.sync
     }
 
     /// Feeds a connection input (anything but a frame).
-    pub fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Action> {
-        self.machine.handle(now_ms, input)
+    pub fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect<L, W>> {
+        let mut out = Vec::new();
+        if input == Input::Tick {
+            for frame in self.typing.expire(now_ms) {
+                if self.machine.state().is_online() {
+                    out.push(Effect::Connection(Action::Send(frame)));
+                }
+            }
+            let outs = self.sync.poll();
+            self.run(now_ms, outs, &mut out);
+        }
+        let actions = self.machine.handle(now_ms, input);
+        self.connection(now_ms, actions, &mut out);
+        out
     }
 
-    /// Feeds one incoming frame.
-    pub fn receive(&mut self, now_ms: u64, frame: &FrameHeader) -> Delivery<L> {
+    /// Feeds one incoming frame (`header` is read from `frame`).
+    pub fn receive(&mut self, now_ms: u64, header: &FrameHeader, frame: W) -> Vec<Effect<L, W>> {
+        let mut out = Vec::new();
         let actions = self
             .machine
-            .handle(now_ms, Input::Frame(frame.to_incoming()));
-        let mut gap = None;
-        if let Some((cid, seq)) = frame.channel_position() {
-            match self.seqs.observe(cid, seq) {
-                SeqOutcome::Duplicate => {
-                    return Delivery {
-                        actions,
-                        listeners: Vec::new(),
-                        gap: None,
-                    };
+            .handle(now_ms, Input::Frame(header.to_incoming()));
+        self.connection(now_ms, actions, &mut out);
+        let outs = match position(&frame) {
+            Position::Channel(cid, seq) => self.sync.live(Stream::Channel(cid), seq, frame),
+            Position::User(seq) => self.sync.live(Stream::User, seq, frame),
+            Position::None => vec![SyncOut::Apply(frame)],
+        };
+        self.run(now_ms, outs, &mut out);
+        out
+    }
+
+    pub fn sync_answer(&mut self, now_ms: u64, answer: SyncAnswer<W>) -> Vec<Effect<L, W>> {
+        let outs = self.sync.answer(answer);
+        let mut out = Vec::new();
+        self.run(now_ms, outs, &mut out);
+        out
+    }
+
+    /// The sync request failed; it is sent again on the next tick.
+    pub fn sync_failed(&mut self) {
+        self.sync.failed();
+    }
+
+    /// A channel load is starting (watch, create, reload): its events wait for the answer.
+    pub fn begin_load(&mut self, cid: &str) {
+        self.sync.begin_reload(cid);
+    }
+
+    /// Loads a `ChannelState` answer (create, watch, query, reload) and restarts the
+    /// channel's cursor at its `last_seq`.
+    pub fn load_channel(&mut self, now_ms: u64, state: &W) -> Vec<Effect<L, W>> {
+        let mut out = Vec::new();
+        if let Some((cid, last_seq)) = self.state.load_channel(state) {
+            let outs = self.sync.reloaded(&cid, last_seq);
+            self.run(now_ms, outs, &mut out);
+        }
+        out
+    }
+
+    /// A load failed; `gone` when the channel cannot be read any more (not found, forbidden).
+    pub fn reload_failed(&mut self, now_ms: u64, cid: &str, gone: bool) -> Vec<Effect<L, W>> {
+        if gone {
+            self.state.forget(cid);
+        }
+        let outs = self.sync.reload_failed(cid, gone);
+        let mut out = Vec::new();
+        self.run(now_ms, outs, &mut out);
+        out
+    }
+
+    /// `typing.start` to send for a keystroke, when due.
+    pub fn keystroke(
+        &mut self,
+        now_ms: u64,
+        cid: &str,
+        parent: Option<&str>,
+    ) -> Option<ClientFrame> {
+        self.typing.keystroke(now_ms, cid, parent)
+    }
+
+    pub fn stop_typing(&mut self, cid: &str, parent: Option<&str>) -> Option<ClientFrame> {
+        self.typing.stop(cid, parent)
+    }
+
+    fn connection(&mut self, now_ms: u64, actions: Vec<Action>, out: &mut Vec<Effect<L, W>>) {
+        let mut connected = false;
+        for action in actions {
+            match &action {
+                Action::StateChanged(ConnectionState::Online) => connected = true,
+                Action::StateChanged(_) => {
+                    self.typing.clear();
+                    // Ephemeral state is not replayed: nobody is typing after a reconnect.
+                    for channel in self.state.channels.values_mut() {
+                        channel.typing.clear();
+                    }
                 }
-                SeqOutcome::Gap {
-                    missing_from,
-                    missing_to,
-                } => {
-                    gap = Some(Gap {
-                        cid: cid.to_string(),
-                        missing_from,
-                        missing_to,
-                    });
+                _ => {}
+            }
+            out.push(Effect::Connection(action));
+        }
+        if connected {
+            let outs = self.sync.connected();
+            self.run(now_ms, outs, out);
+        }
+    }
+
+    fn run(&mut self, now_ms: u64, outs: Vec<SyncOut<W>>, out: &mut Vec<Effect<L, W>>) {
+        for o in outs {
+            match o {
+                SyncOut::Apply(event) => self.apply(now_ms, event, out),
+                SyncOut::Request(request) => out.push(Effect::Sync(request)),
+                SyncOut::Reload(cid) => out.push(Effect::Reload(cid)),
+                SyncOut::ReloadUser => out.push(Effect::ReloadUser),
+                SyncOut::Recovered => {
+                    let listeners = self.events.listeners_for(RECOVERED_EVENT, None);
+                    out.push(Effect::Recovered(listeners));
                 }
-                SeqOutcome::InOrder => {}
             }
         }
-        let listeners = self.events.listeners_for(&frame.kind, frame.channel_cid());
-        Delivery {
-            actions,
-            listeners,
-            gap,
+    }
+
+    fn apply(&mut self, now_ms: u64, event: W, out: &mut Vec<Effect<L, W>>) {
+        let kind = event.str_of("type").unwrap_or_default();
+        let cid = event
+            .str_of("cid")
+            .or_else(|| event.field("channel").and_then(|c| c.str_of("cid")));
+        self.state.apply(&event, now_ms);
+        let me = self.state.user_id.as_str();
+        match (kind.as_str(), &cid) {
+            ("notification.added_to_channel" | "notification.invited", Some(cid))
+                if self.state.channel(cid).is_none() =>
+            {
+                self.sync.begin_reload(cid);
+                out.push(Effect::Reload(cid.clone()));
+            }
+            ("notification.removed_from_channel" | "channel.deleted", Some(cid)) => {
+                self.sync.untrack(cid);
+            }
+            ("member.removed", Some(cid)) if event.str_of("user_id").as_deref() == Some(me) => {
+                self.sync.untrack(cid);
+            }
+            _ => {}
         }
+        let listeners = self.events.listeners_for(&kind, cid.as_deref());
+        out.push(Effect::Deliver { event, listeners });
     }
 
     /// Listeners of `connection.changed`.
     pub fn connection_listeners(&self) -> Vec<(SubscriptionId, L)> {
         self.events.listeners_for("connection.changed", None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chat_protocol::ClientFrame;
-
-    fn frame(json: &str) -> FrameHeader {
-        serde_json::from_str(json).unwrap()
-    }
-
-    fn names(d: &Delivery<&'static str>) -> Vec<&'static str> {
-        d.listeners.iter().map(|(_, l)| *l).collect()
-    }
-
-    fn online_core() -> ClientCore<&'static str> {
-        let mut core = ClientCore::new(1);
-        core.handle(0, Input::Start);
-        let ok = frame(r#"{"type":"connection.ok","health_interval_ms":10000}"#);
-        core.receive(1, &ok);
-        assert_eq!(core.state(), ConnectionState::Online);
-        core
-    }
-
-    #[test]
-    fn a_redelivered_message_reaches_listeners_once() {
-        let mut core = online_core();
-        core.events().subscribe("message.new", None, "client");
-        core.events()
-            .subscribe("message.new", Some("messaging:a"), "channel-a");
-        core.events()
-            .subscribe("message.new", Some("messaging:b"), "channel-b");
-        let ev = frame(r#"{"type":"message.new","cid":"messaging:a","channel_seq":1}"#);
-        assert_eq!(names(&core.receive(2, &ev)), ["client", "channel-a"]);
-        let again = core.receive(3, &ev);
-        assert!(again.listeners.is_empty());
-        assert!(again.gap.is_none());
-    }
-
-    #[test]
-    fn a_skipped_sequence_is_delivered_and_reported() {
-        let mut core = online_core();
-        core.events().subscribe("*", None, "all");
-        core.receive(
-            2,
-            &frame(r#"{"type":"member.added","cid":"m:a","channel_seq":1}"#),
-        );
-        let d = core.receive(
-            3,
-            &frame(r#"{"type":"message.new","cid":"m:a","channel_seq":4}"#),
-        );
-        assert_eq!(names(&d), ["all"]);
-        assert_eq!(
-            d.gap,
-            Some(Gap {
-                cid: "m:a".into(),
-                missing_from: 2,
-                missing_to: 3
-            })
-        );
-    }
-
-    #[test]
-    fn health_checks_are_answered_and_still_dispatched() {
-        let mut core = online_core();
-        core.events().subscribe("health.check", None, "hc");
-        let d = core.receive(2, &frame(r#"{"type":"health.check","connection_id":"c"}"#));
-        assert_eq!(d.actions, vec![Action::Send(ClientFrame::HealthCheck {})]);
-        assert_eq!(names(&d), ["hc"]);
-    }
-
-    #[test]
-    fn connection_listeners_exclude_channel_scoped_ones() {
-        let mut core: ClientCore<&str> = ClientCore::new(1);
-        core.events()
-            .subscribe("connection.changed", None, "global");
-        core.events().subscribe("*", Some("m:a"), "channel");
-        let got: Vec<_> = core
-            .connection_listeners()
-            .into_iter()
-            .map(|t| t.1)
-            .collect();
-        assert_eq!(got, ["global"]);
     }
 }

@@ -20,6 +20,7 @@ pub mod sequence;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod typing;
 
 #[cfg(target_family = "wasm")]
 pub mod bindings;

@@ -8,6 +8,10 @@ use chat_protocol::requests::{SyncCursor, SyncRequest};
 /// with its current `last_seq`, which becomes the starting point (nothing is replayed).
 pub const USER_SEQ_PROBE: u64 = (1 << 53) - 1;
 
+/// The server's default and largest sync page.
+const DEFAULT_PAGE: u32 = 200;
+const MAX_PAGE: u32 = 1_000;
+
 /// An event stream: one channel's, or the user's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stream {
@@ -87,11 +91,6 @@ impl<E> Cursor<E> {
                 out.push(SyncOut::Apply(event));
                 self.drain(out);
             }
-            None if !self.reloading => {
-                // Position unknown (user stream before the probe answered): take it as it is.
-                self.applied = Some(seq);
-                out.push(SyncOut::Apply(event));
-            }
             _ => {
                 self.held.insert(seq, event);
                 if !self.reloading {
@@ -101,12 +100,19 @@ impl<E> Cursor<E> {
         }
     }
 
-    /// One stream's part of a sync answer.
-    fn answered(&mut self, events: Vec<(u64, E)>, cursor: &SyncCursor, out: &mut Vec<SyncOut<E>>) {
+    /// One stream's part of a sync answer; `false` when a page with more to come moved
+    /// nothing (every event in it was meant for someone else).
+    fn answered(
+        &mut self,
+        events: Vec<(u64, E)>,
+        cursor: &SyncCursor,
+        out: &mut Vec<SyncOut<E>>,
+    ) -> bool {
         if cursor.resync {
             self.dirty = false;
-            return;
+            return true;
         }
+        let before = self.applied;
         for (seq, event) in events {
             if self.applied.is_none_or(|at| seq > at) {
                 self.applied = Some(seq);
@@ -115,6 +121,7 @@ impl<E> Cursor<E> {
         }
         if cursor.has_more {
             self.dirty = true;
+            return self.applied != before;
         } else {
             // Everything up to `last_seq` that this user may see has been given, or is held
             // here (a live copy); numbers in between that never came are events meant for
@@ -125,33 +132,39 @@ impl<E> Cursor<E> {
                 .into_iter()
                 .filter(|(seq, _)| *seq > at)
                 .partition(|(seq, _)| *seq <= cursor.last_seq);
-            early.sort_by_key(|(seq, _)| *seq);
             out.extend(early.into_iter().map(|(_, e)| SyncOut::Apply(e)));
             self.held = later.into_iter().collect();
             self.applied = Some(at.max(cursor.last_seq));
             self.dirty = false;
             self.drain(out);
         }
+        true
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct SyncEngine<E> {
     channels: BTreeMap<String, Cursor<E>>,
+    /// Highest sequence passed through per untracked channel, so a duplicate is still dropped.
+    untracked: BTreeMap<String, u64>,
     user: Cursor<E>,
     in_flight: bool,
     recovering: bool,
     page_limit: Option<u32>,
+    /// Pages in a row that moved no stream: the next page is asked twice as large.
+    stalls: u32,
 }
 
 impl<E> Default for SyncEngine<E> {
     fn default() -> Self {
         SyncEngine {
             channels: BTreeMap::new(),
+            untracked: BTreeMap::new(),
             user: Cursor::new(None),
             in_flight: false,
             recovering: false,
             page_limit: None,
+            stalls: 0,
         }
     }
 }
@@ -196,11 +209,22 @@ impl<E> SyncEngine<E> {
         out
     }
 
+    /// A (re)load of the channel is starting: hold its live events until [`Self::reloaded`].
+    pub fn begin_reload(&mut self, cid: &str) {
+        let cursor = self
+            .channels
+            .entry(cid.to_string())
+            .or_insert_with(|| Cursor::new(None));
+        cursor.reloading = true;
+        cursor.dirty = false;
+    }
+
     /// A reload failed. `gone`: the channel is not readable any more (forget it); otherwise
     /// sync again later, which asks for the reload again.
     pub fn reload_failed(&mut self, cid: &str, gone: bool) -> Vec<SyncOut<E>> {
-        if gone {
-            self.channels.remove(cid);
+        let known = self.channels.get(cid).is_some_and(|c| c.applied.is_some());
+        if gone || !known {
+            self.untrack(cid);
         } else if let Some(c) = self.channels.get_mut(cid) {
             c.reloading = false;
             c.dirty = true;
@@ -212,7 +236,13 @@ impl<E> SyncEngine<E> {
 
     /// Stops tracking a channel (left, removed, deleted).
     pub fn untrack(&mut self, cid: &str) {
-        self.channels.remove(cid);
+        let at = self
+            .channels
+            .remove(cid)
+            .and_then(|c| c.applied)
+            .unwrap_or(0);
+        let seen = self.untracked.entry(cid.to_string()).or_insert(0);
+        *seen = (*seen).max(at);
     }
 
     /// One live event. Channel events of untracked channels pass straight through.
@@ -222,7 +252,13 @@ impl<E> SyncEngine<E> {
             Stream::User => self.user.live(seq, event, &mut out),
             Stream::Channel(cid) => match self.channels.get_mut(&cid) {
                 Some(cursor) => cursor.live(seq, event, &mut out),
-                None => out.push(SyncOut::Apply(event)),
+                None => {
+                    let seen = self.untracked.entry(cid).or_insert(0);
+                    if seq > *seen {
+                        *seen = seq;
+                        out.push(SyncOut::Apply(event));
+                    }
+                }
             },
         }
         self.next(&mut out);
@@ -256,6 +292,7 @@ impl<E> SyncEngine<E> {
     pub fn answer(&mut self, answer: SyncAnswer<E>) -> Vec<SyncOut<E>> {
         self.in_flight = false;
         let mut out = Vec::new();
+        let mut stalled = false;
         let mut per_channel: BTreeMap<String, Vec<(u64, E)>> = BTreeMap::new();
         for (cid, seq, event) in answer.events {
             per_channel.entry(cid).or_default().push((seq, event));
@@ -268,7 +305,7 @@ impl<E> SyncEngine<E> {
                 continue;
             }
             let events = per_channel.remove(cid).unwrap_or_default();
-            c.answered(events, cursor, &mut out);
+            stalled |= !c.answered(events, cursor, &mut out);
             if cursor.resync {
                 c.reloading = true;
                 out.push(SyncOut::Reload(cid.clone()));
@@ -281,7 +318,7 @@ impl<E> SyncEngine<E> {
                 self.user.dirty = false;
                 self.user.drain(&mut out);
             } else {
-                self.user.answered(answer.user_events, cursor, &mut out);
+                stalled |= !self.user.answered(answer.user_events, cursor, &mut out);
                 if cursor.resync {
                     self.user.applied = Some(cursor.last_seq);
                     self.user.held.clear();
@@ -289,6 +326,7 @@ impl<E> SyncEngine<E> {
                 }
             }
         }
+        self.stalls = if stalled { self.stalls + 1 } else { 0 };
         self.next(&mut out);
         out
     }
@@ -313,7 +351,10 @@ impl<E> SyncEngine<E> {
             out.push(SyncOut::Request(SyncRequest {
                 channels,
                 user_seq,
-                limit: self.page_limit,
+                limit: match self.stalls {
+                    0 => self.page_limit,
+                    n => Some((self.page_limit.unwrap_or(DEFAULT_PAGE) << n.min(10)).min(MAX_PAGE)),
+                },
             }));
         } else if self.recovering && !self.channels.values().any(|c| c.reloading) {
             self.recovering = false;

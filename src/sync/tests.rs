@@ -5,7 +5,11 @@ use chat_protocol::requests::SyncCursor;
 use super::*;
 
 fn cur(last_seq: u64, has_more: bool, resync: bool) -> SyncCursor {
-    SyncCursor { last_seq, has_more, resync }
+    SyncCursor {
+        last_seq,
+        has_more,
+        resync,
+    }
 }
 
 fn applied(out: &[SyncOut<u64>]) -> Vec<u64> {
@@ -50,12 +54,19 @@ fn a_gap_holds_later_events_and_syncs_only_that_channel_from_its_cursor() {
     let out = e.live(ch("m:a"), 8, 8);
     assert!(applied(&out).is_empty(), "held until 6 and 7 are known");
     let req = request(&out).expect("a sync");
-    assert_eq!(req.channels.iter().collect::<Vec<_>>(), [(&"m:a".to_string(), &5)]);
+    assert_eq!(
+        req.channels.iter().collect::<Vec<_>>(),
+        [(&"m:a".to_string(), &5)]
+    );
     assert_eq!(req.user_seq, None);
     // Live 9 while the sync is under way: held too, no second request.
     assert!(e.live(ch("m:a"), 9, 9).is_empty());
     let out = e.answer(SyncAnswer {
-        events: vec![("m:a".into(), 6, 6), ("m:a".into(), 7, 7), ("m:a".into(), 8, 8)],
+        events: vec![
+            ("m:a".into(), 6, 6),
+            ("m:a".into(), 7, 7),
+            ("m:a".into(), 8, 8),
+        ],
         channels: vec![("m:a".into(), cur(8, false, false))],
         user_events: vec![],
         user: None,
@@ -70,16 +81,26 @@ fn pages_continue_while_has_more_then_recovery_is_announced() {
     let out = e.connected();
     let req = request(&out).unwrap();
     assert_eq!(req.channels.len(), 2);
-    assert_eq!(req.user_seq, Some(USER_SEQ_PROBE), "user position unknown: probe");
+    assert_eq!(
+        req.user_seq,
+        Some(USER_SEQ_PROBE),
+        "user position unknown: probe"
+    );
     let out = e.answer(SyncAnswer {
         events: vec![("m:a".into(), 6, 6)],
-        channels: vec![("m:a".into(), cur(7, true, false)), ("m:b".into(), cur(1, false, false))],
+        channels: vec![
+            ("m:a".into(), cur(7, true, false)),
+            ("m:b".into(), cur(1, false, false)),
+        ],
         user_events: vec![],
         user: Some(cur(40, false, true)),
     });
     assert_eq!(applied(&out), [6]);
     let req = request(&out).expect("next page");
-    assert_eq!(req.channels.iter().collect::<Vec<_>>(), [(&"m:a".to_string(), &6)]);
+    assert_eq!(
+        req.channels.iter().collect::<Vec<_>>(),
+        [(&"m:a".to_string(), &6)]
+    );
     assert_eq!(e.user_cursor(), Some(40), "the probe set the user position");
     let out = e.answer(SyncAnswer {
         events: vec![("m:a".into(), 7, 7)],
@@ -103,9 +124,16 @@ fn resync_reloads_the_channel_and_releases_held_events_after_it() {
         user: None,
     });
     assert!(matches!(&out[..], [SyncOut::Reload(cid)] if cid == "m:a"));
-    assert!(e.live(ch("m:a"), 11, 11).is_empty(), "held during the reload");
+    assert!(
+        e.live(ch("m:a"), 11, 11).is_empty(),
+        "held during the reload"
+    );
     let out = e.reloaded("m:a", 10);
-    assert_eq!(applied(&out), [11], "9 is part of the reloaded state; 11 follows");
+    assert_eq!(
+        applied(&out),
+        [11],
+        "9 is part of the reloaded state; 11 follows"
+    );
 }
 
 #[test]
@@ -125,7 +153,21 @@ fn skipped_numbers_meant_for_others_do_not_stall_the_stream() {
 #[test]
 fn user_events_are_ordered_like_channel_events() {
     let mut e: SyncEngine<u64> = SyncEngine::new();
-    assert_eq!(applied(&e.live(Stream::User, 3, 3)), [3], "first seen starts the stream");
+    assert_eq!(
+        request(&e.connected()).unwrap().user_seq,
+        Some(USER_SEQ_PROBE)
+    );
+    assert!(
+        e.live(Stream::User, 3, 3).is_empty(),
+        "held until the probe answers"
+    );
+    let out = e.answer(SyncAnswer {
+        events: vec![],
+        channels: vec![],
+        user_events: vec![],
+        user: Some(cur(2, false, true)),
+    });
+    assert_eq!(applied(&out), [3]);
     let out = e.live(Stream::User, 5, 5);
     assert_eq!(request(&out).unwrap().user_seq, Some(3));
     let out = e.answer(SyncAnswer {
