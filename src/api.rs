@@ -19,6 +19,9 @@ use crate::error::SdkError;
 pub enum Method {
     Get,
     Post,
+    Put,
+    Patch,
+    Delete,
 }
 
 impl Method {
@@ -26,7 +29,23 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
+    }
+
+    /// Parses `GET`, `post`, ... (as JS passes them).
+    pub fn parse(name: &str) -> Option<Method> {
+        [
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ]
+        .into_iter()
+        .find(|m| m.as_str().eq_ignore_ascii_case(name))
     }
 }
 
@@ -82,7 +101,7 @@ struct MessagesEnvelope<L> {
 pub struct Api<T> {
     base: String,
     api_key: String,
-    bearer: String,
+    bearer: std::cell::RefCell<String>,
     transport: T,
 }
 
@@ -91,7 +110,7 @@ impl<T: Transport> Api<T> {
         Api {
             base: config.api_url().to_string(),
             api_key: config.api_key.clone(),
-            bearer: format!("Bearer {}", config.token),
+            bearer: std::cell::RefCell::new(format!("Bearer {}", config.token)),
             transport,
         }
     }
@@ -107,7 +126,7 @@ impl<T: Transport> Api<T> {
             url,
             headers: [
                 ("X-Api-Key", self.api_key.clone()),
-                ("Authorization", self.bearer.clone()),
+                ("Authorization", self.bearer.borrow().clone()),
             ],
             body,
         }
@@ -120,6 +139,26 @@ impl<T: Transport> Api<T> {
             encode_component(channel_type),
             encode_component(channel_id)
         )
+    }
+
+    /// Uses `token` from now on (after a refresh).
+    pub fn set_token(&self, token: &str) {
+        *self.bearer.borrow_mut() = format!("Bearer {token}");
+    }
+
+    /// Any endpoint: `path` starts with `/v1/` and carries its query string.
+    pub async fn call<B, R>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, SdkError>
+    where
+        B: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let url = format!("{}{path}", self.base);
+        self.transport.send(self.request(method, url, body)).await
     }
 
     /// `GET /v1/me`.

@@ -57,6 +57,12 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         }
     }
 
+    /// Expired tokens are refreshed (a token provider exists) instead of ending the session.
+    pub fn with_token_refresh(mut self) -> Self {
+        self.machine = self.machine.clone().with_token_refresh();
+        self
+    }
+
     /// Uses `limit` events per stream and sync page.
     pub fn with_sync_page_limit(mut self, limit: u32) -> Self {
         self.sync = SyncEngine::new().with_page_limit(limit);

@@ -11,6 +11,8 @@ pub struct ClientOptions {
     pub api_url: String,
     pub api_key: String,
     pub user_id: String,
+    /// Optional when a `tokenProvider` is given (it is asked for the first token).
+    #[serde(default)]
     pub token: String,
     /// Identifies this device/tab to the server (optional).
     #[serde(default)]
@@ -65,6 +67,11 @@ impl ClientConfig {
     /// The websocket endpoint with credentials in the query, e.g.
     /// `ws://127.0.0.1:8080/v1/ws?api_key=demo&token=...`.
     pub fn ws_url(&self) -> String {
+        self.ws_url_with(&self.token)
+    }
+
+    /// The websocket endpoint with another token (after a refresh).
+    pub fn ws_url_with(&self, token: &str) -> String {
         let base = match self.api_url.strip_prefix("https://") {
             Some(rest) => format!("wss://{rest}"),
             None => format!("ws://{}", &self.api_url["http://".len()..]),
@@ -72,7 +79,7 @@ impl ClientConfig {
         let mut url = format!(
             "{base}/v1/ws?api_key={}&token={}",
             encode_component(&self.api_key),
-            encode_component(&self.token)
+            encode_component(token)
         );
         if let Some(device) = &self.device_id {
             url.push_str("&device_id=");

@@ -1,16 +1,20 @@
-//! `Channel`: a handle on one channel (`type:id`) of a client — create it, send and query
-//! messages, listen to its events only.
+//! `Channel`: a handle on one channel (`type:id`) of a client — create or watch it, read its
+//! live state, send and page messages (with local echoes), threads, pinned messages, reads,
+//! typing, and listen to its events only. Other channel operations go through
+//! `ChatClient.request` in the JS facade.
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
-use super::shared::Shared;
-use crate::api::MessageQuery;
-use crate::platform::json::{self, Raw};
+use super::shared::{channel_path, object, Shared};
+use crate::api::Method;
+use crate::platform::json::Raw;
+use crate::platform::timer::now_ms;
+use crate::state::{ChannelState, Wire};
 
 #[wasm_bindgen]
 #[derive(Clone)]
@@ -20,11 +24,23 @@ pub struct Channel {
     id: String,
     cid: String,
     /// The `CreateChannel` body for `create()`, as given by JS (the server validates it).
-    data: Raw,
+    data: JsValue,
 }
 
 fn is_absent(value: &JsValue) -> bool {
     value.is_undefined() || value.is_null()
+}
+
+fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
+    items.into_iter().collect::<Array>().into()
+}
+
+fn record(items: impl IntoIterator<Item = (String, JsValue)>) -> JsValue {
+    let o = Object::new();
+    for (k, v) in items {
+        let _ = Reflect::set(&o, &JsValue::from_str(&k), &v);
+    }
+    o.into()
 }
 
 impl Channel {
@@ -41,9 +57,9 @@ impl Channel {
             ));
         }
         let data = if is_absent(&data) {
-            Raw(Object::new().into())
+            Object::new().into()
         } else if data.is_object() {
-            Raw(data)
+            data
         } else {
             return Err(bad_argument("client.channel", "data must be an object"));
         };
@@ -55,6 +71,53 @@ impl Channel {
             data,
         })
     }
+
+    fn path(&self, rest: &str) -> String {
+        channel_path(&self.channel_type, &self.id, rest)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        let body = body.map(Raw);
+        self.shared
+            .request(method, path, body.as_ref())
+            .await
+            .map_err(to_js_error)
+    }
+
+    /// A `ChannelState` request whose answer becomes this channel's state.
+    async fn load(
+        &self,
+        method: Method,
+        rest: &str,
+        body: Option<JsValue>,
+    ) -> Result<JsValue, JsValue> {
+        self.shared.core.borrow_mut().begin_load(&self.cid);
+        match self.call(method, &self.path(rest), body).await {
+            Ok(state) => {
+                let effects = self.shared.core.borrow_mut().load_channel(now_ms(), &state);
+                self.shared.perform(effects);
+                Ok(state)
+            }
+            Err(e) => {
+                let effects =
+                    self.shared
+                        .core
+                        .borrow_mut()
+                        .reload_failed(now_ms(), &self.cid, false);
+                self.shared.perform(effects);
+                Err(e)
+            }
+        }
+    }
+
+    fn with_state<T>(&self, f: impl FnOnce(&mut ChannelState<JsValue>) -> T) -> T {
+        f(self.shared.core.borrow_mut().state.channel_mut(&self.cid))
+    }
 }
 
 #[wasm_bindgen]
@@ -65,32 +128,85 @@ impl Channel {
         self.cid.clone()
     }
 
-    /// Gets or creates the channel (idempotent) and returns its state. Events already
-    /// reflected in the state are not delivered again.
-    #[wasm_bindgen(unchecked_return_type = "ChannelState")]
-    pub async fn create(&self) -> Result<JsValue, JsValue> {
-        let shared = &self.shared;
-        let Raw(state) = shared
-            .api
-            .create_channel(&self.channel_type, &self.id, &self.data)
-            .await
-            .map_err(to_js_error)?;
-        let last_seq = Reflect::get(&state, &JsValue::from_str("channel"))
-            .and_then(|channel| Reflect::get(&channel, &JsValue::from_str("last_seq")))
-            .ok()
-            .and_then(|seq| seq.as_f64());
-        if let Some(last_seq) = last_seq {
-            shared
-                .core
-                .borrow_mut()
-                .seqs()
-                .set_baseline(&self.cid, last_seq as u64);
-        }
-        Ok(state)
+    #[wasm_bindgen(getter, js_name = "type")]
+    pub fn channel_type(&self) -> String {
+        self.channel_type.clone()
     }
 
-    /// Sends a message. `id` is generated (uuid v4) unless given; sending again with the same
-    /// id returns the stored message instead of a duplicate.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Gets or creates the channel (idempotent) and loads its state.
+    #[wasm_bindgen(unchecked_return_type = "ChannelStateResponse")]
+    pub async fn create(&self) -> Result<JsValue, JsValue> {
+        self.load(Method::Post, "", Some(self.data.clone())).await
+    }
+
+    /// Starts watching (the server counts the watcher and sends typing/watching events) and
+    /// loads the state.
+    #[wasm_bindgen(unchecked_return_type = "ChannelStateResponse")]
+    pub async fn watch(&self) -> Result<JsValue, JsValue> {
+        self.load(Method::Post, "/watch", None).await
+    }
+
+    #[wasm_bindgen(js_name = stopWatching, unchecked_return_type = "{ watcher_count: number }")]
+    pub async fn stop_watching(&self) -> Result<JsValue, JsValue> {
+        self.call(Method::Post, &self.path("/stop-watching"), None)
+            .await
+    }
+
+    /// The live state: messages (oldest first, local echoes last), threads, pinned, members,
+    /// reads, typing, watcher count, unread count.
+    #[wasm_bindgen(getter, unchecked_return_type = "ChannelLocalState")]
+    pub fn state(&self) -> JsValue {
+        let now = now_ms();
+        self.with_state(|c| {
+            let entries = |l: &crate::state::MessageList<JsValue>| {
+                array(l.entries().iter().map(|e| e.data.clone()))
+            };
+            let typing = c.typing_now(now).into_iter().map(|(user, parent)| {
+                object(&[
+                    ("user_id", user.into()),
+                    (
+                        "parent_id",
+                        parent.map_or(JsValue::UNDEFINED, JsValue::from),
+                    ),
+                ])
+            });
+            let typing = array(typing);
+            object(&[
+                ("channel", c.channel.clone().unwrap_or(JsValue::UNDEFINED)),
+                ("messages", entries(&c.messages)),
+                (
+                    "threads",
+                    record(c.threads.iter().map(|(p, l)| (p.clone(), entries(l)))),
+                ),
+                ("pinned", array(c.pinned.iter().cloned())),
+                (
+                    "members",
+                    record(c.members.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                ),
+                (
+                    "read",
+                    record(c.reads.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                ),
+                (
+                    "membership",
+                    c.membership.clone().unwrap_or(JsValue::UNDEFINED),
+                ),
+                ("unreadCount", (c.unread_count as f64).into()),
+                ("typing", typing),
+                ("watcherCount", (c.watcher_count as f64).into()),
+                ("deleted", c.deleted.into()),
+            ])
+        })
+    }
+
+    /// Sends a message: it shows at once in `state.messages` as a local echo (`status:
+    /// 'sending'`), replaced by the server's copy, or marked `failed` with the error. `id` is
+    /// generated unless given; resending the same id never duplicates.
     #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Message")]
     pub async fn send_message(
         &self,
@@ -99,39 +215,174 @@ impl Channel {
         if !message.is_object() {
             return Err(bad_argument("sendMessage", "a message object is required"));
         }
-        let copy = Object::assign(&Object::new(), &Object::from(message));
-        let id_key = JsValue::from_str("id");
-        if is_absent(&Reflect::get(&copy, &id_key).unwrap_or(JsValue::UNDEFINED)) {
-            let id = uuid::Uuid::new_v4().to_string();
-            let _ = Reflect::set(&copy, &id_key, &JsValue::from_str(&id));
+        let body = Object::assign(&Object::new(), &Object::from(message));
+        let id = match body.str_of("id") {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let _ = Reflect::set(&body, &"id".into(), &id.as_str().into());
+                id
+            }
+        };
+        let scheduled = body.field("scheduled_for").is_some();
+        let echo = Object::assign(&Object::new(), &body);
+        for (k, v) in [
+            ("cid", JsValue::from_str(&self.cid)),
+            ("channel_seq", 0.into()),
+            ("user_id", self.shared.config.user_id.as_str().into()),
+            ("status", "sending".into()),
+            ("created_at", js_sys::Date::new_0().to_iso_string().into()),
+        ] {
+            let _ = Reflect::set(&echo, &k.into(), &v);
         }
-        let Raw(message) = self
-            .shared
-            .api
-            .send_message(&self.channel_type, &self.id, &Raw(copy.into()))
+        if !scheduled {
+            self.with_state(|c| c.add_echo(echo.clone().into()));
+        }
+        match self
+            .call(Method::Post, &self.path("/messages"), Some(body.into()))
             .await
-            .map_err(to_js_error)?;
-        Ok(message)
+        {
+            Ok(answer) => {
+                let message = answer.field("message").unwrap_or(JsValue::UNDEFINED);
+                self.with_state(|c| {
+                    if message.u64_of("channel_seq").unwrap_or(0) > 0 {
+                        c.put_message(message.clone(), 0);
+                    }
+                });
+                Ok(message)
+            }
+            Err(error) => {
+                let _ = Reflect::set(&echo, &"status".into(), &"failed".into());
+                let _ = Reflect::set(&echo, &"error".into(), &error);
+                self.with_state(|c| c.messages.set_local(&id, echo.into()));
+                Err(error)
+            }
+        }
     }
 
-    /// A page of messages, oldest first (`limit`, `before_seq`, `after_seq` optional).
+    /// A page of messages, oldest first: `{limit, before_seq | after_seq | around_id}`. The
+    /// messages are merged into the state.
     #[wasm_bindgen(js_name = queryMessages, unchecked_return_type = "Message[]")]
     pub async fn query_messages(
         &self,
         #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let query: MessageQuery = if is_absent(&query) {
-            MessageQuery::default()
-        } else {
-            json::from_js(query).map_err(|e| bad_argument("queryMessages", e))?
-        };
-        let Raw(messages) = self
-            .shared
-            .api
-            .query_messages(&self.channel_type, &self.id, &query)
-            .await
-            .map_err(to_js_error)?;
+        let path = self.path(&format!("/messages{}", query_string(&query)));
+        let answer = self.call(Method::Get, &path, None).await?;
+        let messages = answer
+            .field("messages")
+            .unwrap_or_else(|| Array::new().into());
+        self.with_state(|c| {
+            for m in messages.items() {
+                c.put_message(m, 0);
+            }
+        });
         Ok(messages)
+    }
+
+    /// The replies to `parentId`, oldest first (`{limit, before_seq, after_seq}`), merged into
+    /// `state.threads`.
+    #[wasm_bindgen(unchecked_return_type = "Message[]")]
+    pub async fn replies(
+        &self,
+        #[wasm_bindgen(js_name = parentId)] parent_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let path = format!(
+            "/v1/messages/{}/replies{}",
+            crate::config::encode_component(parent_id),
+            query_string(&query)
+        );
+        let answer = self.call(Method::Get, &path, None).await?;
+        let messages = answer
+            .field("messages")
+            .unwrap_or_else(|| Array::new().into());
+        self.with_state(|c| {
+            for m in messages.items() {
+                c.put_message(m, 0);
+            }
+        });
+        Ok(messages)
+    }
+
+    /// Pinned messages, most recently pinned first; also becomes `state.pinned`.
+    #[wasm_bindgen(js_name = pinnedMessages, unchecked_return_type = "Message[]")]
+    pub async fn pinned_messages(&self, limit: Option<u32>) -> Result<JsValue, JsValue> {
+        let q = limit.map(|l| format!("?limit={l}")).unwrap_or_default();
+        let answer = self
+            .call(Method::Get, &self.path(&format!("/pinned{q}")), None)
+            .await?;
+        let messages = answer
+            .field("messages")
+            .unwrap_or_else(|| Array::new().into());
+        self.with_state(|c| c.set_pinned(messages.items()));
+        Ok(messages)
+    }
+
+    /// Marks the channel read up to `messageId` (everything when absent).
+    #[wasm_bindgen(js_name = markRead, unchecked_return_type = "ReadState")]
+    pub async fn mark_read(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        self.read("/read", message_id).await
+    }
+
+    /// Marks `messageId` and everything after it unread.
+    #[wasm_bindgen(js_name = markUnread, unchecked_return_type = "ReadState")]
+    pub async fn mark_unread(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+    ) -> Result<JsValue, JsValue> {
+        self.read("/unread", Some(message_id)).await
+    }
+
+    async fn read(&self, rest: &str, message_id: Option<String>) -> Result<JsValue, JsValue> {
+        let body = object(&[
+            ("mutation_id", uuid::Uuid::new_v4().to_string().into()),
+            (
+                "message_id",
+                message_id.map_or(JsValue::UNDEFINED, JsValue::from),
+            ),
+        ]);
+        let answer = self
+            .call(Method::Post, &self.path(rest), Some(body))
+            .await?;
+        let read = answer.field("read").unwrap_or(JsValue::UNDEFINED);
+        let me = self.shared.config.user_id.clone();
+        self.with_state(|c| {
+            if read.str_of("user_id").as_deref() == Some(me.as_str()) {
+                c.unread_count = read.u64_of("unread_count").unwrap_or(0);
+                c.reads.insert(me, read.clone());
+            }
+        });
+        Ok(read)
+    }
+
+    /// Call on every keystroke: sends `typing.start` at most once every 2 s (per thread with
+    /// `parentId`); `typing.stop` follows by itself after a few seconds without keystrokes.
+    pub fn keystroke(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) {
+        let frame =
+            self.shared
+                .core
+                .borrow_mut()
+                .keystroke(now_ms(), &self.cid, parent_id.as_deref());
+        if let Some(frame) = frame {
+            self.shared.send_frame(frame);
+        }
+    }
+
+    /// Sends `typing.stop` now (if a start was sent).
+    #[wasm_bindgen(js_name = stopTyping)]
+    pub fn stop_typing(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) {
+        let frame = self
+            .shared
+            .core
+            .borrow_mut()
+            .stop_typing(&self.cid, parent_id.as_deref());
+        if let Some(frame) = frame {
+            self.shared.send_frame(frame);
+        }
     }
 
     /// Listens to `event` (or `*`) on this channel only. Returns a function that unsubscribes.
@@ -139,4 +390,24 @@ impl Channel {
     pub fn on(&self, event: &str, listener: Function) -> Function {
         subscribe(&self.shared, event, Some(&self.cid), listener)
     }
+}
+
+/// `?limit=..&before_seq=..` from a query object (numbers and strings only).
+fn query_string(query: &JsValue) -> String {
+    let mut out = String::new();
+    for key in ["limit", "before_seq", "after_seq", "around_id"] {
+        let Some(value) = query.field(key) else {
+            continue;
+        };
+        let text = match value.as_f64() {
+            Some(n) => format!("{n}"),
+            None => value
+                .as_string()
+                .map(|s| crate::config::encode_component(&s))
+                .unwrap_or_default(),
+        };
+        out.push(if out.is_empty() { '?' } else { '&' });
+        out.push_str(&format!("{key}={text}"));
+    }
+    out
 }

@@ -1,23 +1,27 @@
-//! `ChatClient`: connects (static async `connect`), exposes the connection state and user,
-//! subscribes listeners, hands out `Channel` handles and disconnects.
+//! `ChatClient`: connects (static async `connect`), exposes the connection state, the user and
+//! the client-wide state, subscribes listeners, hands out `Channel` handles, queries channels,
+//! and carries every other REST call (`request`, which the JS facade's methods use).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
-use js_sys::Function;
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
 use super::driver;
 use super::errors::{bad_argument, to_js_error};
-use super::shared::{Command, Shared};
-use crate::api::Api;
+use super::shared::{object, Command, Shared};
+use crate::api::{Api, Method};
 use crate::client::ClientCore;
 use crate::config::{ClientConfig, ClientOptions};
 use crate::error::SdkError;
 use crate::events::SubscriptionId;
-use crate::platform::{http::FetchTransport, json};
+use crate::platform::http::FetchTransport;
+use crate::platform::json::{self, Raw};
+use crate::platform::timer::{now_ms, Sleep};
+use crate::state::Wire;
 
 /// A connected chat client. Cheap to clone; every clone is the same client.
 #[wasm_bindgen]
@@ -26,38 +30,64 @@ pub struct ChatClient {
     shared: Rc<Shared>,
 }
 
+fn is_absent(value: &JsValue) -> bool {
+    value.is_undefined() || value.is_null()
+}
+
 #[wasm_bindgen]
 impl ChatClient {
-    /// Connects and resolves once the server accepted the connection (`connection.ok`).
-    /// Rejects with the server's error code for bad credentials, or `unavailable` when the
-    /// server cannot be reached.
+    /// Connects and resolves once the server accepted the connection and the user stream's
+    /// position is known. Rejects with the server's error code for bad credentials, or
+    /// `unavailable` when the server cannot be reached.
     #[wasm_bindgen(unchecked_return_type = "ChatClient")]
     pub async fn connect(
         #[wasm_bindgen(unchecked_param_type = "ChatClientOptions")] options: JsValue,
     ) -> Result<ChatClient, JsValue> {
-        let options: ClientOptions =
+        let provider = Reflect::get(&options, &"tokenProvider".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let mut parsed: ClientOptions =
             json::from_js(options).map_err(|e| bad_argument("ChatClient.connect options", e))?;
-        let config = ClientConfig::new(options).map_err(to_js_error)?;
         let (commands, commands_rx) = mpsc::unbounded();
+        if parsed.token.is_empty() && provider.is_some() {
+            parsed.token = "pending".into();
+        }
+        let config = ClientConfig::new(parsed).map_err(to_js_error)?;
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+        let mut core = ClientCore::new(&config.user_id, seed);
+        if provider.is_some() {
+            core = core.with_token_refresh();
+        }
         let shared = Rc::new(Shared {
-            core: RefCell::new(ClientCore::new(seed)),
+            core: RefCell::new(core),
             api: Api::new(&config, FetchTransport),
+            token: RefCell::new(config.token.clone()),
             config,
             commands,
+            token_provider: provider,
         });
+        if shared.config.token == "pending" {
+            shared.refresh_token().await.map_err(to_js_error)?;
+        }
         let (connected_tx, connected_rx) = oneshot::channel();
         wasm_bindgen_futures::spawn_local(driver::run(
             Rc::downgrade(&shared),
-            shared.config.ws_url(),
             commands_rx,
             connected_tx,
         ));
         match connected_rx.await {
-            Ok(Ok(())) => Ok(ChatClient { shared }),
-            Ok(Err(error)) => Err(to_js_error(error)),
-            Err(_) => Err(to_js_error(SdkError::closed())),
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(to_js_error(error)),
+            Err(_) => return Err(to_js_error(SdkError::closed())),
         }
+        // Loads made after this point are newer than the user stream's starting position.
+        for _ in 0..500 {
+            if shared.core.borrow().sync_engine().user_cursor().is_some() {
+                break;
+            }
+            Sleep::new(10).await;
+        }
+        Ok(ChatClient { shared })
     }
 
     /// The id of the connected user.
@@ -66,10 +96,46 @@ impl ChatClient {
         self.shared.config.user_id.clone()
     }
 
+    /// The connected user (`User`), as the server last described it.
+    #[wasm_bindgen(getter, unchecked_return_type = "User | undefined")]
+    pub fn user(&self) -> JsValue {
+        self.shared
+            .core
+            .borrow()
+            .state
+            .me
+            .clone()
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
     /// `connecting`, `online`, `offline`, `reconnecting` or `closed`.
     #[wasm_bindgen(getter, js_name = connectionState, unchecked_return_type = "ConnectionState")]
     pub fn connection_state(&self) -> String {
         self.shared.core.borrow().state().as_str().to_string()
+    }
+
+    /// The cids of the listed channels, in display order.
+    #[wasm_bindgen(getter, js_name = channelList, unchecked_return_type = "string[]")]
+    pub fn channel_list(&self) -> Array {
+        self.shared
+            .core
+            .borrow()
+            .state
+            .order
+            .iter()
+            .map(|c| JsValue::from_str(c))
+            .collect()
+    }
+
+    /// Unread counts from the local state: `{total_unread_count, unread_channels}` (muted
+    /// channels are left out).
+    #[wasm_bindgen(getter, js_name = unreadCount, unchecked_return_type = "UnreadCount")]
+    pub fn unread_count(&self) -> JsValue {
+        let (total, channels) = self.shared.core.borrow().state.unread();
+        object(&[
+            ("total_unread_count", (total as f64).into()),
+            ("unread_channels", (channels as f64).into()),
+        ])
     }
 
     /// Listens to `event` (`message.new`, `connection.changed`, ... or `*`). Returns a
@@ -87,6 +153,101 @@ impl ChatClient {
         #[wasm_bindgen(unchecked_param_type = "ChannelData | undefined")] data: JsValue,
     ) -> Result<Channel, JsValue> {
         Channel::new(self.shared.clone(), channel_type, id, data)
+    }
+
+    /// Channels the user is a member of, matching `filter`, in `sort` order; their states are
+    /// loaded and kept current. `options.next` continues a previous page (the answer array's
+    /// `next`).
+    #[wasm_bindgen(js_name = queryChannels, unchecked_return_type = "ChannelPage")]
+    pub async fn query_channels(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ChannelFilter | undefined")] filter: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ChannelSort[] | undefined")] sort: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "QueryChannelsOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let body = js_sys::Object::new();
+        for (key, value) in [("filter", &filter), ("sort", &sort)] {
+            if !is_absent(value) {
+                let _ = Reflect::set(&body, &key.into(), value);
+            }
+        }
+        if !is_absent(&options) {
+            for key in ["limit", "next"] {
+                let value = Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
+                if !is_absent(&value) {
+                    let _ = Reflect::set(&body, &key.into(), &value);
+                }
+            }
+        }
+        let shared = &self.shared;
+        let answer = shared
+            .request(Method::Post, "/v1/channels/query", Some(&Raw(body.into())))
+            .await
+            .map_err(to_js_error)?;
+        let out = Array::new();
+        let mut cids = Vec::new();
+        for state in answer.list_of("channels") {
+            let effects = shared.core.borrow_mut().load_channel(now_ms(), &state);
+            shared.perform(effects);
+            let Some(info) = state.field("channel") else {
+                continue;
+            };
+            let (Some(t), Some(id), Some(cid)) =
+                (info.str_of("type"), info.str_of("id"), info.str_of("cid"))
+            else {
+                continue;
+            };
+            cids.push(cid);
+            out.push(&Channel::new(shared.clone(), &t, &id, JsValue::UNDEFINED)?.into());
+        }
+        let next_given = !is_absent(&options)
+            && !is_absent(&Reflect::get(&options, &"next".into()).unwrap_or(JsValue::UNDEFINED));
+        let mut core = shared.core.borrow_mut();
+        if next_given {
+            core.state.extend_list(cids);
+        } else {
+            core.state.set_list(cids);
+        }
+        if let Some(next) = answer.field("next") {
+            let _ = Reflect::set(&out, &"next".into(), &next);
+        }
+        Ok(out.into())
+    }
+
+    /// Any REST call of the API, authenticated as the user (`path` starts with `/v1/`). With
+    /// `mutation`, a fresh `mutation_id` is added so a retry is applied only once.
+    #[wasm_bindgen(unchecked_return_type = "unknown")]
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] body: JsValue,
+        mutation: Option<bool>,
+    ) -> Result<JsValue, JsValue> {
+        let method =
+            Method::parse(method).ok_or_else(|| bad_argument("request", "unknown method"))?;
+        if !path.starts_with("/v1/") {
+            return Err(bad_argument("request", "path must start with /v1/"));
+        }
+        let mut path = path.to_string();
+        if mutation == Some(true) {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            path.push_str(&format!("{sep}mutation_id={}", uuid::Uuid::new_v4()));
+        }
+        let body = (!is_absent(&body)).then(|| Raw(body));
+        self.shared
+            .request(method, &path, body.as_ref())
+            .await
+            .map_err(to_js_error)
+    }
+
+    /// Sets the user's presence (`online` or `away`) for the users sharing a channel.
+    #[wasm_bindgen(js_name = setPresence)]
+    pub fn set_presence(&self, status: &str) {
+        self.shared
+            .send_frame(chat_protocol::ClientFrame::PresenceSet {
+                status: status.to_string(),
+            });
     }
 
     /// Closes the connection for good and releases the socket, timers and listeners. No event

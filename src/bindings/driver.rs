@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 use std::task::Poll;
 
 use futures::channel::{mpsc, oneshot};
@@ -18,12 +18,12 @@ use crate::connection::{Action, ConnectionState, Input, TICK_INTERVAL_MS};
 use crate::error::SdkError;
 use crate::frame::FrameHeader;
 use crate::platform::json;
-use crate::platform::network::NetworkWatch;
+use crate::platform::network::{NetworkWatch, Signal};
 use crate::platform::timer::{now_ms, Sleep};
 
 enum Wake {
     Command(Option<Command>),
-    Network(bool),
+    Network(Signal),
     Socket(Option<Result<Message, WebSocketError>>),
     ReconnectDue,
     Tick,
@@ -33,14 +33,12 @@ pub(crate) type ConnectResult = oneshot::Sender<Result<(), SdkError>>;
 
 pub(crate) async fn run(
     client: Weak<Shared>,
-    ws_url: String,
     mut commands: mpsc::UnboundedReceiver<Command>,
     connected: ConnectResult,
 ) {
     let (network_tx, mut network_rx) = mpsc::unbounded();
     let _network = NetworkWatch::new(network_tx);
     let mut driver = Driver {
-        ws_url,
         socket: None,
         reconnect: None,
         connected: Some(connected),
@@ -55,7 +53,8 @@ pub(crate) async fn run(
             let Some(shared) = client.upgrade() else {
                 return;
             };
-            let actions = shared.core.borrow_mut().handle(now_ms(), input);
+            let effects = shared.core.borrow_mut().handle(now_ms(), input);
+            let actions = shared.perform(effects);
             driver.perform(&shared, actions, &mut inputs);
         }
         if client
@@ -69,8 +68,8 @@ pub(crate) async fn run(
             if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
                 return Poll::Ready(Wake::Command(command));
             }
-            if let Poll::Ready(Some(online)) = network_rx.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Network(online));
+            if let Poll::Ready(Some(signal)) = network_rx.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Network(signal));
             }
             if let Some(socket) = driver.socket.as_mut() {
                 if let Poll::Ready(message) = socket.poll_next_unpin(cx) {
@@ -95,8 +94,16 @@ pub(crate) async fn run(
                 disconnect_acks.push(ack);
                 inputs.push_back(Input::DisconnectRequested);
             }
-            Wake::Network(true) => inputs.push_back(Input::NetworkOnline),
-            Wake::Network(false) => inputs.push_back(Input::NetworkOffline),
+            Wake::Command(Some(Command::Send(frame))) => driver.send(&frame),
+            Wake::Command(Some(Command::TokenRefreshed(result))) => {
+                inputs.push_back(match result {
+                    Ok(()) => Input::TokenRefreshed,
+                    Err(e) => Input::TokenRefreshFailed(e),
+                })
+            }
+            Wake::Network(Signal::Online) => inputs.push_back(Input::NetworkOnline),
+            Wake::Network(Signal::Offline) => inputs.push_back(Input::NetworkOffline),
+            Wake::Network(Signal::Visible) => inputs.push_back(Input::Visible),
             Wake::ReconnectDue => {
                 driver.reconnect = None;
                 inputs.push_back(Input::ReconnectDue);
@@ -141,27 +148,37 @@ pub(crate) async fn run(
 }
 
 struct Driver {
-    ws_url: String,
     socket: Option<WebSocket>,
     reconnect: Option<Sleep>,
     connected: Option<ConnectResult>,
 }
 
 impl Driver {
-    fn perform(&mut self, shared: &Shared, actions: Vec<Action>, inputs: &mut VecDeque<Input>) {
+    fn send(&mut self, frame: &chat_protocol::ClientFrame) {
+        if let (Some(socket), Ok(text)) = (self.socket.as_mut(), json::stringify(frame)) {
+            let _ = Pin::new(socket).start_send(Message::Text(text));
+        }
+    }
+
+    fn perform(&mut self, shared: &Rc<Shared>, actions: Vec<Action>, inputs: &mut VecDeque<Input>) {
         for action in actions {
             match action {
-                Action::OpenSocket => match WebSocket::open(&self.ws_url) {
-                    Ok(socket) => self.socket = Some(socket),
-                    Err(_) => inputs.push_back(Input::SocketClosed { code: 1006 }),
-                },
-                Action::Send(frame) => {
-                    if let (Some(socket), Ok(text)) =
-                        (self.socket.as_mut(), json::stringify(&frame))
-                    {
-                        // The socket is open: frames are only sent after `connection.ok`.
-                        let _ = Pin::new(socket).start_send(Message::Text(text));
+                Action::OpenSocket => {
+                    let url = shared.config.ws_url_with(&shared.token.borrow());
+                    match WebSocket::open(&url) {
+                        Ok(socket) => self.socket = Some(socket),
+                        Err(_) => inputs.push_back(Input::SocketClosed { code: 1006 }),
                     }
+                }
+                Action::Send(frame) => self.send(&frame),
+                Action::RefreshToken => {
+                    let shared = shared.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = shared.refresh_token().await;
+                        let _ = shared
+                            .commands
+                            .unbounded_send(Command::TokenRefreshed(result));
+                    });
                 }
                 Action::CloseSocket { code, reason } => {
                     if let Some(socket) = self.socket.take() {
@@ -191,16 +208,14 @@ impl Driver {
         }
     }
 
-    /// One text frame: parse, update the connection, drop duplicates, dispatch.
-    fn receive(&mut self, shared: &Shared, text: &str, inputs: &mut VecDeque<Input>) {
+    /// One text frame: parse, then the core decides (connection, sync, state, listeners).
+    fn receive(&mut self, shared: &Rc<Shared>, text: &str, inputs: &mut VecDeque<Input>) {
         let Ok(event) = json::parse(text) else { return };
         let Ok(header) = json::from_js::<FrameHeader>(event.clone()) else {
             return;
         };
-        let delivery = shared.core.borrow_mut().receive(now_ms(), &header);
-        self.perform(shared, delivery.actions, inputs);
-        // A gap (`delivery.gap`) is delivered as is for now; fetching the missing range
-        // belongs to the sync layer.
-        shared.call_listeners(delivery.listeners, &event);
+        let effects = shared.core.borrow_mut().receive(now_ms(), &header, event);
+        let actions = shared.perform(effects);
+        self.perform(shared, actions, inputs);
     }
 }

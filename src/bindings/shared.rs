@@ -1,30 +1,48 @@
-//! What every handle of one client shares: the client core (connection, listeners, cursors),
-//! the REST API, and the command line to the connection driver. Also the one place that calls
-//! JS listeners.
+//! What every handle of one client shares: the client core (connection, listeners, sync,
+//! state), the REST API with the current token, the command line to the connection driver, and
+//! the token provider. Also the one place that calls JS listeners and performs the core's data
+//! effects (sync requests, reloads, deliveries).
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
+use chat_protocol::requests::SyncCursor;
+use chat_protocol::{ClientFrame, ErrorCode};
 use futures::channel::{mpsc, oneshot};
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::api::Api;
-use crate::client::ClientCore;
-use crate::config::ClientConfig;
-use crate::connection::ConnectionState;
+use crate::api::{Api, Method};
+use crate::client::{ClientCore, Effect, RECOVERED_EVENT};
+use crate::config::{encode_component, ClientConfig};
+use crate::connection::{Action, ConnectionState};
+use crate::error::SdkError;
 use crate::events::SubscriptionId;
 use crate::platform::http::FetchTransport;
+use crate::platform::json::Raw;
+use crate::platform::timer::now_ms;
+use crate::state::Wire;
+use crate::sync::SyncAnswer;
 
 pub(crate) enum Command {
     /// Close for good; answer when the socket and timers are released.
     Disconnect(oneshot::Sender<()>),
+    /// Send a frame if the socket is open (typing, presence).
+    Send(ClientFrame),
+    /// The token provider answered (after `Action::RefreshToken`).
+    TokenRefreshed(Result<(), SdkError>),
 }
 
+pub(crate) type Core = ClientCore<Function, JsValue>;
+
 pub(crate) struct Shared {
-    pub core: RefCell<ClientCore<Function>>,
+    pub core: RefCell<Core>,
     pub config: ClientConfig,
     pub api: Api<FetchTransport>,
     pub commands: mpsc::UnboundedSender<Command>,
+    pub token: RefCell<String>,
+    pub token_provider: Option<Function>,
 }
 
 impl Shared {
@@ -47,14 +65,193 @@ impl Shared {
         if listeners.is_empty() {
             return;
         }
-        let event = Object::new();
-        for (key, value) in [
-            ("type", JsValue::from_str("connection.changed")),
-            ("state", JsValue::from_str(state.as_str())),
-            ("online", JsValue::from_bool(state.is_online())),
-        ] {
-            let _ = Reflect::set(&event, &JsValue::from_str(key), &value);
-        }
+        let event = object(&[
+            ("type", "connection.changed".into()),
+            ("state", state.as_str().into()),
+            ("online", state.is_online().into()),
+        ]);
         self.call_listeners(listeners, &event);
+    }
+
+    pub fn send_frame(&self, frame: ClientFrame) {
+        let _ = self.commands.unbounded_send(Command::Send(frame));
+    }
+
+    /// Asks the token provider for a new token and uses it from now on.
+    pub async fn refresh_token(&self) -> Result<(), SdkError> {
+        let provider = self
+            .token_provider
+            .as_ref()
+            .ok_or_else(|| SdkError::new(ErrorCode::TokenExpired, 401, "no tokenProvider"))?;
+        let failed = |_| SdkError::new(ErrorCode::TokenExpired, 0, "the tokenProvider failed");
+        let value = provider.call0(&JsValue::UNDEFINED).map_err(failed)?;
+        let value = match value.dyn_into_promise() {
+            Some(p) => JsFuture::from(p).await.map_err(failed)?,
+            None => value,
+        };
+        let token = value.as_string().filter(|t| !t.is_empty()).ok_or_else(|| {
+            SdkError::new(
+                ErrorCode::TokenExpired,
+                0,
+                "the tokenProvider gave no token",
+            )
+        })?;
+        self.api.set_token(&token);
+        *self.token.borrow_mut() = token;
+        Ok(())
+    }
+
+    /// One REST call with the current token; an expired token is refreshed once and the call
+    /// repeated.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Raw>,
+    ) -> Result<JsValue, SdkError> {
+        match self.api.call::<Raw, Raw>(method, path, body).await {
+            Err(e) if e.code == ErrorCode::TokenExpired && self.token_provider.is_some() => {
+                self.refresh_token().await?;
+                self.api
+                    .call::<Raw, Raw>(method, path, body)
+                    .await
+                    .map(|r| r.0)
+            }
+            other => other.map(|r| r.0),
+        }
+    }
+
+    /// Performs data effects; returns the connection actions (for the driver).
+    pub fn perform(self: &Rc<Self>, effects: Vec<Effect<Function, JsValue>>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Connection(action) => actions.push(action),
+                Effect::Deliver { event, listeners } => self.call_listeners(listeners, &event),
+                Effect::Recovered(listeners) => {
+                    let event = object(&[("type", RECOVERED_EVENT.into())]);
+                    self.call_listeners(listeners, &event);
+                }
+                Effect::Sync(request) => {
+                    let shared = self.clone();
+                    spawn_local(async move {
+                        let answer = shared
+                            .api
+                            .call::<_, Raw>(Method::Post, "/v1/sync", Some(&request))
+                            .await;
+                        let effects = match answer {
+                            Ok(Raw(answer)) => {
+                                let answer = sync_answer(&answer);
+                                let effects =
+                                    shared.core.borrow_mut().sync_answer(now_ms(), answer);
+                                effects
+                            }
+                            Err(_) => {
+                                shared.core.borrow_mut().sync_failed();
+                                Vec::new()
+                            }
+                        };
+                        shared.perform(effects);
+                    });
+                }
+                Effect::Reload(cid) => self.spawn_reload(cid),
+                Effect::ReloadUser => {
+                    let cids: Vec<String> =
+                        self.core.borrow().state.channels.keys().cloned().collect();
+                    for cid in cids {
+                        self.core.borrow_mut().begin_load(&cid);
+                        self.spawn_reload(cid);
+                    }
+                }
+            }
+        }
+        actions
+    }
+
+    fn spawn_reload(self: &Rc<Self>, cid: String) {
+        let shared = self.clone();
+        spawn_local(async move {
+            let Some((t, id)) = chat_protocol::split_cid(&cid) else {
+                return;
+            };
+            let path = channel_path(t, id, "");
+            let result = shared.request(Method::Get, &path, None).await;
+            let effects = match result {
+                Ok(state) => shared.core.borrow_mut().load_channel(now_ms(), &state),
+                Err(e) => {
+                    let gone = matches!(e.code, ErrorCode::NotFound | ErrorCode::Forbidden);
+                    shared.core.borrow_mut().reload_failed(now_ms(), &cid, gone)
+                }
+            };
+            shared.perform(effects);
+        });
+    }
+}
+
+/// `/v1/channels/{type}/{id}{rest}` with both segments encoded.
+pub(crate) fn channel_path(channel_type: &str, id: &str, rest: &str) -> String {
+    format!(
+        "/v1/channels/{}/{}{rest}",
+        encode_component(channel_type),
+        encode_component(id)
+    )
+}
+
+pub(crate) fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+fn cursor(value: &JsValue) -> SyncCursor {
+    SyncCursor {
+        last_seq: value.u64_of("last_seq").unwrap_or(0),
+        has_more: value.flag("has_more"),
+        resync: value.flag("resync"),
+    }
+}
+
+/// Reads a `POST /v1/sync` answer, keeping the events as JS objects.
+fn sync_answer(answer: &JsValue) -> SyncAnswer<JsValue> {
+    let events = answer
+        .list_of("events")
+        .into_iter()
+        .filter_map(|e| Some((e.str_of("cid")?, e.u64_of("channel_seq")?, e)))
+        .collect();
+    let channels = answer
+        .field("channels")
+        .map(|c| {
+            Object::entries(&Object::from(c))
+                .iter()
+                .filter_map(|pair| {
+                    let pair = Array::from(&pair);
+                    Some((pair.get(0).as_string()?, cursor(&pair.get(1))))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let user_events = answer
+        .list_of("user_events")
+        .into_iter()
+        .filter_map(|e| Some((e.u64_of("user_seq")?, e)))
+        .collect();
+    SyncAnswer {
+        events,
+        channels,
+        user_events,
+        user: answer.field("user").map(|u| cursor(&u)),
+    }
+}
+
+trait PromiseExt {
+    fn dyn_into_promise(&self) -> Option<js_sys::Promise>;
+}
+
+impl PromiseExt for JsValue {
+    fn dyn_into_promise(&self) -> Option<js_sys::Promise> {
+        use wasm_bindgen::JsCast;
+        self.dyn_ref::<js_sys::Promise>().cloned()
     }
 }

@@ -47,6 +47,12 @@ pub enum Input {
     NetworkOnline,
     NetworkOffline,
     DisconnectRequested,
+    /// The page became visible again: a pending reconnect is tried now.
+    Visible,
+    /// The token provider produced a fresh token (after [`Action::RefreshToken`]).
+    TokenRefreshed,
+    /// The token provider failed: the connection ends with this error.
+    TokenRefreshFailed(SdkError),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +75,9 @@ pub enum Action {
     Connected,
     /// The first connection failed: reject `connect()` with this error.
     ConnectFailed(SdkError),
+    /// The token expired: get a new one from the token provider, then feed
+    /// [`Input::TokenRefreshed`] (or [`Input::TokenRefreshFailed`]).
+    RefreshToken,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +104,9 @@ pub struct ConnectionMachine {
     handshake_error: Option<ApiError>,
     /// Why the connection closed for good, when it was not the caller's choice.
     close_error: Option<SdkError>,
+    /// A token provider exists: an expired token is refreshed instead of ending the session.
+    can_refresh: bool,
+    refreshing: bool,
 }
 
 impl ConnectionMachine {
@@ -110,7 +122,15 @@ impl ConnectionMachine {
             health_interval_ms: DEFAULT_HEALTH_INTERVAL_MS,
             handshake_error: None,
             close_error: None,
+            can_refresh: false,
+            refreshing: false,
         }
+    }
+
+    /// Refresh expired tokens through [`Action::RefreshToken`].
+    pub fn with_token_refresh(mut self) -> Self {
+        self.can_refresh = true;
+        self
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -179,7 +199,26 @@ impl ConnectionMachine {
                     self.open(now_ms, &mut out);
                 }
             }
+            Input::Visible => {
+                if self.reconnect_scheduled && self.state == ConnectionState::Reconnecting {
+                    self.reconnect_scheduled = false;
+                    self.open(now_ms, &mut out);
+                }
+            }
+            Input::TokenRefreshed => {
+                if self.refreshing && self.state != ConnectionState::Closed {
+                    self.refreshing = false;
+                    self.open(now_ms, &mut out);
+                }
+            }
+            Input::TokenRefreshFailed(error) => {
+                if self.refreshing && self.state != ConnectionState::Closed {
+                    self.refreshing = false;
+                    self.fail(error, &mut out);
+                }
+            }
             Input::DisconnectRequested => {
+                self.refreshing = false;
                 if self.state == ConnectionState::Closed {
                     return out;
                 }
@@ -246,6 +285,18 @@ impl ConnectionMachine {
             return;
         }
         let handshake_error = self.handshake_error.take();
+        let expired = code == CloseCode::TokenExpired as u16
+            || handshake_error
+                .as_ref()
+                .is_some_and(|e| e.code == chat_protocol::ErrorCode::TokenExpired);
+        if expired && self.can_refresh {
+            self.refreshing = true;
+            if !self.first_connect_pending {
+                self.set_state(ConnectionState::Reconnecting, out);
+            }
+            out.push(Action::RefreshToken);
+            return;
+        }
         let terminal = !CloseCode::should_reconnect(code);
         if terminal || self.first_connect_pending {
             let error = match handshake_error {
@@ -318,6 +369,46 @@ mod tests {
                 _ => None,
             })
             .expect("a reconnect was scheduled")
+    }
+
+    #[test]
+    fn an_expired_token_is_refreshed_then_the_socket_reopens() {
+        let mut m = ConnectionMachine::new(1).with_token_refresh();
+        m.handle(0, Input::Start);
+        m.handle(1, Input::Frame(OK));
+        let out = m.handle(2, Input::SocketClosed { code: 4002 });
+        assert_eq!(
+            out,
+            [
+                Action::StateChanged(ConnectionState::Reconnecting),
+                Action::RefreshToken
+            ]
+        );
+        assert_eq!(m.handle(3, Input::TokenRefreshed), [Action::OpenSocket]);
+        assert_eq!(
+            m.handle(4, Input::TokenRefreshed),
+            [],
+            "only once per refresh"
+        );
+        m.handle(5, Input::SocketClosed { code: 4002 });
+        let out = m.handle(6, Input::TokenRefreshFailed(SdkError::network("x")));
+        assert!(out.contains(&Action::StateChanged(ConnectionState::Closed)));
+    }
+
+    #[test]
+    fn without_a_provider_an_expired_token_ends_the_session() {
+        let mut m = online();
+        let out = m.handle(20, Input::SocketClosed { code: 4002 });
+        assert!(out.contains(&Action::StateChanged(ConnectionState::Closed)));
+        assert_eq!(m.close_error().unwrap().code, ErrorCode::TokenExpired);
+    }
+
+    #[test]
+    fn becoming_visible_retries_a_pending_reconnect_now() {
+        let mut m = online();
+        m.handle(20, Input::SocketClosed { code: 1006 });
+        assert_eq!(m.handle(21, Input::Visible), [Action::OpenSocket]);
+        assert_eq!(m.handle(22, Input::Visible), [], "nothing pending any more");
     }
 
     #[test]

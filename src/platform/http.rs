@@ -21,6 +21,9 @@ impl Transport for FetchTransport {
         let method = match request.method {
             Method::Get => HttpMethod::GET,
             Method::Post => HttpMethod::POST,
+            Method::Put => HttpMethod::PUT,
+            Method::Patch => HttpMethod::PATCH,
+            Method::Delete => HttpMethod::DELETE,
         };
         let mut builder = RequestBuilder::new(&request.url).method(method);
         for (name, value) in &request.headers {

@@ -5,3 +5,4 @@ pub mod http;
 pub mod json;
 pub mod network;
 pub mod timer;
+pub mod wire;

@@ -1,49 +1,60 @@
-//! The browser's online/offline signal: listens to the window's `online` and `offline` events
-//! for as long as a [`NetworkWatch`] lives and forwards them as booleans.
+//! The browser's connectivity signals: the window's `online`/`offline` events and the
+//! document becoming visible again (`visibilitychange`), forwarded for as long as a
+//! [`NetworkWatch`] lives. Dropping it removes the listeners.
 
 use futures::channel::mpsc::UnboundedSender;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// Registered listeners; dropping this removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Online,
+    Offline,
+    Visible,
+}
+
 pub struct NetworkWatch {
-    target: web_sys::EventTarget,
-    online: Closure<dyn FnMut()>,
-    offline: Closure<dyn FnMut()>,
+    listeners: Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>,
 }
 
 impl NetworkWatch {
-    /// `None` outside a window (e.g. in a worker), where no such events exist.
-    pub fn new(sink: UnboundedSender<bool>) -> Option<Self> {
-        let target: web_sys::EventTarget = web_sys::window()?.into();
-        let forward = |value: bool| {
-            let sink = sink.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                let _ = sink.unbounded_send(value);
-            })
+    /// Listens where it can (a worker has no document); never fails.
+    pub fn new(sink: UnboundedSender<Signal>) -> Self {
+        let mut listeners = Vec::new();
+        let Some(window) = web_sys::window() else {
+            return NetworkWatch { listeners };
         };
-        let (online, offline) = (forward(true), forward(false));
-        target
-            .add_event_listener_with_callback("online", online.as_ref().unchecked_ref())
-            .ok()?;
-        target
-            .add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref())
-            .ok()?;
-        Some(NetworkWatch {
-            target,
-            online,
-            offline,
-        })
+        let document = window.document();
+        let mut add = |target: web_sys::EventTarget, name: &'static str, signal: Signal| {
+            let sink = sink.clone();
+            let doc = document.clone();
+            let callback = Closure::<dyn FnMut()>::new(move || {
+                let hidden = doc.as_ref().is_some_and(|d| d.hidden());
+                if signal != Signal::Visible || !hidden {
+                    let _ = sink.unbounded_send(signal);
+                }
+            });
+            if target
+                .add_event_listener_with_callback(name, callback.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                listeners.push((target, name, callback));
+            }
+        };
+        add(window.clone().into(), "online", Signal::Online);
+        add(window.clone().into(), "offline", Signal::Offline);
+        if let Some(doc) = document.clone() {
+            add(doc.into(), "visibilitychange", Signal::Visible);
+        }
+        NetworkWatch { listeners }
     }
 }
 
 impl Drop for NetworkWatch {
     fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback("online", self.online.as_ref().unchecked_ref());
-        let _ = self
-            .target
-            .remove_event_listener_with_callback("offline", self.offline.as_ref().unchecked_ref());
+        for (target, name, callback) in &self.listeners {
+            let _ =
+                target.remove_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+        }
     }
 }

@@ -90,6 +90,7 @@ impl<W: Wire> ClientState<W> {
             .str_of("cid")
             .or_else(|| frame.field("channel").and_then(|c| c.str_of("cid")));
         match kind.as_str() {
+            "connection.ok" => self.me = frame.field("me"),
             "user.updated" => {
                 if let Some(user) = frame.field("user") {
                     if user.str_of("id").as_deref() == Some(self.user_id.as_str()) {

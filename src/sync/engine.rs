@@ -128,7 +128,7 @@ impl<E> Cursor<E> {
             // someone else (shadowed).
             let at = self.applied.unwrap_or(0);
             let upto = std::mem::take(&mut self.held);
-            let (mut early, later): (Vec<_>, Vec<_>) = upto
+            let (early, later): (Vec<_>, Vec<_>) = upto
                 .into_iter()
                 .filter(|(seq, _)| *seq > at)
                 .partition(|(seq, _)| *seq <= cursor.last_seq);
