@@ -47,6 +47,12 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (database, redis) is unavailable; retry later.
     Unavailable,
+    /// The channel is frozen: nobody may post until it is unfrozen.
+    ChannelFrozen,
+    /// The caller is banned from this channel (until `ban_expires_at`, if set).
+    BannedFromChannel,
+    /// Slow mode or the channel cooldown: wait `retry_after` seconds before posting again.
+    SlowMode,
 }
 
 impl ErrorCode {
@@ -72,6 +78,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::ChannelFrozen => "channel_frozen",
+            ErrorCode::BannedFromChannel => "banned_from_channel",
+            ErrorCode::SlowMode => "slow_mode",
         }
     }
 
@@ -87,10 +96,14 @@ impl ErrorCode {
             | ErrorCode::TokenExpired
             | ErrorCode::TokenRevoked
             | ErrorCode::UnknownUser => 401,
-            ErrorCode::AppInactive | ErrorCode::UserDeactivated | ErrorCode::Forbidden => 403,
+            ErrorCode::AppInactive
+            | ErrorCode::UserDeactivated
+            | ErrorCode::Forbidden
+            | ErrorCode::ChannelFrozen
+            | ErrorCode::BannedFromChannel => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::IdConflict => 409,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
         }
@@ -98,7 +111,7 @@ impl ErrorCode {
 
     /// Whether the same request may succeed if simply sent again later.
     pub fn retryable(self) -> bool {
-        matches!(self, ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::Unavailable)
+        matches!(self, ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::Unavailable | ErrorCode::SlowMode)
     }
 
     /// The websocket close code used when this error ends a connection during the handshake.

@@ -61,6 +61,38 @@ pub enum ServerFrame {
     /// The user was added to a channel; carries the whole channel so a client can list it.
     #[serde(rename = "notification.added_to_channel")]
     AddedToChannel { user_seq: u64, channel: Channel },
+    /// The channel's name, description, avatar, metadata, settings, slow mode, cooldown or frozen
+    /// flag changed.
+    #[serde(rename = "channel.updated")]
+    ChannelUpdated { cid: String, channel_seq: u64, channel: Channel },
+    /// The channel was deleted; it can no longer be read or written.
+    #[serde(rename = "channel.deleted")]
+    ChannelDeleted { cid: String, channel_seq: u64, channel: Channel },
+    /// Messages up to this event are hidden; a system message may follow.
+    #[serde(rename = "channel.truncated")]
+    ChannelTruncated { cid: String, channel_seq: u64, channel: Channel },
+    /// A member left or was removed.
+    #[serde(rename = "member.removed")]
+    MemberRemoved { cid: String, channel_seq: u64, user_id: String },
+    /// A member's role, ban or invitation changed.
+    #[serde(rename = "member.updated")]
+    MemberUpdated { cid: String, channel_seq: u64, member: ChannelMember },
+    /// A user started watching the channel (ephemeral: no sequence, not replayed).
+    #[serde(rename = "user.watching.start")]
+    UserWatchingStart { cid: String, user_id: String, watcher_count: u32 },
+    /// A user stopped watching the channel (ephemeral: no sequence, not replayed).
+    #[serde(rename = "user.watching.stop")]
+    UserWatchingStop { cid: String, user_id: String, watcher_count: u32 },
+    /// The user was removed from a channel (or left it from another device).
+    #[serde(rename = "notification.removed_from_channel")]
+    RemovedFromChannel { user_seq: u64, cid: String },
+    /// The user was invited to a channel; accept or reject it.
+    #[serde(rename = "notification.invited")]
+    Invited { user_seq: u64, channel: Channel },
+    /// The user's own membership changed (hidden, shown, muted, unmuted) — their other devices
+    /// follow.
+    #[serde(rename = "notification.membership_updated")]
+    MembershipUpdated { user_seq: u64, cid: String, member: ChannelMember },
 }
 
 impl ServerFrame {
@@ -68,7 +100,12 @@ impl ServerFrame {
     pub fn channel_position(&self) -> Option<(&str, u64)> {
         match self {
             ServerFrame::MessageNew { cid, channel_seq, .. }
-            | ServerFrame::MemberAdded { cid, channel_seq, .. } => Some((cid, *channel_seq)),
+            | ServerFrame::MemberAdded { cid, channel_seq, .. }
+            | ServerFrame::ChannelUpdated { cid, channel_seq, .. }
+            | ServerFrame::ChannelDeleted { cid, channel_seq, .. }
+            | ServerFrame::ChannelTruncated { cid, channel_seq, .. }
+            | ServerFrame::MemberRemoved { cid, channel_seq, .. }
+            | ServerFrame::MemberUpdated { cid, channel_seq, .. } => Some((cid, *channel_seq)),
             _ => None,
         }
     }
@@ -83,6 +120,16 @@ impl ServerFrame {
             ServerFrame::MessageNew { .. } => "message.new",
             ServerFrame::MemberAdded { .. } => "member.added",
             ServerFrame::AddedToChannel { .. } => "notification.added_to_channel",
+            ServerFrame::ChannelUpdated { .. } => "channel.updated",
+            ServerFrame::ChannelDeleted { .. } => "channel.deleted",
+            ServerFrame::ChannelTruncated { .. } => "channel.truncated",
+            ServerFrame::MemberRemoved { .. } => "member.removed",
+            ServerFrame::MemberUpdated { .. } => "member.updated",
+            ServerFrame::UserWatchingStart { .. } => "user.watching.start",
+            ServerFrame::UserWatchingStop { .. } => "user.watching.stop",
+            ServerFrame::RemovedFromChannel { .. } => "notification.removed_from_channel",
+            ServerFrame::Invited { .. } => "notification.invited",
+            ServerFrame::MembershipUpdated { .. } => "notification.membership_updated",
         }
     }
 }

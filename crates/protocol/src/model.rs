@@ -66,6 +66,29 @@ pub struct Channel {
     /// The channel's latest sequence number: every change to the channel takes the next one.
     pub last_seq: u64,
     pub member_count: u32,
+    /// Created by member set (`POST /v1/channels/{type}`): the same members always name it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_distinct: bool,
+    /// Seconds a regular member must wait between two messages (0: off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slow_mode: u32,
+    /// Seconds between any two messages of regular members in the channel (0: off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cooldown: u32,
+    #[serde(default)]
+    pub settings: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Messages before this instant are hidden from lists and state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated_at: Option<String>,
+    /// Set on the channel carried by `channel.deleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +103,22 @@ pub struct ChannelMember {
     pub unread_count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_at: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_muted: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_hidden: bool,
+    /// Banned and the ban has not expired.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub banned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban_expires_at: Option<String>,
+    /// Invited and neither accepted nor rejected yet.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invited: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_accepted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_rejected_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::domain::users::{self, UserRow};
+use crate::domain::watchers;
 use crate::state::AppState;
 use crate::{auth, presence};
 
@@ -83,6 +84,7 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
     if let Err(e) = users::set_online(state.db(), user.id, true).await {
         tracing::warn!(error = %e, "could not mark the user online");
     }
+    watchers::on_connect(&state, &user).await;
     let mut me = user.to_wire();
     me.is_online = true;
     let ok = ServerFrame::ConnectionOk {
@@ -108,6 +110,7 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
             if let Err(e) = users::set_online(state.db(), user.id, false).await {
                 tracing::warn!(error = %e, "could not mark the user offline");
             }
+            watchers::on_disconnect(&state, &user).await;
         }
         Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "could not close the session in redis"),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::channels::{self, ChannelRow};
 use super::users::{UserRow, USER_COLUMNS};
-use super::{events, validate};
+use super::{events, posting, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
 use crate::time::fmt;
@@ -108,6 +108,7 @@ fn validate_send(input: &SendMessage) -> Result<Uuid> {
 /// stored message and no event; an id used elsewhere is `id_conflict`.
 pub async fn send(
     db: &PgPool,
+    redis: &mut redis::aio::ConnectionManager,
     sender: &UserRow,
     channel_type: &str,
     key: &str,
@@ -118,12 +119,8 @@ pub async fn send(
     if let Some(existing) = by_id(db, id).await? {
         return resend(existing, &channel, sender);
     }
-    if member.is_banned.unwrap_or(false) {
-        return Err(Error::forbidden("you are banned from this channel"));
-    }
-    if channel.frozen() {
-        return Err(Error::forbidden("the channel is frozen"));
-    }
+    // Membership, ban, frozen, slow mode, cooldown (domain/posting.rs).
+    let post = posting::check_can_post(redis, &channel, &member).await?;
     let parent = opt_uuid("parent_id", input.parent_id.as_deref())?;
     let quoted = opt_uuid("quoted_message_id", input.quoted_message_id.as_deref())?;
     for (field, m) in [("parent_id", parent), ("quoted_message_id", quoted)] {
@@ -172,7 +169,7 @@ pub async fn send(
         .bind(row.created_at)
         .execute(&mut *tx)
         .await?;
-    if !silent {
+    if !silent && !post.shadowed {
         sqlx::query(
             "UPDATE channel_members SET unread_count = unread_count + 1
               WHERE channel_id = $1 AND user_id <> $2",
@@ -186,7 +183,7 @@ pub async fn send(
     let message = row.to_wire(&cid, Some(sender));
     let frame = ServerFrame::MessageNew { cid, channel_seq: seq as u64, message: message.clone() };
     events::log_channel_event(&mut tx, channel.id, seq, "message.new", &serde_json::to_value(&frame)?).await?;
-    let recipients = channels::recipient_ids(&mut *tx, channel.id).await?;
+    let recipients = posting::after_post(&mut tx, &channel, sender, id, seq, &post).await?;
     tx.commit().await?;
     Ok((message, Some(Outgoing { recipients, frame })))
 }
@@ -218,19 +215,39 @@ pub struct Page {
 /// A page of visible messages, oldest first: the latest `limit` before `before_seq`, or the
 /// first `limit` after `after_seq`.
 pub async fn page(db: &PgPool, channel: &ChannelRow, p: Page) -> Result<Vec<Message>> {
+    page_for(db, channel, None, p).await
+}
+
+/// [`page`] as `viewer` sees it: without messages before the channel's truncation and without
+/// other users' shadowed messages (posting.rs).
+pub async fn page_for(db: &PgPool, channel: &ChannelRow, viewer: Option<Uuid>, p: Page) -> Result<Vec<Message>> {
     let limit = p.limit.clamp(1, 200);
     let base = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages
-          WHERE channel_id = $1 AND is_hard_deleted IS NOT TRUE AND channel_seq IS NOT NULL"
+          WHERE channel_id = $1 AND is_hard_deleted IS NOT TRUE AND channel_seq IS NOT NULL
+            AND channel_seq > $4 AND (shadowed IS NOT TRUE OR user_id = $5)"
     );
     let mut rows = if let Some(after) = p.after_seq {
         let sql = format!("{base} AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3");
-        sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(after).bind(limit).fetch_all(db).await?
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(channel.id)
+            .bind(after)
+            .bind(limit)
+            .bind(channel.truncated_seq)
+            .bind(viewer)
+            .fetch_all(db)
+            .await?
     } else {
         let before = p.before_seq.unwrap_or(i64::MAX);
         let sql = format!("{base} AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3");
-        let mut r =
-            sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(before).bind(limit).fetch_all(db).await?;
+        let mut r = sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(channel.id)
+            .bind(before)
+            .bind(limit)
+            .bind(channel.truncated_seq)
+            .bind(viewer)
+            .fetch_all(db)
+            .await?;
         r.reverse();
         r
     };

@@ -2,8 +2,14 @@
 //! module owns the SQL for its tables; handlers call these functions and never write SQL.
 
 pub mod apps;
+pub mod channel_admin;
+pub mod channel_query;
 pub mod channels;
 pub mod events;
+pub mod members;
 pub mod messages;
+pub mod permissions;
+pub mod posting;
 pub mod users;
 pub mod validate;
+pub mod watchers;

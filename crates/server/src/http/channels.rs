@@ -21,7 +21,7 @@ pub async fn get_or_create(
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<CreateChannel>,
 ) -> Result<Json<ChannelState>> {
-    let (st, events) = channels::get_or_create(state.db(), &auth.user, &channel_type, &id, &req).await?;
+    let (st, events) = channels::get_or_create(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
     state.hub().publish(&events).await;
     Ok(Json(st))
 }
@@ -31,7 +31,7 @@ pub async fn get(
     auth: UserAuth,
     Path((channel_type, id)): Path<(String, String)>,
 ) -> Result<Json<ChannelState>> {
-    Ok(Json(channels::state_for(state.db(), &auth.user, &channel_type, &id).await?))
+    Ok(Json(channels::state_for(state.db(), &mut state.redis(), &auth.user, &channel_type, &id).await?))
 }
 
 pub async fn send_message(
@@ -40,7 +40,7 @@ pub async fn send_message(
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<SendMessage>,
 ) -> Result<Json<MessageResponse>> {
-    let (message, event) = messages::send(state.db(), &auth.user, &channel_type, &id, &req).await?;
+    let (message, event) = messages::send(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
     if let Some(ev) = event {
         state.hub().publish(std::slice::from_ref(&ev)).await;
     }
@@ -70,5 +70,5 @@ pub async fn list_messages(
     }
     let page = messages::Page { limit, before_seq: int_param(&q, "before_seq")?, after_seq: int_param(&q, "after_seq")? };
     let (channel, _) = channels::for_member(state.db(), &auth.user, &channel_type, &id).await?;
-    Ok(Json(MessagesResponse { messages: messages::page(state.db(), &channel, page).await? }))
+    Ok(Json(MessagesResponse { messages: messages::page_for(state.db(), &channel, Some(auth.user.id), page).await? }))
 }

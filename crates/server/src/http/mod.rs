@@ -2,9 +2,11 @@
 //! 404. Handlers live in the submodules, one group each.
 
 pub mod admin;
+pub mod channel_ops;
 pub mod channels;
 pub mod dev;
 pub mod extract;
+pub mod members;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -33,7 +35,9 @@ pub fn router(state: AppState) -> Router {
             "/v1/channels/{type}/{id}/messages",
             post(channels::send_message).get(channels::list_messages),
         )
-        .route("/v1/ws", get(ws::upgrade));
+        .route("/v1/ws", get(ws::upgrade))
+        .merge(channel_ops::routes())
+        .merge(members::routes());
     if state.config().demo {
         api = api.route("/dev/credentials", get(dev::credentials));
     }
