@@ -276,3 +276,75 @@ impl Socket {
         }
     }
 }
+
+// ---- channels & members helpers ----
+
+impl UserClient {
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// `POST /v1/channels/{type}/{id}/{action}` for a `type:id` cid.
+    pub async fn act(&self, cid: &str, action: &str, body: Value) -> (u16, Value) {
+        let (t, id) = cid.split_once(':').unwrap();
+        self.post(&format!("/v1/channels/{t}/{id}/{action}"), body).await
+    }
+
+    /// The cids of a `POST /v1/channels/query` answer, asserting success.
+    pub async fn query_cids(&self, body: Value) -> (Vec<String>, Option<String>) {
+        let (status, v) = self.post("/v1/channels/query", body).await;
+        assert_eq!(status, 200, "{v}");
+        let cids = v["channels"].as_array().unwrap().iter().map(|c| c["channel"]["cid"].as_str().unwrap().to_string()).collect();
+        (cids, v["next"].as_str().map(String::from))
+    }
+}
+
+/// Asserts the channel's event log holds exactly sequences 1..=last_seq, each once, and returns
+/// the event types in order.
+pub async fn assert_gapless(node: &Node, api_key: &str, cid: &str) -> Vec<String> {
+    let (t, key) = cid.split_once(':').unwrap();
+    let db = node.state.db();
+    let (channel_id, last_seq): (uuid::Uuid, i64) = sqlx::query_as(
+        "SELECT c.id, c.last_seq FROM channels c JOIN applications a ON a.id = c.app_id
+          WHERE a.api_key = $1 AND c.type = $2 AND c.channel_key = $3",
+    )
+    .bind(api_key)
+    .bind(t)
+    .bind(key)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, event_type FROM channel_events WHERE channel_id = $1 ORDER BY seq")
+            .bind(channel_id)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(seqs, (1..=last_seq).collect::<Vec<_>>(), "channel_events of {cid} are gapless");
+    rows.into_iter().map(|r| r.1).collect()
+}
+
+/// Counts stored messages of a channel (any visibility).
+pub async fn stored_messages(node: &Node, api_key: &str, cid: &str) -> i64 {
+    let (t, key) = cid.split_once(':').unwrap();
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages m JOIN channels c ON c.id = m.channel_id JOIN applications a ON a.id = c.app_id
+          WHERE a.api_key = $1 AND c.type = $2 AND c.channel_key = $3",
+    )
+    .bind(api_key)
+    .bind(t)
+    .bind(key)
+    .fetch_one(node.state.db())
+    .await
+    .unwrap();
+    n
+}
