@@ -19,8 +19,13 @@ async fn distinct_channel_created_concurrently_by_8_tasks_is_one_channel() {
     let mut tasks = Vec::new();
     for i in 0..8 {
         // Half from alice, half from bob, members in different orders: one member set.
-        let (who, members) = if i % 2 == 0 { (alice.clone(), json!(["carol", "bob"])) } else { (bob.clone(), json!(["alice", "carol", "alice"])) };
-        tasks.push(tokio::spawn(async move { who.post("/v1/channels/messaging", json!({ "members": members })).await }));
+        let (who, members) = if i % 2 == 0 {
+            (alice.clone(), json!(["carol", "bob"]))
+        } else {
+            (bob.clone(), json!(["alice", "carol", "alice"]))
+        };
+        tasks
+            .push(tokio::spawn(async move { who.post("/v1/channels/messaging", json!({ "members": members })).await }));
     }
     let mut cids = Vec::new();
     for t in tasks {
@@ -32,13 +37,12 @@ async fn distinct_channel_created_concurrently_by_8_tasks_is_one_channel() {
     }
     cids.dedup();
     assert_eq!(cids.len(), 1, "one channel for one member set: {cids:?}");
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM channels c JOIN applications a ON a.id = c.app_id WHERE a.api_key = $1",
-    )
-    .bind(&app.api_key)
-    .fetch_one(node.state.db())
-    .await
-    .unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM channels c JOIN applications a ON a.id = c.app_id WHERE a.api_key = $1")
+            .bind(&app.api_key)
+            .fetch_one(node.state.db())
+            .await
+            .unwrap();
     assert_eq!(n, 1);
     // Three member.added events, gapless.
     assert_eq!(assert_gapless(&node, &app.api_key, &cids[0]).await, ["member.added"; 3]);
@@ -63,7 +67,10 @@ async fn query_filters_sorts_and_keyset_pages() {
         let members: Vec<&str> = if i % 2 == 0 { vec!["bob"] } else { vec!["carol"] };
         let (t, _) = ("messaging", ());
         let (status, v) = alice
-            .post(&format!("/v1/channels/{t}/c{i}"), json!({ "members": members, "metadata": { "color": if i < 3 { "red" } else { "blue" }, "n": i } }))
+            .post(
+                &format!("/v1/channels/{t}/c{i}"),
+                json!({ "members": members, "metadata": { "color": if i < 3 { "red" } else { "blue" }, "n": i } }),
+            )
             .await;
         assert_eq!(status, 200, "{v}");
     }
@@ -93,11 +100,21 @@ async fn query_filters_sorts_and_keyset_pages() {
     assert_eq!(pages, 3);
     assert_eq!(
         all,
-        ["messaging:c3", "messaging:c5", "messaging:c0", "team:t0", "messaging:c6", "messaging:c4", "messaging:c2", "messaging:c1"]
+        [
+            "messaging:c3",
+            "messaging:c5",
+            "messaging:c0",
+            "team:t0",
+            "messaging:c6",
+            "messaging:c4",
+            "messaging:c2",
+            "messaging:c1"
+        ]
     );
     // Ascending by creation, same paging, stable.
     let (p1, n1) = alice.query_cids(json!({ "sort": [{ "field": "created_at", "direction": 1 }], "limit": 4 })).await;
-    let (p2, n2) = alice.query_cids(json!({ "sort": [{ "field": "created_at", "direction": 1 }], "limit": 4, "next": n1 })).await;
+    let (p2, n2) =
+        alice.query_cids(json!({ "sort": [{ "field": "created_at", "direction": 1 }], "limit": 4, "next": n1 })).await;
     assert_eq!(p1, ["messaging:c0", "messaging:c1", "messaging:c2", "messaging:c3"]);
     assert_eq!(p2, ["messaging:c4", "messaging:c5", "messaging:c6", "team:t0"]);
     assert!(n2.is_none());
@@ -108,13 +125,26 @@ async fn query_filters_sorts_and_keyset_pages() {
     assert_eq!(v["code"], "invalid_input");
 
     // Filters.
-    let q = |f: serde_json::Value| json!({ "filter": f, "sort": [{ "field": "created_at", "direction": 1 }], "limit": 30 });
+    let q =
+        |f: serde_json::Value| json!({ "filter": f, "sort": [{ "field": "created_at", "direction": 1 }], "limit": 30 });
     assert_eq!(alice.query_cids(q(json!({ "type": "team" }))).await.0, ["team:t0"]);
-    assert_eq!(alice.query_cids(q(json!({ "cid": { "$in": ["messaging:c1", "team:t0", "messaging:carol-only"] } }))).await.0, ["messaging:c1", "team:t0"]);
+    assert_eq!(
+        alice.query_cids(q(json!({ "cid": { "$in": ["messaging:c1", "team:t0", "messaging:carol-only"] } }))).await.0,
+        ["messaging:c1", "team:t0"]
+    );
     assert_eq!(alice.query_cids(q(json!({ "id": { "$in": ["c2", "c4"] } }))).await.0, ["messaging:c2", "messaging:c4"]);
-    assert_eq!(alice.query_cids(q(json!({ "members": { "$in": ["carol"] } }))).await.0, ["messaging:c1", "messaging:c3", "messaging:c5"]);
-    assert_eq!(alice.query_cids(q(json!({ "members": { "$all": ["alice", "bob"] }, "type": "messaging" }))).await.0.len(), 4);
-    assert_eq!(alice.query_cids(q(json!({ "metadata": { "color": "red" } }))).await.0, ["messaging:c0", "messaging:c1", "messaging:c2"]);
+    assert_eq!(
+        alice.query_cids(q(json!({ "members": { "$in": ["carol"] } }))).await.0,
+        ["messaging:c1", "messaging:c3", "messaging:c5"]
+    );
+    assert_eq!(
+        alice.query_cids(q(json!({ "members": { "$all": ["alice", "bob"] }, "type": "messaging" }))).await.0.len(),
+        4
+    );
+    assert_eq!(
+        alice.query_cids(q(json!({ "metadata": { "color": "red" } }))).await.0,
+        ["messaging:c0", "messaging:c1", "messaging:c2"]
+    );
     assert_eq!(alice.query_cids(q(json!({ "metadata": { "n": 4 } }))).await.0, ["messaging:c4"]);
     assert!(alice.query_cids(q(json!({ "last_message_at": { "$gte": "2000-01-01T00:00:00Z" } }))).await.0.len() == 3);
     assert!(alice.query_cids(q(json!({ "created_at": { "$lt": "2000-01-01T00:00:00Z" } }))).await.0.is_empty());
@@ -162,7 +192,10 @@ async fn update_and_partial_update_emit_channel_updated_in_sequence() {
     alice.create_channel("messaging:upd", &["bob"]).await;
     let mut b = bob.connect(&node).await;
     let (status, v) = alice
-        .put("/v1/channels/messaging/upd", json!({ "name": "Team", "description": "d", "metadata": { "a": 1 }, "settings": { "x": true } }))
+        .put(
+            "/v1/channels/messaging/upd",
+            json!({ "name": "Team", "description": "d", "metadata": { "a": 1 }, "settings": { "x": true } }),
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["channel"]["name"], "Team");
@@ -171,7 +204,12 @@ async fn update_and_partial_update_emit_channel_updated_in_sequence() {
     assert_eq!(ev["channel_seq"], 3);
     assert_eq!(ev["channel"]["last_seq"], 3);
     // Partial: set one, unset another; the rest stays.
-    let (status, v) = alice.patch("/v1/channels/messaging/upd", json!({ "set": { "avatar_url": "http://x/a.png" }, "unset": ["description"] })).await;
+    let (status, v) = alice
+        .patch(
+            "/v1/channels/messaging/upd",
+            json!({ "set": { "avatar_url": "http://x/a.png" }, "unset": ["description"] }),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["channel"]["name"], "Team");
     assert_eq!(v["channel"]["avatar_url"], "http://x/a.png");
@@ -179,7 +217,8 @@ async fn update_and_partial_update_emit_channel_updated_in_sequence() {
     assert_eq!(v["channel"]["metadata"]["a"], 1);
     assert_eq!(b.next_of("channel.updated").await["channel_seq"], 4);
     // The same change again changes nothing and emits nothing.
-    let (status, _) = alice.patch("/v1/channels/messaging/upd", json!({ "set": { "avatar_url": "http://x/a.png" } })).await;
+    let (status, _) =
+        alice.patch("/v1/channels/messaging/upd", json!({ "set": { "avatar_url": "http://x/a.png" } })).await;
     assert_eq!(status, 200);
     b.assert_quiet(Duration::from_millis(300)).await;
     // Full update clears what is left out.
@@ -253,7 +292,8 @@ async fn slow_mode_and_cooldown_refuse_regular_members_only() {
     assert_eq!(stored_messages(&node, &app.api_key, "messaging:slow").await, 4);
     // A resend of a stored message is not a new post.
     let id = new_id();
-    let (_, v) = alice.patch("/v1/channels/messaging/slow", json!({ "unset": ["slow_mode"], "set": { "cooldown": 30 } })).await;
+    let (_, v) =
+        alice.patch("/v1/channels/messaging/slow", json!({ "unset": ["slow_mode"], "set": { "cooldown": 30 } })).await;
     assert_eq!(v["channel"]["cooldown"], 30);
     let (status, _) = carol.send("messaging:slow", &id, "first after cooldown set").await;
     assert_eq!(status, 200);

@@ -64,10 +64,22 @@ async fn the_permission_table_is_enforced() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["member"]["role"], "moderator");
     // Nobody gives "owner"; an admin cannot make admins; a moderator cannot change roles.
-    assert_eq!(owner.act(cid, "members/role", json!({ "user_id": "member", "role": "owner" })).await.1["code"], "invalid_input");
-    assert_eq!(admin.act(cid, "members/role", json!({ "user_id": "member", "role": "admin" })).await.1["code"], "forbidden");
-    assert_eq!(moder.act(cid, "members/role", json!({ "user_id": "member", "role": "moderator" })).await.1["code"], "forbidden");
-    assert_eq!(admin.act(cid, "members/role", json!({ "user_id": "owner", "role": "member" })).await.1["code"], "forbidden");
+    assert_eq!(
+        owner.act(cid, "members/role", json!({ "user_id": "member", "role": "owner" })).await.1["code"],
+        "invalid_input"
+    );
+    assert_eq!(
+        admin.act(cid, "members/role", json!({ "user_id": "member", "role": "admin" })).await.1["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        moder.act(cid, "members/role", json!({ "user_id": "member", "role": "moderator" })).await.1["code"],
+        "forbidden"
+    );
+    assert_eq!(
+        admin.act(cid, "members/role", json!({ "user_id": "owner", "role": "member" })).await.1["code"],
+        "forbidden"
+    );
 
     let forbidden = |(status, v): (u16, serde_json::Value)| {
         assert_eq!((status, v["code"].as_str()), (403, Some("forbidden")), "{v}");
@@ -146,7 +158,10 @@ async fn invitations_are_seen_then_accepted_or_rejected() {
     let dave = app.user("dave").await;
     assert_eq!(dave.act("messaging:inv", "invite/accept", json!({})).await.1["code"], "forbidden");
     let events = assert_gapless(&node, &app.api_key, "messaging:inv").await;
-    assert_eq!(events, ["member.added", "member.added", "member.added", "member.updated", "message.new", "member.updated"]);
+    assert_eq!(
+        events,
+        ["member.added", "member.added", "member.added", "member.updated", "message.new", "member.updated"]
+    );
 }
 
 #[tokio::test]
@@ -184,9 +199,15 @@ async fn a_banned_member_is_refused_until_the_ban_expires() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Bad input.
-    assert_eq!(alice.act("messaging:ban", "ban", json!({ "user_id": "bob", "expires_in": 0 })).await.1["code"], "invalid_input");
+    assert_eq!(
+        alice.act("messaging:ban", "ban", json!({ "user_id": "bob", "expires_in": 0 })).await.1["code"],
+        "invalid_input"
+    );
     assert_eq!(alice.act("messaging:ban", "ban", json!({ "user_id": "nobody" })).await.1["code"], "not_found");
-    assert_eq!(alice.act("messaging:ban", "ban", json!({ "user_id": "bob", "until": 5 })).await.1["code"], "invalid_json");
+    assert_eq!(
+        alice.act("messaging:ban", "ban", json!({ "user_id": "bob", "until": 5 })).await.1["code"],
+        "invalid_json"
+    );
     assert_gapless(&node, &app.api_key, "messaging:ban").await;
 }
 

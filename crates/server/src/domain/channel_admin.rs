@@ -73,20 +73,23 @@ pub async fn update(
     key: &str,
     input: &UpdateChannel,
 ) -> Result<(Channel, Vec<Outgoing>)> {
-    apply(db, caller, channel_type, key, Action::Update, |old| Ok(Fields {
-        name: input.name.clone(),
-        description: input.description.clone(),
-        avatar_url: input.avatar_url.clone(),
-        metadata: input.metadata.clone().unwrap_or_default(),
-        settings: input.settings.clone().unwrap_or_default(),
-        slow_mode: input.slow_mode.unwrap_or(0),
-        cooldown: input.cooldown.unwrap_or(0),
-        frozen: old.frozen,
-    }))
+    apply(db, caller, channel_type, key, Action::Update, |old| {
+        Ok(Fields {
+            name: input.name.clone(),
+            description: input.description.clone(),
+            avatar_url: input.avatar_url.clone(),
+            metadata: input.metadata.clone().unwrap_or_default(),
+            settings: input.settings.clone().unwrap_or_default(),
+            slow_mode: input.slow_mode.unwrap_or(0),
+            cooldown: input.cooldown.unwrap_or(0),
+            frozen: old.frozen,
+        })
+    })
     .await
 }
 
-const PARTIAL_FIELDS: [&str; 7] = ["name", "description", "avatar_url", "metadata", "settings", "slow_mode", "cooldown"];
+const PARTIAL_FIELDS: [&str; 7] =
+    ["name", "description", "avatar_url", "metadata", "settings", "slow_mode", "cooldown"];
 
 fn opt_string(field: &str, v: &Value) -> Result<Option<String>> {
     match v {
@@ -326,7 +329,10 @@ pub async fn truncate(
         .bind(seq)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE channels SET last_message_at = NOW() WHERE id = $1").bind(channel.id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE channels SET last_message_at = NOW() WHERE id = $1")
+            .bind(channel.id)
+            .execute(&mut *tx)
+            .await?;
         let row = messages::by_id(&mut *tx, id).await?.ok_or_else(|| Error::not_found("message vanished"))?;
         let message = row.to_wire(&wire.cid, Some(caller));
         let frame = ServerFrame::MessageNew { cid: wire.cid.clone(), channel_seq: seq as u64, message };

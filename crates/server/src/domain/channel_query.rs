@@ -68,7 +68,10 @@ fn ops<'a>(field: &str, v: &'a Value, allowed: &[&str]) -> Result<Vec<(&'a str, 
             let mut out = Vec::new();
             for (op, val) in m {
                 if !allowed.contains(&op.as_str()) {
-                    return Err(bad(format!("filter.{field}: unknown operator {op:?} (allowed: {})", allowed.join(", "))));
+                    return Err(bad(format!(
+                        "filter.{field}: unknown operator {op:?} (allowed: {})",
+                        allowed.join(", ")
+                    )));
                 }
                 out.push((op.as_str(), val));
             }
@@ -218,7 +221,7 @@ fn encode(c: &Cursor) -> Result<String> {
 
 fn decode(s: &str) -> Result<Cursor> {
     let invalid = || bad("next is not a cursor returned by this endpoint");
-    if s.len() > 2048 || s.len() % 2 != 0 {
+    if s.len() > 2048 || !s.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let bytes: Option<Vec<u8>> =

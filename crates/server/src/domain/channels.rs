@@ -389,10 +389,8 @@ async fn create_or_get(
     if !outgoing.is_empty() {
         // New members who are connected right now are online in the channel.
         let ids: Vec<Uuid> = outgoing.iter().flat_map(|o| o.recipients.iter().copied()).collect();
-        if let Ok(state) = by_key(db, caller.app_id, channel_type, key).await {
-            if let Some(ch) = state {
-                super::watchers::mark_online_if_connected(redis, ch.id, &ids).await;
-            }
+        if let Ok(Some(ch)) = by_key(db, caller.app_id, channel_type, key).await {
+            super::watchers::mark_online_if_connected(redis, ch.id, &ids).await;
         }
     }
     Ok((state_for(db, redis, caller, channel_type, key).await?, outgoing))

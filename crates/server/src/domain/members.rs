@@ -113,12 +113,14 @@ async fn join(
         if row.is_some() {
             let wire = member.to_wire();
             let cid = channel.cid();
-            out.push(events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberAdded {
-                cid,
-                channel_seq: seq,
-                member: wire,
-            })
-            .await?);
+            out.push(
+                events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberAdded {
+                    cid,
+                    channel_seq: seq,
+                    member: wire,
+                })
+                .await?,
+            );
             added.push(uid);
         }
         result.push(member.to_wire());
@@ -213,7 +215,9 @@ async fn drop_members(
         ev.recipients.push(t.user.id);
         out.push(ev);
         let cid = channel.cid();
-        out.push(events::emit_user(&mut tx, t.user.id, |seq| ServerFrame::RemovedFromChannel { user_seq: seq, cid }).await?);
+        out.push(
+            events::emit_user(&mut tx, t.user.id, |seq| ServerFrame::RemovedFromChannel { user_seq: seq, cid }).await?,
+        );
         gone.push(t.user.id);
     }
     tx.commit().await?;
@@ -223,23 +227,18 @@ async fn drop_members(
     Ok(out)
 }
 
-/// Updates one member row inside a transaction with `sql` (`$1` channel, `$2` user, then
-/// `extra` binds are not supported: the statements are fixed) and emits `member.updated` when
-/// the row changed. `also` receives the event too (e.g. a banned member).
+/// Updates one member row with a fixed statement (`$1` channel, `$2` user) inside a
+/// transaction and emits `member.updated` when the row changed. With `notify_target` the member
+/// receives the event even when they are not a recipient (e.g. unbanned, or rejecting).
 async fn update_member(
     db: &PgPool,
     channel: &ChannelRow,
     user_id: Uuid,
     sql: &str,
-    bind_ts: Option<i64>,
     notify_target: bool,
 ) -> Result<(ChannelMember, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
-    let mut q = sqlx::query(sql).bind(channel.id).bind(user_id);
-    if let Some(n) = bind_ts {
-        q = q.bind(n);
-    }
-    let changed = q.execute(&mut *tx).await?.rows_affected();
+    let changed = sqlx::query(sql).bind(channel.id).bind(user_id).execute(&mut *tx).await?.rows_affected();
     let member = member_of(&mut tx, channel.id, user_id).await?;
     let wire = member.to_wire();
     if changed == 0 {
@@ -248,9 +247,12 @@ async fn update_member(
     }
     let cid = channel.cid();
     let sent = wire.clone();
-    let mut ev =
-        events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberUpdated { cid, channel_seq: seq, member: sent })
-            .await?;
+    let mut ev = events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberUpdated {
+        cid,
+        channel_seq: seq,
+        member: sent,
+    })
+    .await?;
     if notify_target && !ev.recipients.contains(&user_id) {
         ev.recipients.push(user_id);
     }
@@ -276,14 +278,18 @@ pub async fn change_role(
     let t = target(db, &channel, caller, user_id).await?;
     permissions::require_outranks(&me, &t)?;
     if new_role >= Role::of(&me) {
-        return Err(Error::forbidden(format!("a {} cannot give the role {}", Role::of(&me).as_str(), new_role.as_str())));
+        return Err(Error::forbidden(format!(
+            "a {} cannot give the role {}",
+            Role::of(&me).as_str(),
+            new_role.as_str()
+        )));
     }
     let sql = match new_role {
         Role::Admin => "UPDATE channel_members SET role = 'admin' WHERE channel_id = $1 AND user_id = $2 AND role IS DISTINCT FROM 'admin'",
         Role::Moderator => "UPDATE channel_members SET role = 'moderator' WHERE channel_id = $1 AND user_id = $2 AND role IS DISTINCT FROM 'moderator'",
         _ => "UPDATE channel_members SET role = 'member' WHERE channel_id = $1 AND user_id = $2 AND role IS DISTINCT FROM 'member'",
     };
-    update_member(db, &channel, t.user.id, sql, None, false).await
+    update_member(db, &channel, t.user.id, sql, false).await
 }
 
 /// Bans a member (moderator or above, of a lower role), for `expires_in` seconds or for good. A
@@ -323,9 +329,12 @@ pub async fn ban(
     let wire = member.to_wire();
     let cid = channel.cid();
     let sent = wire.clone();
-    let mut ev =
-        events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberUpdated { cid, channel_seq: seq, member: sent })
-            .await?;
+    let mut ev = events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberUpdated {
+        cid,
+        channel_seq: seq,
+        member: sent,
+    })
+    .await?;
     if !shadow && !ev.recipients.contains(&t.user.id) {
         ev.recipients.push(t.user.id);
     }
@@ -352,7 +361,6 @@ pub async fn unban(
         "UPDATE channel_members SET is_banned = false, is_shadow_banned = false, banned_at = NULL,
                 ban_expires_at = NULL
           WHERE channel_id = $1 AND user_id = $2 AND (is_banned IS TRUE OR is_shadow_banned IS TRUE)",
-        None,
         true,
     )
     .await
@@ -391,7 +399,7 @@ pub async fn answer_invite(
         "UPDATE channel_members SET invite_rejected_at = NOW()
           WHERE channel_id = $1 AND user_id = $2 AND invite_accepted_at IS NULL AND invite_rejected_at IS NULL"
     };
-    let r = update_member(db, &channel, caller.id, sql, None, true).await?;
+    let r = update_member(db, &channel, caller.id, sql, true).await?;
     if !accept {
         watchers::forget_member(redis, channel.id, caller.id).await;
     }
@@ -423,7 +431,12 @@ pub async fn set_flag(
     }
     let cid = channel.cid();
     let sent = member.clone();
-    let ev = events::emit_user(&mut tx, caller.id, |seq| ServerFrame::MembershipUpdated { user_seq: seq, cid, member: sent }).await?;
+    let ev = events::emit_user(&mut tx, caller.id, |seq| ServerFrame::MembershipUpdated {
+        user_seq: seq,
+        cid,
+        member: sent,
+    })
+    .await?;
     tx.commit().await?;
     Ok((member, vec![ev]))
 }

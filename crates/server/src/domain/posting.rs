@@ -37,7 +37,11 @@ pub fn cooldown_key(channel_id: Uuid) -> String {
 /// (`forbidden`), banned (`banned_from_channel`, unless the ban expired), frozen
 /// (`channel_frozen`), slow mode or cooldown (`slow_mode` with `retry_after`; owners, admins and
 /// moderators are exempt).
-pub async fn check_can_post(redis: &mut ConnectionManager, channel: &ChannelRow, member: &MemberRow) -> Result<PostCheck> {
+pub async fn check_can_post(
+    redis: &mut ConnectionManager,
+    channel: &ChannelRow,
+    member: &MemberRow,
+) -> Result<PostCheck> {
     if member.invite_rejected_at.is_some() {
         return Err(Error::forbidden("you are not a member of this channel"));
     }
@@ -71,8 +75,14 @@ pub async fn check_can_post(redis: &mut ConnectionManager, channel: &ChannelRow,
 }
 
 async fn claim(redis: &mut ConnectionManager, key: &str, secs: u64, what: &str) -> Result<()> {
-    let set: Option<String> =
-        redis::cmd("SET").arg(key).arg(crate::time::now_unix()).arg("NX").arg("EX").arg(secs).query_async(redis).await?;
+    let set: Option<String> = redis::cmd("SET")
+        .arg(key)
+        .arg(crate::time::now_unix())
+        .arg("NX")
+        .arg("EX")
+        .arg(secs)
+        .query_async(redis)
+        .await?;
     if set.is_some() {
         return Ok(());
     }

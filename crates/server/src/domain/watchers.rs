@@ -30,11 +30,8 @@ fn online_key(channel_id: Uuid) -> String {
 
 /// `(watcher_count, online_count)` of a channel.
 pub async fn counts(redis: &mut ConnectionManager, channel_id: Uuid) -> Result<(u32, u32)> {
-    let (w, o): (u32, u32) = redis::pipe()
-        .scard(watchers_key(channel_id))
-        .scard(online_key(channel_id))
-        .query_async(redis)
-        .await?;
+    let (w, o): (u32, u32) =
+        redis::pipe().scard(watchers_key(channel_id)).scard(online_key(channel_id)).query_async(redis).await?;
     Ok((w, o))
 }
 
@@ -56,7 +53,11 @@ pub async fn watch(
         .await?;
     let mut out = Vec::new();
     if added == 1 {
-        let frame = ServerFrame::UserWatchingStart { cid: channel.cid(), user_id: caller.external_id.clone(), watcher_count: count };
+        let frame = ServerFrame::UserWatchingStart {
+            cid: channel.cid(),
+            user_id: caller.external_id.clone(),
+            watcher_count: count,
+        };
         out.push(Outgoing { recipients: channels::recipient_ids(db, channel.id).await?, frame });
     }
     Ok((channels::state_of(db, redis, caller, &channel, &me).await?, out))
@@ -89,7 +90,11 @@ async fn stop(
         .await?;
     let mut out = Vec::new();
     if removed == 1 {
-        let frame = ServerFrame::UserWatchingStop { cid: cid.to_string(), user_id: user.external_id.clone(), watcher_count: count };
+        let frame = ServerFrame::UserWatchingStop {
+            cid: cid.to_string(),
+            user_id: user.external_id.clone(),
+            watcher_count: count,
+        };
         out.push(Outgoing { recipients: channels::recipient_ids(db, channel_id).await?, frame });
     }
     Ok((count, out))
@@ -156,7 +161,8 @@ pub async fn mark_online_if_connected(redis: &mut ConnectionManager, channel_id:
         let n: Result<u32, _> = redis::cmd("SCARD").arg(format!("user:sessions:{uid}")).query_async(redis).await;
         if let Ok(n) = n {
             if n > 0 {
-                let _: Result<(), _> = redis::cmd("SADD").arg(online_key(channel_id)).arg(uid.to_string()).query_async(redis).await;
+                let _: Result<(), _> =
+                    redis::cmd("SADD").arg(online_key(channel_id)).arg(uid.to_string()).query_async(redis).await;
             }
         }
     }
@@ -180,8 +186,13 @@ pub async fn forget_member(redis: &mut ConnectionManager, channel_id: Uuid, user
 
 /// A deleted channel has no watchers and nobody online.
 pub async fn forget_channel(redis: &mut ConnectionManager, channel_id: Uuid) {
-    let r: Result<(), _> =
-        redis::pipe().del(watchers_key(channel_id)).ignore().del(online_key(channel_id)).ignore().query_async(redis).await;
+    let r: Result<(), _> = redis::pipe()
+        .del(watchers_key(channel_id))
+        .ignore()
+        .del(online_key(channel_id))
+        .ignore()
+        .query_async(redis)
+        .await;
     if let Err(e) = r {
         tracing::warn!(error = %e, "could not clear a deleted channel in redis");
     }

@@ -45,7 +45,8 @@ async fn create_distinct(
     Body(req): Body<CreateDistinctChannel>,
 ) -> Result<Json<ChannelState>> {
     let mut redis = state.redis();
-    let (st, events) = channels::get_or_create_distinct(state.db(), &mut redis, &auth.user, &channel_type, &req).await?;
+    let (st, events) =
+        channels::get_or_create_distinct(state.db(), &mut redis, &auth.user, &channel_type, &req).await?;
     publish(&state, &events).await;
     Ok(Json(st))
 }

@@ -48,17 +48,32 @@ async fn many(state: &AppState, r: (Vec<ChannelMember>, Vec<Outgoing>)) -> Json<
 
 type P = Path<(String, String)>;
 
-async fn add(State(s): State<AppState>, a: UserAuth, Path((t, id)): P, Body(b): Body<MemberIds>) -> Result<Json<MembersResponse>> {
+async fn add(
+    State(s): State<AppState>,
+    a: UserAuth,
+    Path((t, id)): P,
+    Body(b): Body<MemberIds>,
+) -> Result<Json<MembersResponse>> {
     let r = members::add(s.db(), &mut s.redis(), &a.user, &t, &id, &b.user_ids).await?;
     Ok(many(&s, r).await)
 }
 
-async fn invite(State(s): State<AppState>, a: UserAuth, Path((t, id)): P, Body(b): Body<MemberIds>) -> Result<Json<MembersResponse>> {
+async fn invite(
+    State(s): State<AppState>,
+    a: UserAuth,
+    Path((t, id)): P,
+    Body(b): Body<MemberIds>,
+) -> Result<Json<MembersResponse>> {
     let r = members::invite(s.db(), &mut s.redis(), &a.user, &t, &id, &b.user_ids).await?;
     Ok(many(&s, r).await)
 }
 
-async fn remove(State(s): State<AppState>, a: UserAuth, Path((t, id)): P, Body(b): Body<MemberIds>) -> Result<Json<serde_json::Value>> {
+async fn remove(
+    State(s): State<AppState>,
+    a: UserAuth,
+    Path((t, id)): P,
+    Body(b): Body<MemberIds>,
+) -> Result<Json<serde_json::Value>> {
     let events = members::remove(s.db(), &mut s.redis(), &a.user, &t, &id, &b.user_ids).await?;
     publish(&s, &events).await;
     Ok(Json(serde_json::json!({ "removed": true })))
@@ -70,7 +85,12 @@ async fn leave(State(s): State<AppState>, a: UserAuth, Path((t, id)): P) -> Resu
     Ok(Json(serde_json::json!({ "left": true })))
 }
 
-async fn change_role(State(s): State<AppState>, a: UserAuth, Path((t, id)): P, Body(b): Body<ChangeRole>) -> Result<Json<MemberResponse>> {
+async fn change_role(
+    State(s): State<AppState>,
+    a: UserAuth,
+    Path((t, id)): P,
+    Body(b): Body<ChangeRole>,
+) -> Result<Json<MemberResponse>> {
     let r = members::change_role(s.db(), &a.user, &t, &id, &b.user_id, &b.role).await?;
     Ok(one(&s, r).await)
 }
@@ -85,12 +105,22 @@ async fn reject(State(s): State<AppState>, a: UserAuth, Path((t, id)): P) -> Res
     Ok(one(&s, r).await)
 }
 
-async fn ban(State(s): State<AppState>, a: UserAuth, Path((t, id)): P, Body(b): Body<BanMember>) -> Result<Json<MemberResponse>> {
+async fn ban(
+    State(s): State<AppState>,
+    a: UserAuth,
+    Path((t, id)): P,
+    Body(b): Body<BanMember>,
+) -> Result<Json<MemberResponse>> {
     let r = members::ban(s.db(), &a.user, &t, &id, &b.user_id, b.expires_in, b.shadow).await?;
     Ok(one(&s, r).await)
 }
 
-async fn unban(State(s): State<AppState>, a: UserAuth, Path((t, id)): P, Body(b): Body<UnbanMember>) -> Result<Json<MemberResponse>> {
+async fn unban(
+    State(s): State<AppState>,
+    a: UserAuth,
+    Path((t, id)): P,
+    Body(b): Body<UnbanMember>,
+) -> Result<Json<MemberResponse>> {
     let r = members::unban(s.db(), &a.user, &t, &id, &b.user_id).await?;
     Ok(one(&s, r).await)
 }
