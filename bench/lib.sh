@@ -40,6 +40,15 @@ pkg_version() {
     "$BENCH_DIR/node_modules/$1"
 }
 
+# Short HEAD commit, with "+dirty" when the given paths have uncommitted changes (the figures
+# then describe the working tree, not exactly that commit).
+git_commit_of() {
+  local c
+  c=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
+  if [ -n "$(git -C "$REPO_ROOT" status --porcelain -- "$@" 2>/dev/null)" ]; then c="$c+dirty"; fi
+  echo "$c"
+}
+
 gzip_size() { gzip -9 -c "$1" | wc -c | tr -d ' '; }
 
 # Write a result line: to stdout, to results/<name>.json (overwritten), appended to history.

@@ -64,7 +64,7 @@ sendbird_gzip=$(gzip_size "$OUT/sendbird.js")
 stream_version=$(pkg_version stream-chat)
 sendbird_version=$(pkg_version @sendbird/chat)
 
-commit=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+commit=$(git_commit_of src crates/protocol js Cargo.toml Cargo.lock)
 date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 line=$(node -e '

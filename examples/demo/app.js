@@ -100,7 +100,7 @@ function renderMessage(m) {
 
 /**
  * Shows a message once (dedupe by id), in channel_seq order. A later copy of a message
- * already shown replaces it in place only when it carries news (a sequence number it lacked,
+ * already shown replaces it (re-inserted in order) only when it carries news (a sequence number it lacked,
  * or an edit); otherwise it is ignored.
  */
 function addMessage(m) {

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::{Channel, ChannelMember, Message, User};
+use crate::model::{Channel, ChannelMember, Message, Reaction, ReadState, User};
 
 /// Frames a client sends. Unknown types and unknown fields are refused with `invalid_frame`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +61,25 @@ pub enum ServerFrame {
     /// The user was added to a channel; carries the whole channel so a client can list it.
     #[serde(rename = "notification.added_to_channel")]
     AddedToChannel { user_seq: u64, channel: Channel },
+    /// A message was edited, pinned or unpinned; carries the whole message as it now is.
+    #[serde(rename = "message.updated")]
+    MessageUpdated { cid: String, channel_seq: u64, message: Message },
+    /// A message was deleted. Soft: the message stays with `is_deleted` and empty text. Hard: it
+    /// is gone; clients drop it.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted { cid: String, channel_seq: u64, message: Message, hard_delete: bool },
+    /// A reaction was added; `message` carries the new counts.
+    #[serde(rename = "reaction.new")]
+    ReactionNew { cid: String, channel_seq: u64, reaction: Reaction, message: Message },
+    /// A reaction was removed.
+    #[serde(rename = "reaction.deleted")]
+    ReactionDeleted { cid: String, channel_seq: u64, reaction: Reaction, message: Message },
+    /// A member's read position moved (mark read or mark unread).
+    #[serde(rename = "message.read")]
+    MessageRead { cid: String, channel_seq: u64, read: ReadState },
+    /// The user was mentioned in a message.
+    #[serde(rename = "notification.mention")]
+    Mention { user_seq: u64, cid: String, message: Message },
     /// The channel's name, description, avatar, metadata, settings, slow mode, cooldown or frozen
     /// flag changed.
     #[serde(rename = "channel.updated")]
@@ -101,6 +120,11 @@ impl ServerFrame {
         match self {
             ServerFrame::MessageNew { cid, channel_seq, .. }
             | ServerFrame::MemberAdded { cid, channel_seq, .. }
+            | ServerFrame::MessageUpdated { cid, channel_seq, .. }
+            | ServerFrame::MessageDeleted { cid, channel_seq, .. }
+            | ServerFrame::ReactionNew { cid, channel_seq, .. }
+            | ServerFrame::ReactionDeleted { cid, channel_seq, .. }
+            | ServerFrame::MessageRead { cid, channel_seq, .. }
             | ServerFrame::ChannelUpdated { cid, channel_seq, .. }
             | ServerFrame::ChannelDeleted { cid, channel_seq, .. }
             | ServerFrame::ChannelTruncated { cid, channel_seq, .. }
@@ -120,6 +144,12 @@ impl ServerFrame {
             ServerFrame::MessageNew { .. } => "message.new",
             ServerFrame::MemberAdded { .. } => "member.added",
             ServerFrame::AddedToChannel { .. } => "notification.added_to_channel",
+            ServerFrame::MessageUpdated { .. } => "message.updated",
+            ServerFrame::MessageDeleted { .. } => "message.deleted",
+            ServerFrame::ReactionNew { .. } => "reaction.new",
+            ServerFrame::ReactionDeleted { .. } => "reaction.deleted",
+            ServerFrame::MessageRead { .. } => "message.read",
+            ServerFrame::Mention { .. } => "notification.mention",
             ServerFrame::ChannelUpdated { .. } => "channel.updated",
             ServerFrame::ChannelDeleted { .. } => "channel.deleted",
             ServerFrame::ChannelTruncated { .. } => "channel.truncated",

@@ -4,6 +4,8 @@
 //! `type:id` cid); internal UUIDs never leave the server except as message ids, which clients
 //! generate themselves. Timestamps are RFC 3339 strings in UTC.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -159,4 +161,55 @@ pub struct Message {
     pub is_deleted: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Number of replies in this message's thread.
+    #[serde(default)]
+    pub reply_count: u32,
+    /// Reactions by type (emoji) and how many users gave each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reaction_counts: BTreeMap<String, u32>,
+    /// The most recent reactions (up to 10), newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latest_reactions: Vec<Reaction>,
+    /// The reading user's own reactions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_reactions: Vec<Reaction>,
+    /// The quoted message, when this message quotes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_message: Option<Box<Message>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// When a scheduled message is (or was) due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
+}
+
+/// One user's reaction to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub message_id: String,
+    pub user_id: String,
+    /// The reaction type, usually an emoji or a short name (`like`, `👍`).
+    #[serde(rename = "type")]
+    pub reaction_type: String,
+    pub created_at: String,
+}
+
+/// A member's read position in a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadState {
+    pub cid: String,
+    pub user_id: String,
+    /// Highest channel sequence number the user has read.
+    pub last_read_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_read_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_read_message_id: Option<String>,
+    pub unread_count: u32,
 }

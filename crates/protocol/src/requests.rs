@@ -140,6 +140,9 @@ pub struct SendMessage {
     pub metadata: Option<Metadata>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub silent: bool,
+    /// Deliver at this time (RFC 3339) instead of now; must be in the future.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_for: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,6 +155,130 @@ pub struct MessageResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessagesResponse {
     pub messages: Vec<Message>,
+}
+
+/// `GET /v1/channels/{type}/{id}/messages?...&around_id=` pages also take `around_id`: the
+/// message and up to `limit/2` on each side.
+///
+/// `PATCH /v1/messages/{id}` — edit a message (its author, or a moderator and above). Fields
+/// left out keep their values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMessage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// Client-generated id of this change; a retry with the same id returns the first result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutation_id: Option<String>,
+}
+
+/// `POST /v1/messages/{id}/reactions` — add a reaction.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendReaction {
+    #[serde(rename = "type")]
+    pub reaction_type: String,
+    /// Replace the user's other reactions on this message (one reaction per user).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enforce_unique: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutation_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactionResponse {
+    pub message: Message,
+    pub reaction: crate::model::Reaction,
+}
+
+/// `POST /v1/channels/{type}/{id}/read` — mark the channel read, up to `message_id` or entirely.
+/// `POST /v1/channels/{type}/{id}/unread` — mark unread from `message_id` (required) on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutation_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadResponse {
+    pub read: crate::model::ReadState,
+}
+
+/// `GET /v1/unread` — unread counts of the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnreadResponse {
+    pub total_unread_count: u64,
+    pub unread_channels: u32,
+    pub channels: Vec<crate::model::ReadState>,
+}
+
+/// `POST /v1/sync` — what the caller missed since its cursors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// Last channel sequence number the client has applied, per cid.
+    #[serde(default)]
+    pub channels: std::collections::BTreeMap<String, u64>,
+    /// Last user sequence number the client has applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_seq: Option<u64>,
+    /// Most events returned per channel (and for the user stream) in this page; 1-1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Per-stream outcome of a sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCursor {
+    /// The latest sequence number the server has for the stream.
+    pub last_seq: u64,
+    /// More events remain after this page: call sync again with the new cursor.
+    pub has_more: bool,
+    /// The history needed is gone, or the caller lost access: drop local state for the stream
+    /// and reload it (watch the channel again).
+    pub resync: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Missed channel events (frames exactly as delivered live), per channel in sequence order.
+    pub events: Vec<Value>,
+    pub channels: std::collections::BTreeMap<String, SyncCursor>,
+    /// Missed user-level events in user sequence order.
+    pub user_events: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<SyncCursor>,
+}
+
+/// `POST /v1/search` — full-text search over the caller's channels.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Restrict to these channels (cids); all of the caller's channels when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub results: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `POST /v1/channels/{type}` — get or create the distinct channel of a member set (the caller

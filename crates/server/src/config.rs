@@ -18,6 +18,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Name of this node in logs and session records.
     pub node_id: String,
+    /// How often this node looks for scheduled messages that are due.
+    pub scheduler_interval: Duration,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             health_interval: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             node_id: format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+            scheduler_interval: Duration::from_secs(1),
         }
     }
 }

@@ -33,6 +33,7 @@ pub async fn build_state(database_url: &str, redis_url: &str, config: Config) ->
         .map_err(anyhow_like::wrap("connecting to Redis"))?;
     let hub = fanout::Hub::new(redis.clone());
     hub.start_subscriber(client).await.map_err(anyhow_like::wrap("subscribing to Redis"))?;
+    domain::scheduler::spawn(db.clone(), hub.clone(), config.scheduler_interval);
     let state = AppState::new(db, redis, hub, config);
     if state.config().demo {
         http::dev::ensure_demo(&state).await.map_err(anyhow_like::wrap("creating the demo application"))?;

@@ -258,3 +258,41 @@ async fn shadow_banned_messages_are_seen_only_by_their_sender() {
     let ev = a.next_of("message.new").await;
     assert_eq!(ev["message"]["text"], "now?");
 }
+
+#[tokio::test]
+async fn sync_replays_shadowed_messages_to_their_sender_only_and_deleted_channels_to_members() {
+    let node = Node::start().await;
+    let app = TestApp::create(&node).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let st = alice.create_channel("messaging:sync", &["bob"]).await;
+    let start = st["channel"]["last_seq"].as_u64().unwrap();
+    alice.act("messaging:sync", "ban", json!({ "user_id": "bob", "shadow": true })).await;
+    let id = new_id();
+    assert_eq!(bob.send("messaging:sync", &id, "psst").await.0, 200);
+    alice.send("messaging:sync", &new_id(), "visible").await;
+    let sync = |who: &common::UserClient| {
+        let who = who.clone();
+        async move { who.post("/v1/sync", json!({ "channels": { "messaging:sync": start } })).await }
+    };
+    let (status, a) = sync(&alice).await;
+    assert_eq!(status, 200, "{a}");
+    let texts = |v: &serde_json::Value| -> Vec<String> {
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "message.new")
+            .map(|e| e["message"]["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(texts(&a), ["visible"]);
+    assert_eq!(a["channels"]["messaging:sync"]["resync"], false, "{a}");
+    let (_, b) = sync(&bob).await;
+    assert_eq!(texts(&b), ["psst", "visible"]);
+    // A deleted channel still syncs its deletion.
+    alice.delete("/v1/channels/messaging/sync").await;
+    let (_, b) = sync(&bob).await;
+    let last = b["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "channel.deleted", "{b}");
+}

@@ -175,7 +175,7 @@ pub async fn set_frozen(
 /// Locks the channel row inside a new transaction and re-reads it.
 async fn lock(tx: &mut Tx<'_>, channel_id: Uuid) -> Result<ChannelRow> {
     sqlx::query("SELECT 1 FROM channels WHERE id = $1 FOR UPDATE").bind(channel_id).execute(&mut **tx).await?;
-    channels::by_id(&mut **tx, channel_id).await?.ok_or_else(|| Error::not_found("the channel was deleted"))
+    channels::by_id_any(&mut **tx, channel_id).await?.ok_or_else(|| Error::not_found("the channel was deleted"))
 }
 
 async fn apply(
@@ -233,7 +233,8 @@ async fn emit_with_channel(
     channel_id: Uuid,
     build: impl FnOnce(String, u64, Channel) -> ServerFrame,
 ) -> Result<(Channel, Outgoing)> {
-    let row = channels::by_id(&mut **tx, channel_id).await?.ok_or_else(|| Error::not_found("the channel vanished"))?;
+    let row =
+        channels::by_id_any(&mut **tx, channel_id).await?.ok_or_else(|| Error::not_found("the channel vanished"))?;
     let mut wire = row.to_wire();
     let cid = wire.cid.clone();
     let mut sent = wire.clone();
@@ -334,7 +335,8 @@ pub async fn truncate(
             .execute(&mut *tx)
             .await?;
         let row = messages::by_id(&mut *tx, id).await?.ok_or_else(|| Error::not_found("message vanished"))?;
-        let message = row.to_wire(&wire.cid, Some(caller));
+        let authors = std::collections::HashMap::from([(caller.id, caller.clone())]);
+        let message = row.to_wire(&wire.cid, &authors);
         let frame = ServerFrame::MessageNew { cid: wire.cid.clone(), channel_seq: seq as u64, message };
         events::log_channel_event(&mut tx, channel.id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
         out.push(Outgoing { recipients: channels::recipient_ids(&mut *tx, channel.id).await?, frame });

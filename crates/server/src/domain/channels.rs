@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::events::{self, Tx};
 use super::users::{self, UserRow, USER_COLUMNS};
-use super::{messages, validate};
+use super::{message_list, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
 use crate::time::{fmt, fmt_opt};
@@ -176,6 +176,11 @@ pub async fn by_key(
         .bind(key)
         .fetch_optional(db)
         .await?)
+}
+
+pub async fn by_id(db: impl PgExecutor<'_>, app_id: Uuid, id: Uuid) -> Result<Option<ChannelRow>> {
+    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.id = $2 AND c.deleted_at IS NULL");
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(app_id).bind(id).fetch_optional(db).await?)
 }
 
 /// The channel named by `type:id`, provided `user` is a member; `not_found` / `forbidden`
@@ -432,8 +437,8 @@ pub async fn state_of(
     me: &MemberRow,
 ) -> Result<ChannelState> {
     let members = members(db, channel.id, 100).await?;
-    let page = messages::Page { limit: 25, before_seq: None, after_seq: None };
-    let msgs = messages::page_for(db, channel, Some(caller.id), page).await?;
+    let page = message_list::Page { limit: 25, ..Default::default() };
+    let msgs = message_list::page(db, caller.id, channel, page).await?;
     let (watcher_count, online_count) = super::watchers::counts(redis, channel.id).await?;
     Ok(ChannelState {
         channel: channel.to_wire(),
@@ -446,9 +451,20 @@ pub async fn state_of(
 }
 
 /// A channel by internal id, deleted or not.
-pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ChannelRow>> {
+pub async fn by_id_any(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ChannelRow>> {
     let sql = format!("{CHANNEL_SELECT} WHERE c.id = $1");
     Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(id).fetch_optional(db).await?)
+}
+
+/// Like [`by_key`], but also finds a deleted channel (sync still replays its events).
+pub async fn by_key_with_deleted(
+    db: impl PgExecutor<'_>,
+    app_id: Uuid,
+    channel_type: &str,
+    key: &str,
+) -> Result<Option<ChannelRow>> {
+    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3");
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(app_id).bind(channel_type).bind(key).fetch_optional(db).await?)
 }
 
 /// Like [`for_member`], but also finds a deleted channel (for retries of a delete).

@@ -126,7 +126,7 @@ async fn join(
         result.push(member.to_wire());
     }
     if !added.is_empty() {
-        let wire = channels::by_id(&mut *tx, channel.id)
+        let wire = channels::by_id_any(&mut *tx, channel.id)
             .await?
             .ok_or_else(|| Error::not_found("the channel was deleted"))?
             .to_wire();

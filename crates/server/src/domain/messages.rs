@@ -1,5 +1,6 @@
-//! Messages: idempotent send with a client-generated id (the primary key is the guard: a resend
-//! returns the stored message), keyset pages by channel sequence, and the wire form.
+//! Messages: the row and its wire form, idempotent send with a client-generated id (the primary
+//! key is the guard: a resend returns the stored message), and delivery (sequence number, unread
+//! counts, thread counts, mentions) shared by send and the scheduler.
 
 use std::collections::HashMap;
 
@@ -12,11 +13,12 @@ use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::channels::{self, ChannelRow};
-use super::users::{UserRow, USER_COLUMNS};
-use super::{events, posting, validate};
+use super::users::UserRow;
+use super::events::{self, Tx};
+use super::{posting, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
-use crate::time::fmt;
+use crate::time::{fmt, fmt_opt};
 
 /// Message types a client may send (`system` is the server's own).
 const CLIENT_TYPES: [&str; 7] = ["text", "image", "video", "file", "silent", "pending", "draft"];
@@ -42,70 +44,141 @@ pub struct MessageRow {
     pub channel_seq: Option<i64>,
     pub created_at: Option<NaiveDateTime>,
     pub updated_at: Option<NaiveDateTime>,
+    pub reply_count: i32,
+    pub pinned_at: Option<NaiveDateTime>,
+    pub pinned_by: Option<Uuid>,
+    pub edited_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub scheduled_for: Option<NaiveDateTime>,
+    pub is_hard_deleted: Option<bool>,
 }
 
-const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, parent_message_id, quoted_message_id, text, \
+pub const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, parent_message_id, quoted_message_id, text, \
      type, status, is_silent, is_pinned, is_edited, is_deleted, metadata, attachments, mentions, \
-     channel_seq, created_at, updated_at";
+     channel_seq, created_at, updated_at, reply_count, pinned_at, pinned_by, edited_at, deleted_at, \
+     scheduled_for, is_hard_deleted";
 
 impl MessageRow {
-    pub fn to_wire(&self, cid: &str, author: Option<&UserRow>) -> Message {
+    pub fn deleted(&self) -> bool {
+        self.is_deleted.unwrap_or(false) || self.is_hard_deleted.unwrap_or(false)
+    }
+
+    /// The wire form; `users` resolves the author and `pinned_by` to application user ids.
+    /// Reactions and the quoted message are added by `message_list::decorate`.
+    pub fn to_wire(&self, cid: &str, users: &HashMap<Uuid, UserRow>) -> Message {
+        let author = users.get(&self.user_id);
+        let deleted = self.deleted();
         Message {
             id: self.id.to_string(),
             cid: cid.to_string(),
             channel_seq: self.channel_seq.unwrap_or(0).max(0) as u64,
             user_id: author.map(|u| u.external_id.clone()).unwrap_or_default(),
             user: author.map(UserRow::to_wire),
-            text: self.text.clone().unwrap_or_default(),
-            message_type: self.message_type.clone().unwrap_or_else(|| "text".into()),
+            // A deleted message keeps its place in the history but none of its content.
+            text: if deleted { String::new() } else { self.text.clone().unwrap_or_default() },
+            message_type: if deleted {
+                "deleted".into()
+            } else {
+                self.message_type.clone().unwrap_or_else(|| "text".into())
+            },
             status: self.status.clone().unwrap_or_else(|| "sent".into()),
             parent_id: self.parent_message_id.map(|u| u.to_string()),
             quoted_message_id: self.quoted_message_id.map(|u| u.to_string()),
-            attachments: self.attachments.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
-            mentions: self.mentions.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
-            metadata: self.metadata.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
+            attachments: if deleted {
+                Vec::new()
+            } else {
+                self.attachments.as_ref().map(|j| j.0.clone()).unwrap_or_default()
+            },
+            mentions: if deleted { Vec::new() } else { self.mentions.as_ref().map(|j| j.0.clone()).unwrap_or_default() },
+            metadata: if deleted {
+                Default::default()
+            } else {
+                self.metadata.as_ref().map(|j| j.0.clone()).unwrap_or_default()
+            },
             is_silent: self.is_silent.unwrap_or(false),
             is_pinned: self.is_pinned.unwrap_or(false),
             is_edited: self.is_edited.unwrap_or(false),
-            is_deleted: self.is_deleted.unwrap_or(false),
+            is_deleted: deleted,
             created_at: self.created_at.map(fmt).unwrap_or_default(),
             updated_at: self.updated_at.map(fmt).unwrap_or_default(),
+            reply_count: self.reply_count.max(0) as u32,
+            reaction_counts: Default::default(),
+            latest_reactions: Vec::new(),
+            own_reactions: Vec::new(),
+            quoted_message: None,
+            pinned_at: fmt_opt(self.pinned_at),
+            pinned_by: self.pinned_by.and_then(|u| users.get(&u)).map(|u| u.external_id.clone()),
+            edited_at: fmt_opt(self.edited_at),
+            deleted_at: fmt_opt(self.deleted_at),
+            scheduled_for: fmt_opt(self.scheduled_for),
         }
     }
 }
 
-fn validate_send(input: &SendMessage) -> Result<Uuid> {
+fn validate_send(input: &SendMessage) -> Result<(Uuid, Option<NaiveDateTime>)> {
     let id = validate::uuid("id", &input.id)?;
-    if input.text.chars().count() > MAX_MESSAGE_TEXT_CHARS {
-        return Err(Error::invalid(format!("text is longer than {MAX_MESSAGE_TEXT_CHARS} characters")));
-    }
     if let Some(t) = &input.message_type {
         if !CLIENT_TYPES.contains(&t.as_str()) {
             return Err(Error::invalid(format!("type must be one of {}", CLIENT_TYPES.join(", "))));
         }
     }
-    if input.attachments.len() > 30 {
-        return Err(Error::invalid("at most 30 attachments"));
-    }
-    validate::max_json_bytes("attachments", &input.attachments, 64 * 1024)?;
-    if input.mentions.len() > 100 {
-        return Err(Error::invalid("at most 100 mentions"));
-    }
-    for m in &input.mentions {
-        validate::external_id("mention", m)?;
-    }
-    if let Some(m) = &input.metadata {
-        validate::max_json_bytes("metadata", m, 5 * 1024)?;
-    }
+    validate_content(&input.text, &input.attachments, &input.mentions, input.metadata.as_ref())?;
     if input.text.trim().is_empty() && input.attachments.is_empty() {
         return Err(Error::invalid("a message needs text or attachments"));
     }
-    Ok(id)
+    let scheduled = match &input.scheduled_for {
+        None => None,
+        Some(t) => {
+            let at = chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| Error::invalid("scheduled_for must be an RFC 3339 time"))?
+                .naive_utc();
+            let now = chrono::Utc::now().naive_utc();
+            if at <= now {
+                return Err(Error::invalid("scheduled_for must be in the future"));
+            }
+            if at > now + chrono::Duration::days(366) {
+                return Err(Error::invalid("scheduled_for must be within a year"));
+            }
+            Some(at)
+        }
+    };
+    Ok((id, scheduled))
 }
 
-/// Stores a message from `sender` in the channel and returns it with the `message.new` event to
-/// publish. A resend of an id already stored by the same sender in the same channel returns the
-/// stored message and no event; an id used elsewhere is `id_conflict`.
+/// Limits shared by send and edit.
+pub fn validate_content(
+    text: &str,
+    attachments: &[serde_json::Value],
+    mentions: &[String],
+    metadata: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<()> {
+    if text.chars().count() > MAX_MESSAGE_TEXT_CHARS {
+        return Err(Error::invalid(format!("text is longer than {MAX_MESSAGE_TEXT_CHARS} characters")));
+    }
+    if attachments.len() > 30 {
+        return Err(Error::invalid("at most 30 attachments"));
+    }
+    if attachments.iter().any(|a| !a.is_object()) {
+        return Err(Error::invalid("each attachment must be a JSON object"));
+    }
+    validate::max_json_bytes("attachments", &attachments, 64 * 1024)?;
+    if mentions.len() > 100 {
+        return Err(Error::invalid("at most 100 mentions"));
+    }
+    for m in mentions {
+        validate::external_id("mention", m)?;
+    }
+    if let Some(m) = metadata {
+        validate::max_json_bytes("metadata", m, 5 * 1024)?;
+    }
+    Ok(())
+}
+
+/// Stores a message from `sender` in the channel and returns it with the events to publish
+/// (`message.new`, and `notification.mention` for each mentioned member). A resend of an id
+/// already stored by the same sender in the same channel returns the stored message and no
+/// event; an id used elsewhere is `id_conflict`. A scheduled message is stored without a
+/// sequence number and delivered by the scheduler when due.
 pub async fn send(
     db: &PgPool,
     redis: &mut redis::aio::ConnectionManager,
@@ -113,31 +186,37 @@ pub async fn send(
     channel_type: &str,
     key: &str,
     input: &SendMessage,
-) -> Result<(Message, Option<Outgoing>)> {
-    let id = validate_send(input)?;
+) -> Result<(Message, Vec<Outgoing>)> {
+    let (id, scheduled) = validate_send(input)?;
     let (channel, member) = channels::for_member(db, sender, channel_type, key).await?;
     if let Some(existing) = by_id(db, id).await? {
-        return resend(existing, &channel, sender);
+        return resend(db, existing, &channel, sender).await;
     }
     // Membership, ban, frozen, slow mode, cooldown (domain/posting.rs).
-    let post = posting::check_can_post(redis, &channel, &member).await?;
+    posting::check_can_post(redis, &channel, &member).await?;
     let parent = opt_uuid("parent_id", input.parent_id.as_deref())?;
     let quoted = opt_uuid("quoted_message_id", input.quoted_message_id.as_deref())?;
+    let mut quoted_row = None;
     for (field, m) in [("parent_id", parent), ("quoted_message_id", quoted)] {
         if let Some(m) = m {
             match by_id(db, m).await? {
-                Some(r) if r.channel_id == channel.id => {}
+                Some(r) if r.channel_id == channel.id && !r.deleted() => {
+                    if field == "parent_id" && r.parent_message_id.is_some() {
+                        return Err(Error::invalid("replies cannot have replies; use the thread's parent"));
+                    }
+                    if field == "quoted_message_id" {
+                        quoted_row = Some(r);
+                    }
+                }
                 _ => return Err(Error::invalid(format!("{field} names no message of this channel"))),
             }
         }
     }
     let silent = input.silent || input.message_type.as_deref() == Some("silent");
     let mut tx = db.begin().await?;
-    // The sequence number is taken first: the channel row lock it holds orders concurrent sends.
-    let seq = events::next_channel_seq(&mut tx, channel.id).await?;
     let sql = format!(
         "INSERT INTO messages (id, channel_id, user_id, parent_message_id, quoted_message_id, text,
-                               type, is_silent, metadata, attachments, mentions, channel_seq)
+                               type, is_silent, metadata, attachments, mentions, scheduled_for)
          VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, 'text'), $8, COALESCE($9, '{{}}'::jsonb), $10, $11, $12)
          ON CONFLICT (id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
     );
@@ -153,46 +232,120 @@ pub async fn send(
         .bind(input.metadata.clone().map(Json))
         .bind(Json(&input.attachments))
         .bind(Json(&input.mentions))
-        .bind(seq)
+        .bind(scheduled)
         .fetch_optional(&mut *tx)
         .await?;
     let Some(row) = row else {
-        // A concurrent resend committed first: give the sequence number back.
+        // A concurrent resend committed first.
         tx.rollback().await?;
         let existing = by_id(db, id)
             .await?
             .ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished after conflict"))?;
-        return resend(existing, &channel, sender);
+        return resend(db, existing, &channel, sender).await;
     };
+    let mut users = HashMap::from([(sender.id, sender.clone())]);
+    if scheduled.is_some() {
+        tx.commit().await?;
+        return Ok((row.to_wire(&channel.cid(), &users), Vec::new()));
+    }
+    let (row, events) = deliver(&mut tx, &channel, row, sender).await?;
+    tx.commit().await?;
+    let mut message = row.to_wire(&channel.cid(), &users);
+    if let Some(q) = quoted_row {
+        users.extend(super::message_list::users_of(&mut *db.acquire().await?, &[q.user_id]).await?);
+        message.quoted_message = Some(Box::new(q.to_wire(&channel.cid(), &users)));
+    }
+    Ok((message, events))
+}
+
+/// Delivers a stored message inside `tx`: gives it the channel's next sequence number, updates
+/// unread counts, the sender's read position, the parent's reply count and last_message_at, and
+/// logs `message.new` plus a `notification.mention` per mentioned member. Used by send and by
+/// the scheduler.
+pub async fn deliver(
+    tx: &mut Tx<'_>,
+    channel: &ChannelRow,
+    row: MessageRow,
+    sender: &UserRow,
+) -> Result<(MessageRow, Vec<Outgoing>)> {
+    // The sequence number is taken first: the channel row lock it holds orders concurrent sends.
+    let seq = events::next_channel_seq(tx, channel.id).await?;
+    let shadowed = posting::shadowed(tx, channel.id, sender.id).await?;
+    let sql = format!(
+        "UPDATE messages SET channel_seq = $2, created_at = CASE WHEN scheduled_for IS NULL
+           THEN created_at ELSE NOW() END, updated_at = NOW() WHERE id = $1 RETURNING {MESSAGE_COLUMNS}"
+    );
+    let row = sqlx::query_as::<_, MessageRow>(&sql).bind(row.id).bind(seq).fetch_one(&mut **tx).await?;
     sqlx::query("UPDATE channels SET last_message_at = $2 WHERE id = $1")
         .bind(channel.id)
         .bind(row.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    if !silent && !post.shadowed {
+    if !row.is_silent.unwrap_or(false) && row.parent_message_id.is_none() && !shadowed {
         sqlx::query(
             "UPDATE channel_members SET unread_count = unread_count + 1
               WHERE channel_id = $1 AND user_id <> $2",
         )
         .bind(channel.id)
         .bind(sender.id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
+    // The sender has read everything up to its own message.
+    sqlx::query(
+        "UPDATE channel_members SET last_read_seq = $3, last_read_at = NOW(), unread_count = 0
+          WHERE channel_id = $1 AND user_id = $2 AND last_read_seq < $3",
+    )
+    .bind(channel.id)
+    .bind(sender.id)
+    .bind(seq)
+    .execute(&mut **tx)
+    .await?;
+    if let Some(parent) = row.parent_message_id {
+        sqlx::query("UPDATE messages SET reply_count = reply_count + 1 WHERE id = $1")
+            .bind(parent)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let users = HashMap::from([(sender.id, sender.clone())]);
     let cid = channel.cid();
-    let message = row.to_wire(&cid, Some(sender));
-    let frame = ServerFrame::MessageNew { cid, channel_seq: seq as u64, message: message.clone() };
-    events::log_channel_event(&mut tx, channel.id, seq, "message.new", &serde_json::to_value(&frame)?).await?;
-    let recipients = posting::after_post(&mut tx, &channel, sender, id, seq, &post).await?;
-    tx.commit().await?;
-    Ok((message, Some(Outgoing { recipients, frame })))
+    let message = row.to_wire(&cid, &users);
+    let frame = ServerFrame::MessageNew { cid: cid.clone(), channel_seq: seq as u64, message: message.clone() };
+    events::log_channel_event(tx, channel.id, seq, "message.new", &serde_json::to_value(&frame)?).await?;
+    let recipients = posting::after_post(tx, channel, sender, row.id, seq, shadowed).await?;
+    let mut out = vec![Outgoing { recipients, frame }];
+    let mentioned: Vec<String> = message.mentions.iter().filter(|m| **m != sender.external_id).cloned().collect();
+    if !mentioned.is_empty() && !shadowed {
+        let ids: Vec<(Uuid,)> = sqlx::query_as(
+            "SELECT u.id FROM users u JOIN channel_members m ON m.user_id = u.id AND m.channel_id = $1
+              WHERE u.app_id = $2 AND u.external_id = ANY($3) AND m.is_banned IS NOT TRUE",
+        )
+        .bind(channel.id)
+        .bind(channel.app_id)
+        .bind(&mentioned)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (uid,) in ids {
+            let m = message.clone();
+            let c = cid.clone();
+            out.push(events::emit_user(tx, uid, |user_seq| ServerFrame::Mention { user_seq, cid: c, message: m }).await?);
+        }
+    }
+    Ok((row, out))
 }
 
-fn resend(existing: MessageRow, channel: &ChannelRow, sender: &UserRow) -> Result<(Message, Option<Outgoing>)> {
+async fn resend(
+    db: &PgPool,
+    existing: MessageRow,
+    channel: &ChannelRow,
+    sender: &UserRow,
+) -> Result<(Message, Vec<Outgoing>)> {
     if existing.channel_id != channel.id || existing.user_id != sender.id {
         return Err(Error::api(ErrorCode::IdConflict, "that message id is already used by another message"));
     }
-    Ok((existing.to_wire(&channel.cid(), Some(sender)), None))
+    let mut list = super::message_list::decorate(&mut *db.acquire().await?, sender.id, &channel.cid(), vec![existing]).await?;
+    let message = list.pop().ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished"))?;
+    Ok((message, Vec::new()))
 }
 
 fn opt_uuid(field: &str, v: Option<&str>) -> Result<Option<Uuid>> {
@@ -202,66 +355,4 @@ fn opt_uuid(field: &str, v: Option<&str>) -> Result<Option<Uuid>> {
 pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<MessageRow>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
     Ok(sqlx::query_as::<_, MessageRow>(&sql).bind(id).fetch_optional(db).await?)
-}
-
-/// Which page of a channel's messages to read (by channel sequence, exclusive bounds).
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub limit: i64,
-    pub before_seq: Option<i64>,
-    pub after_seq: Option<i64>,
-}
-
-/// A page of visible messages, oldest first: the latest `limit` before `before_seq`, or the
-/// first `limit` after `after_seq`.
-pub async fn page(db: &PgPool, channel: &ChannelRow, p: Page) -> Result<Vec<Message>> {
-    page_for(db, channel, None, p).await
-}
-
-/// [`page`] as `viewer` sees it: without messages before the channel's truncation and without
-/// other users' shadowed messages (posting.rs).
-pub async fn page_for(db: &PgPool, channel: &ChannelRow, viewer: Option<Uuid>, p: Page) -> Result<Vec<Message>> {
-    let limit = p.limit.clamp(1, 200);
-    let base = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages
-          WHERE channel_id = $1 AND is_hard_deleted IS NOT TRUE AND channel_seq IS NOT NULL
-            AND channel_seq > $4 AND (shadowed IS NOT TRUE OR user_id = $5)"
-    );
-    let mut rows = if let Some(after) = p.after_seq {
-        let sql = format!("{base} AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3");
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(channel.id)
-            .bind(after)
-            .bind(limit)
-            .bind(channel.truncated_seq)
-            .bind(viewer)
-            .fetch_all(db)
-            .await?
-    } else {
-        let before = p.before_seq.unwrap_or(i64::MAX);
-        let sql = format!("{base} AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3");
-        let mut r = sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(channel.id)
-            .bind(before)
-            .bind(limit)
-            .bind(channel.truncated_seq)
-            .bind(viewer)
-            .fetch_all(db)
-            .await?;
-        r.reverse();
-        r
-    };
-    rows.sort_by_key(|r| r.channel_seq);
-    let authors = authors(db, &rows).await?;
-    let cid = channel.cid();
-    Ok(rows.iter().map(|r| r.to_wire(&cid, authors.get(&r.user_id))).collect())
-}
-
-async fn authors(db: &PgPool, rows: &[MessageRow]) -> Result<HashMap<Uuid, UserRow>> {
-    let mut ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
-    ids.sort();
-    ids.dedup();
-    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)");
-    let users = sqlx::query_as::<_, UserRow>(&sql).bind(&ids).fetch_all(db).await?;
-    Ok(users.into_iter().map(|u| (u.id, u)).collect())
 }

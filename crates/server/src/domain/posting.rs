@@ -18,12 +18,9 @@ use super::users::UserRow;
 use crate::error::{Error, Result};
 use chat_protocol::{ApiError, ErrorCode};
 
-/// What the checks found out about a post that may go ahead.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PostCheck {
-    /// The sender is shadow-banned: only they will see the message.
-    pub shadowed: bool,
-}
+/// SQL condition on `messages` for list queries binding `$4` = the channel's truncated_seq and
+/// `$5` = the viewer: hides truncated messages and other users' shadowed messages.
+pub const VISIBLE_TO_VIEWER: &str = "channel_seq > $4 AND (shadowed IS NOT TRUE OR user_id = $5)";
 
 pub fn slow_mode_key(channel_id: Uuid, user_id: Uuid) -> String {
     format!("ratelimit:channel:{channel_id}:{user_id}")
@@ -37,11 +34,7 @@ pub fn cooldown_key(channel_id: Uuid) -> String {
 /// (`forbidden`), banned (`banned_from_channel`, unless the ban expired), frozen
 /// (`channel_frozen`), slow mode or cooldown (`slow_mode` with `retry_after`; owners, admins and
 /// moderators are exempt).
-pub async fn check_can_post(
-    redis: &mut ConnectionManager,
-    channel: &ChannelRow,
-    member: &MemberRow,
-) -> Result<PostCheck> {
+pub async fn check_can_post(redis: &mut ConnectionManager, channel: &ChannelRow, member: &MemberRow) -> Result<()> {
     if member.invite_rejected_at.is_some() {
         return Err(Error::forbidden("you are not a member of this channel"));
     }
@@ -71,7 +64,7 @@ pub async fn check_can_post(
             }
         }
     }
-    Ok(PostCheck { shadowed: member.shadow_banned_now() })
+    Ok(())
 }
 
 async fn claim(redis: &mut ConnectionManager, key: &str, secs: u64, what: &str) -> Result<()> {
@@ -93,6 +86,20 @@ async fn claim(redis: &mut ConnectionManager, key: &str, secs: u64, what: &str) 
     Err(Error::Api(err))
 }
 
+/// Whether `user`'s messages in the channel are shadowed now (shadow ban in force), read inside
+/// the delivering transaction (also for scheduled messages).
+pub async fn shadowed(tx: &mut Tx<'_>, channel_id: Uuid, user_id: Uuid) -> Result<bool> {
+    let row: Option<(bool,)> = sqlx::query_as(
+        "SELECT is_shadow_banned IS TRUE AND (ban_expires_at IS NULL OR ban_expires_at > NOW())
+           FROM channel_members WHERE channel_id = $1 AND user_id = $2",
+    )
+    .bind(channel_id)
+    .bind(user_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some_and(|(s,)| s))
+}
+
 /// Inside the send transaction, after the message row and its event are written: a shadowed
 /// message is marked (row and event log) and goes to its sender only; any other message unhides
 /// the channel for every member who hid it. Returns the recipients of `message.new`.
@@ -102,9 +109,9 @@ pub async fn after_post(
     sender: &UserRow,
     message_id: Uuid,
     seq: i64,
-    check: &PostCheck,
+    shadowed: bool,
 ) -> Result<Vec<Uuid>> {
-    if check.shadowed {
+    if shadowed {
         sqlx::query("UPDATE messages SET shadowed = true WHERE id = $1").bind(message_id).execute(&mut **tx).await?;
         sqlx::query("UPDATE channel_events SET only_user_id = $3 WHERE channel_id = $1 AND seq = $2")
             .bind(channel.id)

@@ -7,7 +7,7 @@ use axum::Json;
 use chat_protocol::requests::{ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage};
 
 use super::extract::{Body, UserAuth};
-use crate::domain::{channels, messages};
+use crate::domain::{channels, message_list, messages, validate};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -40,14 +40,12 @@ pub async fn send_message(
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<SendMessage>,
 ) -> Result<Json<MessageResponse>> {
-    let (message, event) = messages::send(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
-    if let Some(ev) = event {
-        state.hub().publish(std::slice::from_ref(&ev)).await;
-    }
+    let (message, events) = messages::send(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
+    state.hub().publish(&events).await;
     Ok(Json(MessageResponse { message }))
 }
 
-fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>> {
+pub fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>> {
     q.get(name)
         .map(|v| v.parse::<i64>().map_err(|_| Error::invalid(format!("{name} must be an integer"))))
         .transpose()
@@ -60,7 +58,7 @@ pub async fn list_messages(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<MessagesResponse>> {
     for k in q.keys() {
-        if !["limit", "before_seq", "after_seq", "api_key"].contains(&k.as_str()) {
+        if !["limit", "before_seq", "after_seq", "around_id", "api_key"].contains(&k.as_str()) {
             return Err(Error::invalid(format!("unknown query parameter {k:?}")));
         }
     }
@@ -68,7 +66,13 @@ pub async fn list_messages(
     if !(1..=200).contains(&limit) {
         return Err(Error::invalid("limit must be 1-200"));
     }
-    let page = messages::Page { limit, before_seq: int_param(&q, "before_seq")?, after_seq: int_param(&q, "after_seq")? };
+    let around = q.get("around_id").map(|v| validate::uuid("around_id", v)).transpose()?;
+    let page = message_list::Page {
+        limit,
+        before_seq: int_param(&q, "before_seq")?,
+        after_seq: int_param(&q, "after_seq")?,
+        around,
+    };
     let (channel, _) = channels::for_member(state.db(), &auth.user, &channel_type, &id).await?;
-    Ok(Json(MessagesResponse { messages: messages::page_for(state.db(), &channel, Some(auth.user.id), page).await? }))
+    Ok(Json(MessagesResponse { messages: message_list::page(state.db(), auth.user.id, &channel, page).await? }))
 }

@@ -6,6 +6,7 @@ pub mod channel_ops;
 pub mod channels;
 pub mod dev;
 pub mod extract;
+pub mod messages;
 pub mod members;
 
 use axum::extract::DefaultBodyLimit;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             post(channels::send_message).get(channels::list_messages),
         )
         .route("/v1/ws", get(ws::upgrade))
+        .merge(messages::routes())
         .merge(channel_ops::routes())
         .merge(members::routes());
     if state.config().demo {

@@ -277,19 +277,46 @@ impl Socket {
     }
 }
 
-// ---- channels & members helpers ----
-
 impl UserClient {
-    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        self.request(reqwest::Method::PUT, path, Some(body)).await
-    }
-
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.request(reqwest::Method::PATCH, path, Some(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         self.request(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Sends a message with extra fields; panics unless it is stored.
+    pub async fn send_with(&self, cid: &str, body: Value) -> Value {
+        let (t, c) = cid.split_once(':').unwrap();
+        let (status, v) = self.post(&format!("/v1/channels/{t}/{c}/messages"), body).await;
+        assert_eq!(status, 200, "{v}");
+        v["message"].clone()
+    }
+}
+
+/// Channel sequence numbers logged for the channel `cid` of the app, in order.
+pub async fn logged_seqs(node: &Node, api_key: &str, cid: &str) -> Vec<i64> {
+    let (t, k) = cid.split_once(':').unwrap();
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT e.seq FROM channel_events e JOIN channels c ON c.id = e.channel_id
+           JOIN applications a ON a.id = c.app_id
+          WHERE a.api_key = $1 AND c.type = $2 AND c.channel_key = $3 ORDER BY e.seq",
+    )
+    .bind(api_key)
+    .bind(t)
+    .bind(k)
+    .fetch_all(node.state.db())
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| r.0).collect()
+}
+
+// ---- channels & members helpers ----
+
+impl UserClient {
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PUT, path, Some(body)).await
     }
 
     /// `POST /v1/channels/{type}/{id}/{action}` for a `type:id` cid.
