@@ -15,7 +15,9 @@ pub mod connection;
 pub mod error;
 pub mod events;
 pub mod frame;
+pub mod outbox;
 pub mod sequence;
+pub mod store;
 
 #[cfg(target_family = "wasm")]
 pub mod bindings;

@@ -1,0 +1,208 @@
+//! [`Outbox`]: the durable send queue over a [`Store`] — enqueue (folded, atomically with the
+//! local echo), pick what to send next, and record each delivery's outcome.
+//!
+//! Delivery order: per channel, one entry at a time, in `order`. Channels never wait for each
+//! other. Within a channel:
+//! - a retryable failure puts the entry back to pending at the head of its channel (the channel
+//!   waits for it: nothing behind it overtakes it);
+//! - a permanent failure leaves the entry visible as failed, in place. The entries behind it keep
+//!   going, in order — except those about the failed message (an edit or reaction of a message
+//!   that was never delivered), which wait until it is delivered or discarded;
+//! - [`Outbox::retry`] puts a failed entry back as pending at the END of its channel: it is
+//!   sent after what was sent meanwhile, so the server's order is the order things were
+//!   actually sent; the UI places it where the server's sequence number puts it;
+//! - [`Outbox::discard`] drops a failed entry (a send takes its local echo and its dependents
+//!   with it).
+
+use std::collections::BTreeSet;
+
+use super::classify::{classify, Failure};
+use super::entry::{OutboxEntry, OutboxOp, OutboxState};
+use super::fold::{fold, FoldOutcome};
+use crate::error::SdkError;
+use crate::store::{Store, StoreError, Write, WriteBatch};
+
+/// The outbox of one store.
+pub struct Outbox<'s> {
+    store: &'s dyn Store,
+}
+
+/// What [`Outbox::enqueue`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    pub outcome: FoldOutcome,
+}
+
+impl<'s> Outbox<'s> {
+    pub fn new(store: &'s dyn Store) -> Self {
+        Outbox { store }
+    }
+
+    async fn entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        Ok(self.store.outbox().await?.into_iter().find(|e| e.id == id))
+    }
+
+    /// Records a change: `echo` (the local echo's writes) and the outbox entry — folded into
+    /// unsent entries where possible — in ONE transaction. `id` is the client mutation id (the
+    /// message id for a send).
+    pub async fn enqueue(
+        &self,
+        id: &str,
+        cid: &str,
+        op: OutboxOp,
+        echo: WriteBatch,
+    ) -> Result<Enqueued, StoreError> {
+        let entries = self.store.outbox().await?;
+        let order = entries.iter().map(|e| e.order).max().unwrap_or(0) + 1;
+        let entry = OutboxEntry {
+            id: id.to_owned(),
+            cid: cid.to_owned(),
+            order,
+            op,
+            state: OutboxState::Pending,
+            attempts: 0,
+        };
+        let mut batch = echo;
+        let outcome = fold(&entries, entry, &mut batch);
+        self.store.write(batch).await?;
+        Ok(Enqueued { outcome })
+    }
+
+    /// The entries to send now: at most one per channel, none from a channel with one in flight.
+    pub async fn ready(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(ready(&self.store.outbox().await?))
+    }
+
+    /// Marks an entry as handed to the network.
+    pub async fn start(&self, id: &str) -> Result<(), StoreError> {
+        self.update(id, |e| {
+            e.state = OutboxState::InFlight;
+            e.attempts += 1;
+        })
+        .await
+    }
+
+    /// The server accepted the entry: removes it and applies `confirmed` (e.g. the server's
+    /// copy of the message, replacing the local echo) in the same transaction.
+    pub async fn complete(&self, id: &str, confirmed: WriteBatch) -> Result<(), StoreError> {
+        let mut batch = confirmed;
+        batch.delete_outbox(id);
+        self.store.write(batch).await
+    }
+
+    /// A delivery failed: back to pending when retryable, failed (with the server's code)
+    /// when permanent. Returns the classification.
+    pub async fn fail(&self, id: &str, error: &SdkError) -> Result<Failure, StoreError> {
+        let failure = classify(error);
+        let state = match &failure {
+            Failure::Retryable => OutboxState::Pending,
+            Failure::Permanent { code, message } => OutboxState::Failed {
+                code: *code,
+                message: message.clone(),
+            },
+        };
+        self.update(id, move |e| e.state = state).await?;
+        Ok(failure)
+    }
+
+    /// Sends a failed entry again, after everything else queued in its channel.
+    pub async fn retry(&self, id: &str) -> Result<(), StoreError> {
+        let entries = self.store.outbox().await?;
+        let order = entries.iter().map(|e| e.order).max().unwrap_or(0) + 1;
+        self.update(id, move |e| {
+            if e.is_failed() {
+                e.state = OutboxState::Pending;
+                e.order = order;
+            }
+        })
+        .await
+    }
+
+    /// Gives up on an entry. A send also removes its local echo and every entry about that
+    /// message (they cannot succeed without it). For other operations the local echo stays
+    /// until the channel's next sync brings the server's state.
+    pub async fn discard(&self, id: &str) -> Result<(), StoreError> {
+        let entries = self.store.outbox().await?;
+        let Some(entry) = entries.iter().find(|e| e.id == id) else {
+            return Ok(());
+        };
+        let mut batch = WriteBatch::new();
+        batch.delete_outbox(id);
+        if let OutboxOp::Send(message) = &entry.op {
+            for e in entries
+                .iter()
+                .filter(|e| e.op.message_id() == Some(message.id.as_str()))
+            {
+                batch.delete_outbox(&e.id);
+            }
+            batch.delete_message(&message.id);
+        }
+        self.store.write(batch).await
+    }
+
+    /// After a restart: entries that were in flight go back to pending. Resending them is safe
+    /// because the server recognises their ids (delivered exactly once).
+    pub async fn recover(&self) -> Result<u32, StoreError> {
+        let mut batch = WriteBatch::new();
+        for mut e in self.store.outbox().await? {
+            if e.state == OutboxState::InFlight {
+                e.state = OutboxState::Pending;
+                batch.push(Write::PutOutbox(e));
+            }
+        }
+        let n = batch.writes.len() as u32;
+        self.store.write(batch).await?;
+        Ok(n)
+    }
+
+    async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut OutboxEntry),
+    ) -> Result<(), StoreError> {
+        let Some(mut entry) = self.entry(id).await? else {
+            return Ok(());
+        };
+        change(&mut entry);
+        let mut batch = WriteBatch::new();
+        batch.put_outbox(entry);
+        self.store.write(batch).await
+    }
+}
+
+/// The pure scheduling rule of [`Outbox::ready`] over entries ordered by `order`.
+pub fn ready(entries: &[OutboxEntry]) -> Vec<OutboxEntry> {
+    let busy: BTreeSet<&str> = entries
+        .iter()
+        .filter(|e| e.state == OutboxState::InFlight)
+        .map(|e| e.cid.as_str())
+        .collect();
+    // Messages whose send is still in the outbox: entries about them must wait for it.
+    let unsent: BTreeSet<&str> = entries
+        .iter()
+        .filter_map(|e| match &e.op {
+            OutboxOp::Send(m) => Some(m.id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut picked: BTreeSet<&str> = BTreeSet::new();
+    let mut out = Vec::new();
+    for e in entries {
+        if busy.contains(e.cid.as_str()) || picked.contains(e.cid.as_str()) {
+            continue;
+        }
+        match e.state {
+            OutboxState::Failed { .. } | OutboxState::InFlight => continue,
+            OutboxState::Pending => {}
+        }
+        let waits_for_send = !matches!(e.op, OutboxOp::Send(_))
+            && e.op.message_id().is_some_and(|m| unsent.contains(m));
+        if waits_for_send {
+            // Its send is failed (a pending or in-flight send comes earlier in this channel).
+            continue;
+        }
+        picked.insert(e.cid.as_str());
+        out.push(e.clone());
+    }
+    out
+}
