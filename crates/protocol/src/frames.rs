@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::{Channel, ChannelMember, Message, Reaction, ReadState, User};
+use crate::model::{Channel, ChannelDetails, MemberDetails, Message, Reaction, ReadState, User};
 
 /// Frames a client sends. Unknown types and unknown fields are refused with `invalid_frame`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +57,7 @@ pub enum ServerFrame {
     MessageNew { cid: String, channel_seq: u64, message: Message },
     /// Members were added to a channel (also sent when a channel is created with members).
     #[serde(rename = "member.added")]
-    MemberAdded { cid: String, channel_seq: u64, member: ChannelMember },
+    MemberAdded { cid: String, channel_seq: u64, member: MemberDetails },
     /// The user was added to a channel; carries the whole channel so a client can list it.
     #[serde(rename = "notification.added_to_channel")]
     AddedToChannel { user_seq: u64, channel: Channel },
@@ -83,19 +83,19 @@ pub enum ServerFrame {
     /// The channel's name, description, avatar, metadata, settings, slow mode, cooldown or frozen
     /// flag changed.
     #[serde(rename = "channel.updated")]
-    ChannelUpdated { cid: String, channel_seq: u64, channel: Channel },
+    ChannelUpdated { cid: String, channel_seq: u64, channel: ChannelDetails },
     /// The channel was deleted; it can no longer be read or written.
     #[serde(rename = "channel.deleted")]
-    ChannelDeleted { cid: String, channel_seq: u64, channel: Channel },
+    ChannelDeleted { cid: String, channel_seq: u64, channel: ChannelDetails },
     /// Messages up to this event are hidden; a system message may follow.
     #[serde(rename = "channel.truncated")]
-    ChannelTruncated { cid: String, channel_seq: u64, channel: Channel },
+    ChannelTruncated { cid: String, channel_seq: u64, channel: ChannelDetails },
     /// A member left or was removed.
     #[serde(rename = "member.removed")]
     MemberRemoved { cid: String, channel_seq: u64, user_id: String },
     /// A member's role, ban or invitation changed.
     #[serde(rename = "member.updated")]
-    MemberUpdated { cid: String, channel_seq: u64, member: ChannelMember },
+    MemberUpdated { cid: String, channel_seq: u64, member: MemberDetails },
     /// A user started watching the channel (ephemeral: no sequence, not replayed).
     #[serde(rename = "user.watching.start")]
     UserWatchingStart { cid: String, user_id: String, watcher_count: u32 },
@@ -107,11 +107,11 @@ pub enum ServerFrame {
     RemovedFromChannel { user_seq: u64, cid: String },
     /// The user was invited to a channel; accept or reject it.
     #[serde(rename = "notification.invited")]
-    Invited { user_seq: u64, channel: Channel },
+    Invited { user_seq: u64, channel: ChannelDetails },
     /// The user's own membership changed (hidden, shown, muted, unmuted) — their other devices
     /// follow.
     #[serde(rename = "notification.membership_updated")]
-    MembershipUpdated { user_seq: u64, cid: String, member: ChannelMember },
+    MembershipUpdated { user_seq: u64, cid: String, member: MemberDetails },
 }
 
 impl ServerFrame {

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{Channel, ChannelMember, Message, Metadata, User};
+use crate::model::{ChannelDetails, MemberDetails, Message, Metadata, User};
 
 /// `POST /admin/apps` (operator token) — create an application.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,13 +103,13 @@ pub struct CreateChannel {
 /// The state of a channel as returned by get/create and watch.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChannelState {
-    pub channel: Channel,
-    pub members: Vec<ChannelMember>,
+    pub channel: ChannelDetails,
+    pub members: Vec<MemberDetails>,
     /// The latest messages, oldest first.
     pub messages: Vec<Message>,
     /// The caller's membership.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub membership: Option<ChannelMember>,
+    pub membership: Option<MemberDetails>,
     /// Users watching the channel right now (`.../watch`).
     #[serde(default)]
     pub watcher_count: u32,
@@ -372,7 +372,7 @@ pub struct TruncateChannel {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChannelResponse {
-    pub channel: Channel,
+    pub channel: ChannelDetails,
 }
 
 /// `POST .../members`, `.../members/remove`, `.../invite` — user ids (1–100).
@@ -413,10 +413,10 @@ pub struct UnbanMember {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MembersResponse {
-    pub members: Vec<ChannelMember>,
+    pub members: Vec<MemberDetails>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemberResponse {
-    pub member: ChannelMember,
+    pub member: MemberDetails,
 }

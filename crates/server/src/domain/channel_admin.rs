@@ -3,8 +3,9 @@
 //! checks the permission table, runs in one transaction that locks the channel row, emits its
 //! event with the channel's next sequence, and emits nothing when nothing changed (a retry).
 
+use chat_protocol::model::ChannelDetails as Channel;
 use chat_protocol::requests::{PartialUpdateChannel, TruncateChannel, UpdateChannel};
-use chat_protocol::{Channel, ServerFrame};
+use chat_protocol::ServerFrame;
 use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
@@ -198,7 +199,7 @@ async fn apply(
     new.validate()?;
     if new == old {
         tx.rollback().await?;
-        return Ok((current.to_wire(), Vec::new()));
+        return Ok((current.details(), Vec::new()));
     }
     sqlx::query(
         "UPDATE channels SET name = $2, description = $3, avatar_url = $4, metadata = $5, settings = $6,
@@ -235,7 +236,7 @@ async fn emit_with_channel(
 ) -> Result<(Channel, Outgoing)> {
     let row =
         channels::by_id_any(&mut **tx, channel_id).await?.ok_or_else(|| Error::not_found("the channel vanished"))?;
-    let mut wire = row.to_wire();
+    let mut wire = row.details();
     let cid = wire.cid.clone();
     let mut sent = wire.clone();
     let ev = events::emit_channel(tx, channel_id, |seq| {
@@ -265,7 +266,7 @@ pub async fn delete(
     let current = lock(&mut tx, channel.id).await?;
     if current.deleted_at.is_some() {
         tx.rollback().await?;
-        return Ok((current.to_wire(), Vec::new()));
+        return Ok((current.details(), Vec::new()));
     }
     sqlx::query("UPDATE channels SET deleted_at = NOW() WHERE id = $1").bind(channel.id).execute(&mut *tx).await?;
     let (wire, ev) = emit_with_channel(&mut tx, channel.id, |cid, seq, channel| ServerFrame::ChannelDeleted {

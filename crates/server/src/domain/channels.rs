@@ -5,6 +5,7 @@
 
 use chat_protocol::frames::ServerFrame;
 use chat_protocol::requests::{ChannelState, CreateChannel, CreateDistinctChannel};
+use chat_protocol::model::{ChannelDetails, ChannelExtra, MemberDetails, MemberExtra};
 use chat_protocol::{Channel, ChannelMember};
 use chrono::NaiveDateTime;
 use redis::aio::ConnectionManager;
@@ -92,13 +93,22 @@ impl ChannelRow {
             last_message_at: fmt_opt(self.last_message_at),
             last_seq: self.last_seq.max(0) as u64,
             member_count: self.member_count.max(0) as u32,
-            is_distinct: self.is_distinct.unwrap_or(false),
-            slow_mode: self.slow_mode.unwrap_or(0).max(0) as u32,
-            cooldown: self.cooldown.unwrap_or(0).max(0) as u32,
-            settings: self.settings.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
-            team: self.team_id.map(|t| t.to_string()),
-            truncated_at: fmt_opt(self.truncated_at),
-            deleted_at: fmt_opt(self.deleted_at),
+        }
+    }
+
+    /// The channel with its settings and lifecycle fields (channels API).
+    pub fn details(&self) -> ChannelDetails {
+        ChannelDetails {
+            channel: self.to_wire(),
+            extra: ChannelExtra {
+                is_distinct: self.is_distinct.unwrap_or(false),
+                slow_mode: self.slow_mode.unwrap_or(0).max(0) as u32,
+                cooldown: self.cooldown.unwrap_or(0).max(0) as u32,
+                settings: self.settings.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
+                team: self.team_id.map(|t| t.to_string()),
+                truncated_at: fmt_opt(self.truncated_at),
+                deleted_at: fmt_opt(self.deleted_at),
+            },
         }
     }
 }
@@ -130,13 +140,22 @@ impl MemberRow {
             joined_at: self.joined_at.map(fmt).unwrap_or_default(),
             unread_count: self.unread_count.unwrap_or(0).max(0) as u32,
             last_read_at: fmt_opt(self.last_read_at),
-            is_muted: self.is_muted.unwrap_or(false),
-            is_hidden: self.is_hidden.unwrap_or(false),
-            banned: self.banned_now(),
-            ban_expires_at: if self.banned_now() { fmt_opt(self.ban_expires_at) } else { None },
-            invited: self.invite_pending(),
-            invite_accepted_at: fmt_opt(self.invite_accepted_at),
-            invite_rejected_at: fmt_opt(self.invite_rejected_at),
+        }
+    }
+
+    /// The member with its flags (members API).
+    pub fn details(&self) -> MemberDetails {
+        MemberDetails {
+            member: self.to_wire(),
+            extra: MemberExtra {
+                is_muted: self.is_muted.unwrap_or(false),
+                is_hidden: self.is_hidden.unwrap_or(false),
+                banned: self.banned_now(),
+                ban_expires_at: if self.banned_now() { fmt_opt(self.ban_expires_at) } else { None },
+                invited: self.invite_pending(),
+                invite_accepted_at: fmt_opt(self.invite_accepted_at),
+                invite_rejected_at: fmt_opt(self.invite_rejected_at),
+            },
         }
     }
 
@@ -367,7 +386,7 @@ async fn create_or_get(
             let frame = ServerFrame::MemberAdded {
                 cid: cid.clone(),
                 channel_seq: *seq as u64,
-                member: member.to_wire(),
+                member: member.details(),
             };
             events::log_channel_event(&mut tx, channel_id, *seq, "member.added", &serde_json::to_value(&frame)?)
                 .await?;
@@ -441,10 +460,10 @@ pub async fn state_of(
     let msgs = message_list::page(db, caller.id, channel, page).await?;
     let (watcher_count, online_count) = super::watchers::counts(redis, channel.id).await?;
     Ok(ChannelState {
-        channel: channel.to_wire(),
-        members: members.iter().map(MemberRow::to_wire).collect(),
+        channel: channel.details(),
+        members: members.iter().map(MemberRow::details).collect(),
         messages: msgs,
-        membership: Some(me.to_wire()),
+        membership: Some(me.details()),
         watcher_count,
         online_count,
     })

@@ -5,7 +5,8 @@
 //! (`notification.*`) for the user concerned. A change that changes nothing emits nothing, so a
 //! retry returns the same result without a duplicate event.
 
-use chat_protocol::{ChannelMember, ServerFrame};
+use chat_protocol::model::MemberDetails as ChannelMember;
+use chat_protocol::ServerFrame;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -111,7 +112,7 @@ async fn join(
         .await?;
         let member = member_of(&mut tx, channel.id, uid).await?;
         if row.is_some() {
-            let wire = member.to_wire();
+            let wire = member.details();
             let cid = channel.cid();
             out.push(
                 events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberAdded {
@@ -123,18 +124,19 @@ async fn join(
             );
             added.push(uid);
         }
-        result.push(member.to_wire());
+        result.push(member.details());
     }
     if !added.is_empty() {
         let wire = channels::by_id_any(&mut *tx, channel.id)
             .await?
             .ok_or_else(|| Error::not_found("the channel was deleted"))?
-            .to_wire();
+            .details();
         for uid in &added {
             let channel = wire.clone();
             out.push(if invited {
                 events::emit_user(&mut tx, *uid, |seq| ServerFrame::Invited { user_seq: seq, channel }).await?
             } else {
+                let channel = channel.channel;
                 events::emit_user(&mut tx, *uid, |seq| ServerFrame::AddedToChannel { user_seq: seq, channel }).await?
             });
         }
@@ -240,7 +242,7 @@ async fn update_member(
     let mut tx = db.begin().await?;
     let changed = sqlx::query(sql).bind(channel.id).bind(user_id).execute(&mut *tx).await?.rows_affected();
     let member = member_of(&mut tx, channel.id, user_id).await?;
-    let wire = member.to_wire();
+    let wire = member.details();
     if changed == 0 {
         tx.rollback().await?;
         return Ok((wire, Vec::new()));
@@ -326,7 +328,7 @@ pub async fn ban(
     let mut tx = db.begin().await?;
     sqlx::query(sql).bind(channel.id).bind(t.user.id).bind(secs).execute(&mut *tx).await?;
     let member = member_of(&mut tx, channel.id, t.user.id).await?;
-    let wire = member.to_wire();
+    let wire = member.details();
     let cid = channel.cid();
     let sent = wire.clone();
     let mut ev = events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MemberUpdated {
@@ -387,7 +389,7 @@ pub async fn answer_invite(
         .ok_or_else(|| Error::forbidden("you have no invitation to this channel"))?;
     let already = if accept { me.invite_accepted_at.is_some() } else { me.invite_rejected_at.is_some() };
     if already {
-        return Ok((me.to_wire(), Vec::new()));
+        return Ok((me.details(), Vec::new()));
     }
     if !me.invite_pending() {
         return Err(Error::forbidden("the invitation was already answered"));
@@ -424,7 +426,7 @@ pub async fn set_flag(
     };
     let mut tx = db.begin().await?;
     let changed = sqlx::query(sql).bind(channel.id).bind(caller.id).bind(on).execute(&mut *tx).await?.rows_affected();
-    let member = member_of(&mut tx, channel.id, caller.id).await?.to_wire();
+    let member = member_of(&mut tx, channel.id, caller.id).await?.details();
     if changed == 0 {
         tx.rollback().await?;
         return Ok((member, Vec::new()));

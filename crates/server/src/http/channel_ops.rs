@@ -33,7 +33,10 @@ async fn publish(state: &AppState, events: &[Outgoing]) {
     }
 }
 
-async fn channel_answer(state: &AppState, r: (chat_protocol::Channel, Vec<Outgoing>)) -> Json<ChannelResponse> {
+async fn channel_answer(
+    state: &AppState,
+    r: (chat_protocol::model::ChannelDetails, Vec<Outgoing>),
+) -> Json<ChannelResponse> {
     publish(state, &r.1).await;
     Json(ChannelResponse { channel: r.0 })
 }

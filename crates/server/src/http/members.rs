@@ -4,8 +4,8 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
+use chat_protocol::model::MemberDetails as ChannelMember;
 use chat_protocol::requests::{BanMember, ChangeRole, MemberIds, MemberResponse, MembersResponse, UnbanMember};
-use chat_protocol::ChannelMember;
 
 use super::extract::{Body, UserAuth};
 use crate::domain::members::{self, Flag};
