@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::{Channel, ChannelDetails, MemberDetails, Message, Reaction, ReadState, User};
+use crate::model::{Channel, ChannelDetails, Draft, MemberDetails, Message, Reaction, ReadState, User};
 
 /// Frames a client sends. Unknown types and unknown fields are refused with `invalid_frame`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +23,25 @@ pub enum ClientFrame {
     /// The client's answer to the server's `health.check`.
     #[serde(rename = "health.check")]
     HealthCheck {},
+    /// Sets the user's presence: `online` or `away` (`user.presence.changed` goes to the users
+    /// who share a channel with them when it changes).
+    #[serde(rename = "presence.set")]
+    PresenceSet { status: String },
+    /// The user started (or is still) typing in a channel, or a thread of it. Repeat it every
+    /// few seconds while typing; the server sends `typing.stop` itself after 5 s of silence.
+    #[serde(rename = "typing.start")]
+    TypingStart {
+        cid: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<String>,
+    },
+    /// The user stopped typing.
+    #[serde(rename = "typing.stop")]
+    TypingStop {
+        cid: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<String>,
+    },
 }
 
 /// Frames the server sends. (Variants differ in size; frames are short-lived, so no boxing.)
@@ -80,6 +99,45 @@ pub enum ServerFrame {
     /// The user was mentioned in a message.
     #[serde(rename = "notification.mention")]
     Mention { user_seq: u64, cid: String, message: Message },
+    /// A user's profile changed (sent to the user and to the users sharing a channel with them).
+    #[serde(rename = "user.updated")]
+    UserUpdated { user_seq: u64, user: User },
+    /// A user's presence changed. Ephemeral: no sequence number, not logged.
+    #[serde(rename = "user.presence.changed")]
+    PresenceChanged {
+        user_id: String,
+        /// `online`, `away` or `offline`.
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen_at: Option<String>,
+    },
+    /// The user's draft was saved (on another device, or this one).
+    #[serde(rename = "draft.updated")]
+    DraftUpdated { user_seq: u64, draft: Draft },
+    /// The user's draft was deleted.
+    #[serde(rename = "draft.deleted")]
+    DraftDeleted {
+        user_seq: u64,
+        cid: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<String>,
+    },
+    /// A member started typing. Ephemeral: no sequence number, not logged.
+    #[serde(rename = "typing.start")]
+    TypingStart {
+        cid: String,
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<String>,
+    },
+    /// A member stopped typing (or went silent for 5 s, or disconnected). Ephemeral.
+    #[serde(rename = "typing.stop")]
+    TypingStop {
+        cid: String,
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<String>,
+    },
     /// The channel's name, description, avatar, metadata, settings, slow mode, cooldown or frozen
     /// flag changed.
     #[serde(rename = "channel.updated")]
@@ -150,6 +208,12 @@ impl ServerFrame {
             ServerFrame::ReactionDeleted { .. } => "reaction.deleted",
             ServerFrame::MessageRead { .. } => "message.read",
             ServerFrame::Mention { .. } => "notification.mention",
+            ServerFrame::UserUpdated { .. } => "user.updated",
+            ServerFrame::PresenceChanged { .. } => "user.presence.changed",
+            ServerFrame::DraftUpdated { .. } => "draft.updated",
+            ServerFrame::DraftDeleted { .. } => "draft.deleted",
+            ServerFrame::TypingStart { .. } => "typing.start",
+            ServerFrame::TypingStop { .. } => "typing.stop",
             ServerFrame::ChannelUpdated { .. } => "channel.updated",
             ServerFrame::ChannelDeleted { .. } => "channel.deleted",
             ServerFrame::ChannelTruncated { .. } => "channel.truncated",

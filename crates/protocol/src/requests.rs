@@ -281,6 +281,150 @@ pub struct SearchResponse {
     pub next: Option<String>,
 }
 
+/// Deserializes a field that may be absent (keep), `null` (clear) or a value (set).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Filter of `POST /v1/users/query`; every condition given must hold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFilter {
+    /// Only these user ids (at most 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_in: Option<Vec<String>>,
+    /// Case-insensitive prefix of the username or the display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `regular`, `anonymous` or `guest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<String>,
+    /// Connected (online or away) or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
+    /// The name of a team of the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+/// `POST /v1/users/query` — search the application's users, keyset-paginated.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryUsers {
+    #[serde(default)]
+    pub filter: UserFilter,
+    /// `id` (default), `created_at` or `-created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
+    /// 1–100, default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page (opaque).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<User>,
+    /// Present when there may be more users: pass it as `next` with the same filter and sort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// `PATCH /v1/me` — update the caller's profile. A field left out keeps its value; `null`
+/// clears it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub bio: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Option<Metadata>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestUser {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// `POST /v1/guest` (no auth) — create a guest user when the application allows guests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGuest {
+    pub api_key: String,
+    #[serde(default)]
+    pub user: GuestUser,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GuestResponse {
+    pub user: User,
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserResponse {
+    pub user: User,
+}
+
+/// `POST /v1/devices` — register (or update) a push device; idempotent by `id`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterDevice {
+    pub id: String,
+    pub push_provider: String,
+    pub push_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceResponse {
+    pub device: crate::model::Device,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevicesResponse {
+    pub devices: Vec<crate::model::Device>,
+}
+
+/// `POST /v1/channels/{type}/{id}/draft` — save the caller's draft (last write wins).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertDraft {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftResponse {
+    pub draft: crate::model::Draft,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftsResponse {
+    pub drafts: Vec<crate::model::Draft>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
 /// `POST /v1/channels/{type}` — get or create the distinct channel of a member set (the caller
 /// is always in it). The same set always names the same channel.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

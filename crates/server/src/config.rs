@@ -20,6 +20,30 @@ pub struct Config {
     pub node_id: String,
     /// How often this node looks for scheduled messages that are due.
     pub scheduler_interval: Duration,
+    /// Requests per user, endpoint and minute (see [`crate::ratelimit`]).
+    pub rate_limits: RateLimits,
+}
+
+/// Per-user limits of each endpoint group, in requests per fixed 60 s window. Each endpoint
+/// (route or websocket frame type) has its own counter; the group only sets its limit.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// `POST /v1/channels/{type}/{id}/messages`.
+    pub send_message: u32,
+    /// Other writes (POST, PUT, PATCH, DELETE) of user-facing routes.
+    pub write: u32,
+    /// Reads (GET) of user-facing routes.
+    pub read: u32,
+    /// `typing.start` / `typing.stop` frames.
+    pub typing: u32,
+    /// `presence.set` frames.
+    pub presence: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits { send_message: 600, write: 300, read: 1200, typing: 300, presence: 60 }
+    }
 }
 
 impl Default for Config {
@@ -32,6 +56,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(30),
             node_id: format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
             scheduler_interval: Duration::from_secs(1),
+            rate_limits: RateLimits::default(),
         }
     }
 }

@@ -6,12 +6,16 @@
 //! the frame. Each socket has a bounded queue; a socket that falls that far behind is dropped
 //! from the registry and closed with `SlowConsumer` (4102), so it reconnects and syncs instead of
 //! silently missing events.
+//!
+//! Control messages travel on the same channel: an envelope that starts with `!` is not a frame
+//! but an order to the nodes, today only `!close <user> <close code>\n<error json>`, which ends
+//! every socket of that user on every node (deactivation) after sending it the error frame.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chat_protocol::ServerFrame;
+use chat_protocol::{ApiError, CloseCode, ServerFrame};
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
@@ -31,9 +35,17 @@ pub struct Outgoing {
     pub frame: ServerFrame,
 }
 
+/// What the hub hands a socket: a frame to send, or an order to close it.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Frame(Arc<str>),
+    /// Send `error` as an `error` frame, then close with `code`.
+    Close { code: CloseCode, error: ApiError },
+}
+
 struct Session {
     conn_id: Uuid,
-    tx: mpsc::Sender<Arc<str>>,
+    tx: mpsc::Sender<Delivery>,
 }
 
 #[derive(Clone)]
@@ -49,7 +61,7 @@ impl Hub {
 
     /// Registers a socket of `user`; the receiver yields the frames to send it, and ends when
     /// the hub dropped the socket as a slow consumer.
-    pub fn register(&self, user: Uuid, conn_id: Uuid) -> mpsc::Receiver<Arc<str>> {
+    pub fn register(&self, user: Uuid, conn_id: Uuid) -> mpsc::Receiver<Delivery> {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let mut map = self.sessions.write().unwrap_or_else(|p| p.into_inner());
         map.entry(user).or_default().push(Session { conn_id, tx });
@@ -96,7 +108,43 @@ impl Hub {
         }
     }
 
+    /// Closes every socket of `user` on every node with `code`, after sending `error`. Falls back
+    /// to this node's sockets when Redis cannot be reached.
+    pub async fn close_user(&self, user: Uuid, code: CloseCode, error: &ApiError) {
+        let Ok(body) = serde_json::to_string(error) else { return };
+        let envelope = format!("!close {user} {}\n{body}", code.as_u16());
+        let mut conn = self.redis.clone();
+        let res: redis::RedisResult<i64> =
+            redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "publish failed; closing this node's sockets only");
+            self.deliver_envelope(&envelope);
+        }
+    }
+
+    fn deliver_control(&self, control: &str) {
+        let Some((head, body)) = control.split_once('\n') else { return };
+        let mut words = head.split(' ');
+        let (Some("close"), Some(user), Some(code)) = (words.next(), words.next(), words.next()) else { return };
+        let (Ok(user), Some(code), Ok(error)) = (
+            Uuid::parse_str(user),
+            code.parse().ok().and_then(CloseCode::from_u16),
+            serde_json::from_str::<ApiError>(body),
+        ) else {
+            return;
+        };
+        let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
+        for s in map.get(&user).into_iter().flatten() {
+            // A full queue means the socket is being dropped as a slow consumer anyway; it
+            // cannot reconnect (authentication refuses it).
+            let _ = s.tx.try_send(Delivery::Close { code, error: error.clone() });
+        }
+    }
+
     fn deliver_envelope(&self, envelope: &str) {
+        if let Some(control) = envelope.strip_prefix('!') {
+            return self.deliver_control(control);
+        }
         let Some((ids, frame)) = envelope.split_once('\n') else { return };
         let frame: Arc<str> = Arc::from(frame);
         let recipients: Vec<Uuid> = ids.split(',').filter_map(|s| Uuid::parse_str(s).ok()).collect();
@@ -110,7 +158,7 @@ impl Hub {
             let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
             for user in recipients {
                 for s in map.get(user).into_iter().flatten() {
-                    if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(frame.clone()) {
+                    if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(Delivery::Frame(frame.clone())) {
                         slow.push((*user, s.conn_id));
                     }
                 }

@@ -12,8 +12,10 @@ pub mod error;
 pub mod fanout;
 pub mod http;
 pub mod presence;
+pub mod ratelimit;
 pub mod state;
 pub mod time;
+pub mod typing;
 pub mod ws;
 
 use std::net::SocketAddr;

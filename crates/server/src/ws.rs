@@ -3,7 +3,6 @@
 //! the hub's frames. A garbage or oversized frame gets an `error` frame and the session goes on.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -13,9 +12,12 @@ use chat_protocol::{ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MA
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::domain::users::{self, UserRow};
+use crate::domain::devices;
+use crate::domain::users::UserRow;
 use crate::domain::watchers;
+use crate::fanout::Delivery;
 use crate::state::AppState;
+use crate::typing::Typist;
 use crate::{auth, presence};
 
 /// Hard transport limit on one websocket message; larger ones end the connection (1009).
@@ -77,12 +79,9 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
     };
     let conn_id = Uuid::new_v4();
     let rx = state.hub().register(user.id, conn_id);
-    let mut redis = state.redis();
-    if let Err(e) = presence::open(&mut redis, conn_id, user.id, &device_id, &state.config().node_id).await {
-        tracing::warn!(error = %e, "could not record the session in redis");
-    }
-    if let Err(e) = users::set_online(state.db(), user.id, true).await {
-        tracing::warn!(error = %e, "could not mark the user online");
+    presence::connected(&state, &user, conn_id, &device_id).await;
+    if let Err(e) = devices::touch(state.db(), user.id, &device_id).await {
+        tracing::warn!(error = %e, "could not mark the device active");
     }
     watchers::on_connect(&state, &user).await;
     let mut me = user.to_wire();
@@ -93,9 +92,10 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         protocol: PROTOCOL_VERSION,
         health_interval_ms: state.config().health_interval.as_millis() as u32,
     };
+    let mut typist = Typist::default();
     if send_frame(&mut socket, &ok).await {
         let expires = claims.exp.map(|exp| Duration::from_secs((exp - crate::time::now_unix()).max(0) as u64));
-        let end = run(&mut socket, &state, &user, conn_id, rx, expires).await;
+        let end = run(&mut socket, &state, &user, conn_id, rx, expires, &mut typist).await;
         if let Some((code, reason)) = end {
             if code == CloseCode::TokenExpired {
                 let err = ApiError::new(ErrorCode::TokenExpired, "the token has expired");
@@ -105,16 +105,9 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         }
     }
     state.hub().unregister(user.id, conn_id);
-    match presence::close(&mut redis, conn_id, user.id).await {
-        Ok(true) => {
-            if let Err(e) = users::set_online(state.db(), user.id, false).await {
-                tracing::warn!(error = %e, "could not mark the user offline");
-            }
-            watchers::on_disconnect(&state, &user).await;
-        }
-        Ok(false) => {}
-        Err(e) => tracing::warn!(error = %e, "could not close the session in redis"),
-    }
+    typist.stop_all(&state, &user).await;
+    presence::disconnected(&state, &user, conn_id).await;
+    watchers::on_disconnect(&state, &user).await;
 }
 
 /// The session loop. Returns the close code to send, or `None` when the client went away.
@@ -123,8 +116,9 @@ async fn run(
     state: &AppState,
     user: &UserRow,
     conn_id: Uuid,
-    mut rx: tokio::sync::mpsc::Receiver<Arc<str>>,
+    mut rx: tokio::sync::mpsc::Receiver<Delivery>,
     expires: Option<Duration>,
+    typist: &mut Typist,
 ) -> Option<(CloseCode, &'static str)> {
     let cfg = state.config();
     let mut health = tokio::time::interval(cfg.health_interval);
@@ -151,7 +145,10 @@ async fn run(
                 };
                 last_heard = Instant::now();
                 let reply = match msg {
-                    Message::Text(t) => handle_text(t.as_str()),
+                    Message::Text(t) => match parse_frame(t.as_str()) {
+                        Ok(frame) => handle_frame(state, user, typist, frame).await,
+                        Err(e) => Err(e),
+                    },
                     Message::Binary(_) => Err(ApiError::new(ErrorCode::InvalidFrame, "binary frames are not supported; send JSON text")),
                     _ => Ok(None),
                 };
@@ -167,8 +164,13 @@ async fn run(
                     }
                 }
             }
-            frame = rx.recv() => match frame {
-                Some(f) => if socket.send(Message::Text(f.as_ref().into())).await.is_err() { return None; },
+            delivery = rx.recv() => match delivery {
+                Some(Delivery::Frame(f)) => if socket.send(Message::Text(f.as_ref().into())).await.is_err() { return None; },
+                Some(Delivery::Close { code, error }) => {
+                    let reason = error.code.as_str();
+                    send_frame(socket, &ServerFrame::Error { error }).await;
+                    return Some((code, reason));
+                }
                 None => return Some((CloseCode::SlowConsumer, "too far behind; reconnect and sync")),
             },
             _ = health.tick() => {
@@ -181,27 +183,42 @@ async fn run(
                     tracing::warn!(error = %e, "could not refresh presence");
                 }
             }
+            _ = tokio::time::sleep_until(typist.next_deadline()) => typist.expire(state, user).await,
             _ = &mut expiry => return Some((CloseCode::TokenExpired, "token expired")),
             _ = shutdown.changed() => return Some((CloseCode::GoingAway, "server shutting down")),
         }
     }
 }
 
-/// Handles one client text frame: `Ok(Some(reply))`, `Ok(None)` (nothing to answer), or an
-/// error to report in an `error` frame.
-fn handle_text(text: &str) -> Result<Option<ServerFrame>, ApiError> {
+/// Parses one client text frame; an error to report in an `error` frame when it is too large or
+/// not a known client frame.
+fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         return Err(ApiError::new(
             ErrorCode::FrameTooLarge,
             format!("frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})", text.len()),
         ));
     }
-    let frame: ClientFrame = serde_json::from_str(text)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidFrame, format!("not a valid client frame: {e}")))?;
-    Ok(match frame {
-        ClientFrame::Ping { id } => Some(ServerFrame::Pong { id }),
-        ClientFrame::HealthCheck {} => None,
-    })
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidFrame, format!("not a valid client frame: {e}")))
+}
+
+/// Handles one client frame: `Ok(Some(reply))`, `Ok(None)` (nothing to answer), or an error to
+/// report in an `error` frame.
+async fn handle_frame(
+    state: &AppState,
+    user: &UserRow,
+    typist: &mut Typist,
+    frame: ClientFrame,
+) -> Result<Option<ServerFrame>, ApiError> {
+    let done = match frame {
+        ClientFrame::Ping { id } => return Ok(Some(ServerFrame::Pong { id })),
+        ClientFrame::HealthCheck {} => Ok(()),
+        ClientFrame::PresenceSet { status } => presence::set_status(state, user, &status).await,
+        ClientFrame::TypingStart { cid, parent_id } => typist.start(state, user, &cid, parent_id).await,
+        ClientFrame::TypingStop { cid, parent_id: _ } => typist.stop(state, user, &cid).await,
+    };
+    done.map(|()| None).map_err(|e| e.to_api())
 }
 
 #[cfg(test)]
@@ -210,11 +227,11 @@ mod tests {
 
     #[test]
     fn frames_are_answered_or_refused_with_codes() {
-        assert_eq!(handle_text(r#"{"type":"ping","id":"1"}"#), Ok(Some(ServerFrame::Pong { id: Some("1".into()) })));
-        assert_eq!(handle_text(r#"{"type":"health.check"}"#), Ok(None));
-        assert_eq!(handle_text("garbage").unwrap_err().code, ErrorCode::InvalidFrame);
-        assert_eq!(handle_text(r#"{"type":"ping","evil":1}"#).unwrap_err().code, ErrorCode::InvalidFrame);
+        assert_eq!(parse_frame(r#"{"type":"ping","id":"1"}"#), Ok(ClientFrame::Ping { id: Some("1".into()) }));
+        assert_eq!(parse_frame(r#"{"type":"health.check"}"#), Ok(ClientFrame::HealthCheck {}));
+        assert_eq!(parse_frame("garbage").unwrap_err().code, ErrorCode::InvalidFrame);
+        assert_eq!(parse_frame(r#"{"type":"ping","evil":1}"#).unwrap_err().code, ErrorCode::InvalidFrame);
         let big = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME_BYTES));
-        assert_eq!(handle_text(&big).unwrap_err().code, ErrorCode::FrameTooLarge);
+        assert_eq!(parse_frame(&big).unwrap_err().code, ErrorCode::FrameTooLarge);
     }
 }

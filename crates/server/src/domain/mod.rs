@@ -5,6 +5,8 @@ pub mod apps;
 pub mod channel_admin;
 pub mod channel_query;
 pub mod channels;
+pub mod devices;
+pub mod drafts;
 pub mod events;
 pub mod message_list;
 pub mod message_ops;

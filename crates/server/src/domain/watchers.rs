@@ -119,8 +119,9 @@ pub async fn on_connect(state: &AppState, user: &UserRow) {
     }
 }
 
-/// Called by the websocket session when the user's last socket closed: they stop watching every
-/// channel (members get `user.watching.stop`) and are no longer online in any channel.
+/// Called by the websocket session when a socket closed (after presence): once the user has no
+/// live socket left on any node, they stop watching every channel (members get
+/// `user.watching.stop`) and are no longer online in any channel.
 pub async fn on_disconnect(state: &AppState, user: &UserRow) {
     if let Err(e) = disconnect(state, user).await {
         tracing::warn!(error = %e, "could not clean up watchers after a disconnect");
@@ -129,6 +130,11 @@ pub async fn on_disconnect(state: &AppState, user: &UserRow) {
 
 async fn disconnect(state: &AppState, user: &UserRow) -> Result<()> {
     let mut redis = state.redis();
+    // Only when the user's last live socket anywhere has closed (presence prunes dead ones).
+    let live: u32 = redis::cmd("SCARD").arg(format!("user:sessions:{}", user.id)).query_async(&mut redis).await?;
+    if live > 0 {
+        return Ok(());
+    }
     let watching: Vec<String> = redis::cmd("SMEMBERS").arg(watching_key(user.id)).query_async(&mut redis).await?;
     let ids: Vec<Uuid> = watching.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect();
     let cids: Vec<(Uuid, String, Option<String>)> =

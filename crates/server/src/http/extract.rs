@@ -52,7 +52,9 @@ fn api_key(parts: &Parts) -> String {
         .to_string()
 }
 
-/// The authenticated user of a client request.
+/// The authenticated user of a client request. When the rate-limit middleware already
+/// authenticated the request it leaves this in the request's extensions and it is reused.
+#[derive(Clone)]
 pub struct UserAuth {
     pub app: App,
     pub user: UserRow,
@@ -63,6 +65,9 @@ impl FromRequestParts<AppState> for UserAuth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(done) = parts.extensions.remove::<UserAuth>() {
+            return Ok(done);
+        }
         let key = api_key(parts);
         let authz = header(&parts.headers, "authorization");
         let token = authz.strip_prefix("Bearer ").or_else(|| authz.strip_prefix("bearer ")).unwrap_or(authz);

@@ -5,9 +5,12 @@ pub mod admin;
 pub mod channel_ops;
 pub mod channels;
 pub mod dev;
+pub mod devices;
+pub mod drafts;
 pub mod extract;
 pub mod messages;
 pub mod members;
+pub mod users;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -39,7 +42,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ws", get(ws::upgrade))
         .merge(messages::routes())
         .merge(channel_ops::routes())
-        .merge(members::routes());
+        .merge(members::routes())
+        .merge(users::routes())
+        .merge(devices::routes())
+        .merge(drafts::routes())
+        // Keep this after every route: it rate-limits the user-facing ones (crate::ratelimit).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::http_layer));
     if state.config().demo {
         api = api.route("/dev/credentials", get(dev::credentials));
     }

@@ -231,33 +231,37 @@ impl Socket {
         }
     }
 
-    /// The next JSON frame that is not a health check, within 5 s.
+    /// The next JSON frame that is not a health check or a presence change (ephemeral frames
+    /// other members' connections cause), within 5 s.
     pub async fn next_json(&mut self) -> Option<Value> {
         loop {
             match self.read(Duration::from_secs(5)).await {
-                Read::Json(v) if v["type"] == "health.check" => continue,
+                Read::Json(v) if v["type"] == "health.check" || v["type"] == "user.presence.changed" => continue,
                 Read::Json(v) => return Some(v),
                 _ => return None,
             }
         }
     }
 
-    /// The next frame of type `kind`, skipping others, within 5 s.
+    /// The next frame of type `kind` (presence changes included), skipping others, within 5 s.
     pub async fn next_of(&mut self, kind: &str) -> Value {
         loop {
-            let v = self.next_json().await.unwrap_or_else(|| panic!("no {kind} frame"));
+            let v = match self.read(Duration::from_secs(5)).await {
+                Read::Json(v) => v,
+                other => panic!("no {kind} frame: {other:?}"),
+            };
             if v["type"] == kind {
                 return v;
             }
         }
     }
 
-    /// Asserts that nothing but health checks arrives within `wait`.
+    /// Asserts that nothing but health checks and presence changes arrives within `wait`.
     pub async fn assert_quiet(&mut self, wait: Duration) {
         loop {
             match self.read(wait).await {
                 Read::Timeout => return,
-                Read::Json(v) if v["type"] == "health.check" => continue,
+                Read::Json(v) if v["type"] == "health.check" || v["type"] == "user.presence.changed" => continue,
                 other => panic!("expected silence, got {other:?}"),
             }
         }
@@ -277,6 +281,86 @@ impl Socket {
     }
 }
 
+// ---- helpers for the users / presence / devices / drafts / typing / rate-limit tests ---------
+
+/// A Redis connection to the test backing store.
+pub async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+/// Polls `check` every 20 ms until it holds or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// Replaces the application's settings (there is no API for them yet).
+    pub async fn set_settings(&self, node: &Node, settings: Value) {
+        sqlx::query("UPDATE applications SET settings = $2 WHERE api_key = $1")
+            .bind(&self.api_key)
+            .bind(settings)
+            .execute(node.state.db())
+            .await
+            .unwrap();
+    }
+
+    /// Puts a user into the team named `team` (created on first use).
+    pub async fn set_team(&self, node: &Node, user: &str, team: &str) {
+        let db = node.state.db();
+        let app_id: (uuid::Uuid,) =
+            sqlx::query_as("SELECT id FROM applications WHERE api_key = $1").bind(&self.api_key).fetch_one(db).await.unwrap();
+        let existing: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM teams WHERE app_id = $1 AND name = $2")
+            .bind(app_id.0)
+            .bind(team)
+            .fetch_optional(db)
+            .await
+            .unwrap();
+        let team_id = match existing {
+            Some((id,)) => id,
+            None => sqlx::query_as::<_, (uuid::Uuid,)>("INSERT INTO teams (app_id, name) VALUES ($1, $2) RETURNING id")
+                .bind(app_id.0)
+                .bind(team)
+                .fetch_one(db)
+                .await
+                .unwrap()
+                .0,
+        };
+        sqlx::query("UPDATE users SET team_id = $3 WHERE app_id = $1 AND external_id = $2")
+            .bind(app_id.0)
+            .bind(user)
+            .bind(team_id)
+            .execute(db)
+            .await
+            .unwrap();
+    }
+
+    /// The internal UUID of a user of this application.
+    pub async fn uid(&self, node: &Node, user: &str) -> uuid::Uuid {
+        sqlx::query_as::<_, (uuid::Uuid,)>(
+            "SELECT u.id FROM users u JOIN applications a ON a.id = u.app_id WHERE a.api_key = $1 AND u.external_id = $2",
+        )
+        .bind(&self.api_key)
+        .bind(user)
+        .fetch_one(node.state.db())
+        .await
+        .unwrap()
+        .0
+    }
+}
+
 impl UserClient {
     pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.request(reqwest::Method::PATCH, path, Some(body)).await
@@ -286,12 +370,48 @@ impl UserClient {
         self.request(reqwest::Method::DELETE, path, None).await
     }
 
+    /// Connects with extra query parameters (e.g. `device_id=phone`).
+    pub async fn connect_with(&self, node: &Node, extra: &str) -> Socket {
+        let url = format!("{}?api_key={}&token={}&{extra}", node.ws_url(), self.app.api_key, self.token);
+        let mut s = Socket::open(&url).await;
+        let first = s.next_json().await.expect("connection.ok");
+        assert_eq!(first["type"], "connection.ok", "{first}");
+        s
+    }
+
+    /// A client of the same user presenting a token signed by another application.
+    pub fn with_token(&self, token: &str) -> UserClient {
+        UserClient { token: token.to_string(), ..self.clone() }
+    }
     /// Sends a message with extra fields; panics unless it is stored.
     pub async fn send_with(&self, cid: &str, body: Value) -> Value {
         let (t, c) = cid.split_once(':').unwrap();
         let (status, v) = self.post(&format!("/v1/channels/{t}/{c}/messages"), body).await;
         assert_eq!(status, 200, "{v}");
         v["message"].clone()
+    }
+}
+
+impl Socket {
+    pub async fn send_json(&mut self, v: Value) {
+        self.send_text(&v.to_string()).await;
+    }
+
+    /// Asserts that no frame of type `kind` arrives within `wait` (others are skipped).
+    pub async fn assert_no(&mut self, kind: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            match self.read(left).await {
+                Read::Timeout => return,
+                Read::Json(v) if v["type"] == kind => panic!("unexpected {kind}: {v}"),
+                Read::Json(_) => continue,
+                Read::Closed(f) => panic!("socket closed: {f:?}"),
+            }
+        }
     }
 }
 

@@ -1,0 +1,109 @@
+//! Rate limiting per user and endpoint: a fixed 60 s window counted in Redis
+//! (`ratelimit:{uid}:{endpoint}`, INCR + EXPIRE 60). Over the limit the caller gets
+//! `rate_limited` (429) with `retry_after` (the window's remaining seconds, also sent as the
+//! `Retry-After` header), and the request does nothing. [`http_layer`] applies it to every
+//! user-facing route (limits per group in [`crate::config::RateLimits`]); [`check`] is the same
+//! test for websocket frames.
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chat_protocol::{ApiError, ErrorCode};
+use uuid::Uuid;
+
+use crate::config::RateLimits;
+use crate::error::{Error, Result};
+use crate::http::extract::UserAuth;
+use crate::state::AppState;
+
+/// Length of the fixed window, in seconds.
+pub const WINDOW_SECS: i64 = 60;
+
+/// Counts one request of `user` to `endpoint`; `rate_limited` when it is over `limit` in the
+/// current window.
+pub async fn check(state: &AppState, user: Uuid, endpoint: &str, limit: u32) -> Result<()> {
+    let key = format!("ratelimit:{user}:{endpoint}");
+    let mut redis = state.redis();
+    let (count, ttl): (i64, i64) = redis::pipe()
+        .atomic()
+        .incr(&key, 1)
+        .cmd("EXPIRE")
+        .arg(&key)
+        .arg(WINDOW_SECS)
+        .arg("NX")
+        .ignore()
+        .ttl(&key)
+        .query_async(&mut redis)
+        .await?;
+    if count > i64::from(limit) {
+        let retry_after = if ttl > 0 { ttl } else { WINDOW_SECS };
+        let mut err = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many requests to {endpoint}: at most {limit} per minute; retry in {retry_after} s"),
+        );
+        err.retry_after = Some(retry_after as u32);
+        return Err(Error::Api(err));
+    }
+    Ok(())
+}
+
+/// The counter name and limit of a user-facing route.
+fn classify(method: &Method, path: &str, limits: &RateLimits) -> (String, u32) {
+    if *method == Method::POST && path == "/v1/channels/{type}/{id}/messages" {
+        return ("send-message".into(), limits.send_message);
+    }
+    let limit = if *method == Method::GET || *method == Method::HEAD { limits.read } else { limits.write };
+    (format!("{}:{path}", method.as_str().to_ascii_lowercase()), limit)
+}
+
+/// Paths that are not user-facing (no user token) and are never counted here.
+fn exempt(path: &str) -> bool {
+    path == "/healthz"
+        || path == "/v1/ws"
+        || path == "/v1/guest"
+        || path.starts_with("/admin/")
+        || path.starts_with("/dev/")
+}
+
+/// Middleware for user-facing routes (mounted with `route_layer` after every route): requests
+/// with a user token (and no api secret) are authenticated, counted, and refused over the limit
+/// before the handler runs. The authenticated user is handed to the handler's [`UserAuth`]
+/// extractor, so authentication still happens once per request.
+pub async fn http_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if !headers.contains_key("authorization") || headers.contains_key("x-api-secret") {
+        return next.run(req).await;
+    }
+    let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()) else {
+        return next.run(req).await;
+    };
+    if exempt(&path) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let auth = match UserAuth::from_request_parts(&mut parts, &state).await {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let (endpoint, limit) = classify(&parts.method, &path, &state.config().rate_limits);
+    if let Err(e) = check(&state, auth.user.id, &endpoint, limit).await {
+        return e.into_response();
+    }
+    parts.extensions.insert(auth);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_fall_into_groups() {
+        let l = RateLimits::default();
+        assert_eq!(classify(&Method::POST, "/v1/channels/{type}/{id}/messages", &l), ("send-message".into(), l.send_message));
+        assert_eq!(classify(&Method::GET, "/v1/channels/{type}/{id}/messages", &l).1, l.read);
+        assert_eq!(classify(&Method::PATCH, "/v1/me", &l), ("patch:/v1/me".into(), l.write));
+        assert!(exempt("/v1/ws") && exempt("/admin/apps") && !exempt("/v1/me"));
+    }
+}
