@@ -237,6 +237,13 @@ async fn shadow_banned_messages_are_seen_only_by_their_sender() {
     let (_, st) = alice.get("/v1/channels/messaging/shadow").await;
     assert!(st["messages"].as_array().unwrap().is_empty());
     assert_eq!(st["membership"]["unread_count"], 0);
+    // Nor by id or in search; Bob finds it both ways.
+    assert_eq!(alice.get(&format!("/v1/messages/{id}")).await.1["code"], "not_found");
+    assert_eq!(bob.get(&format!("/v1/messages/{id}")).await.0, 200);
+    let (_, found) = alice.post("/v1/search", json!({ "query": "anyone hear" })).await;
+    assert_eq!(found["results"].as_array().map(Vec::len), Some(0), "{found}");
+    let (_, found) = bob.post("/v1/search", json!({ "query": "anyone hear" })).await;
+    assert_eq!(found["results"].as_array().map(Vec::len), Some(1), "{found}");
     // The event log keeps the sequence gapless but marks the event as Bob's only.
     let events = assert_gapless(&node, &app.api_key, "messaging:shadow").await;
     assert_eq!(events.last().unwrap(), "message.new");

@@ -92,18 +92,23 @@ pub async fn replies(db: &PgPool, viewer: Uuid, channel: &ChannelRow, parent: Uu
     let mut rows = if let Some(after) = p.after_seq {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE parent_message_id = $1 AND {VISIBLE}
-               AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3"
+               AND {} AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3",
+            super::posting::VISIBLE_TO_VIEWER
         );
-        sqlx::query_as::<_, MessageRow>(&sql).bind(parent).bind(after).bind(limit).fetch_all(db).await?
+        let q = sqlx::query_as::<_, MessageRow>(&sql).bind(parent).bind(after).bind(limit);
+        q.bind(channel.truncated_seq).bind(viewer).fetch_all(db).await?
     } else {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE parent_message_id = $1 AND {VISIBLE}
-               AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3"
+               AND {} AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3",
+            super::posting::VISIBLE_TO_VIEWER
         );
         sqlx::query_as::<_, MessageRow>(&sql)
             .bind(parent)
             .bind(p.before_seq.unwrap_or(i64::MAX))
             .bind(limit)
+            .bind(channel.truncated_seq)
+            .bind(viewer)
             .fetch_all(db)
             .await?
     };
@@ -115,9 +120,11 @@ pub async fn replies(db: &PgPool, viewer: Uuid, channel: &ChannelRow, parent: Uu
 pub async fn pinned(db: &PgPool, viewer: Uuid, channel: &ChannelRow, limit: i64) -> Result<Vec<Message>> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND is_pinned = true
-           AND is_deleted IS NOT TRUE AND {VISIBLE} ORDER BY pinned_at DESC LIMIT $2"
+           AND is_deleted IS NOT TRUE AND {VISIBLE}
+           AND channel_seq > $3 AND (shadowed IS NOT TRUE OR user_id = $4) ORDER BY pinned_at DESC LIMIT $2"
     );
-    let rows = sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(limit.clamp(1, 200)).fetch_all(db).await?;
+    let q = sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(limit.clamp(1, 200));
+    let rows = q.bind(channel.truncated_seq).bind(viewer).fetch_all(db).await?;
     decorate(&mut *db.acquire().await?, viewer, &channel.cid(), rows).await
 }
 

@@ -46,6 +46,9 @@ pub async fn locate(db: &PgPool, caller: &UserRow, id: &str) -> Result<(MessageR
     if row.is_hard_deleted.unwrap_or(false) || row.channel_seq.is_none() && row.user_id != caller.id {
         return Err(Error::not_found("no such message"));
     }
+    if super::posting::hidden_from(db, row.id, &channel, caller.id).await? {
+        return Err(Error::not_found("no such message"));
+    }
     Ok((row, channel, member))
 }
 

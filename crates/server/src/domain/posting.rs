@@ -127,3 +127,17 @@ pub async fn after_post(
         .await?;
     channels::recipient_ids(&mut **tx, channel.id).await
 }
+
+/// Whether a stored message is invisible to `viewer`: truncated away, or shadowed and not theirs.
+pub async fn hidden_from(db: &sqlx::PgPool, message_id: Uuid, channel: &ChannelRow, viewer: Uuid) -> Result<bool> {
+    let row: Option<(bool,)> = sqlx::query_as(
+        "SELECT (shadowed AND user_id <> $2) OR (channel_seq IS NOT NULL AND channel_seq <= $3)
+           FROM messages WHERE id = $1",
+    )
+    .bind(message_id)
+    .bind(viewer)
+    .bind(channel.truncated_seq)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.is_some_and(|(h,)| h))
+}

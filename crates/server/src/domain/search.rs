@@ -54,6 +54,8 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
           WHERE to_tsvector('english', m.text) @@ plainto_tsquery('english', $2)
             AND m.is_deleted IS NOT TRUE AND m.is_hard_deleted IS NOT TRUE AND m.channel_seq IS NOT NULL
             AND cm.is_banned IS NOT TRUE
+            AND (m.shadowed IS NOT TRUE OR m.user_id = $1) AND m.channel_seq > c.truncated_seq
+            AND c.deleted_at IS NULL AND cm.invite_rejected_at IS NULL
             AND ($3::uuid[] IS NULL OR m.channel_id = ANY($3))
             AND ($4::timestamp IS NULL OR (m.created_at, m.id) < ($4, $5))
           ORDER BY m.created_at DESC, m.id DESC LIMIT $6",
