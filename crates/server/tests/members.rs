@@ -152,6 +152,10 @@ async fn invitations_are_seen_then_accepted_or_rejected() {
     assert_eq!(status, 200, "{v}");
     assert!(carol.query_cids(json!({})).await.0.is_empty());
     assert_eq!(carol.get("/v1/channels/messaging/inv").await.1["code"], "forbidden");
+    assert_eq!(carol.act("messaging:inv", "invite/reject", json!({})).await.0, 200, "rejecting again is a no-op");
+    let (_, synced) = carol.post("/v1/sync", json!({ "channels": { "messaging:inv": 0 } })).await;
+    assert_eq!(synced["channels"]["messaging:inv"]["resync"], true, "{synced}");
+    assert!(synced["events"].as_array().unwrap().is_empty());
     let (_, st) = alice.get("/v1/channels/messaging/inv").await;
     assert_eq!(st["channel"]["member_count"], 2);
     // Without an invitation there is nothing to accept.

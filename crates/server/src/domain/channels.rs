@@ -222,7 +222,14 @@ pub async fn for_member(
     Ok((channel, member))
 }
 
+/// The user's membership of the channel; a rejected invitation is none.
 pub async fn membership(db: impl PgExecutor<'_>, channel_id: Uuid, user_id: Uuid) -> Result<Option<MemberRow>> {
+    let sql = member_select(&format!("WHERE m.channel_id = $1 AND m.user_id = $2 AND {ACTIVE_MEMBER}"));
+    Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(user_id).fetch_optional(db).await?)
+}
+
+/// The user's member row, also when it records a rejected invitation.
+pub async fn membership_any(db: impl PgExecutor<'_>, channel_id: Uuid, user_id: Uuid) -> Result<Option<MemberRow>> {
     let sql = member_select("WHERE m.channel_id = $1 AND m.user_id = $2");
     Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(user_id).fetch_optional(db).await?)
 }

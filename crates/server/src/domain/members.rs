@@ -33,7 +33,7 @@ fn check_ids(ids: &[String]) -> Result<()> {
 }
 
 async fn member_of(tx: &mut Tx<'_>, channel_id: Uuid, user_id: Uuid) -> Result<MemberRow> {
-    channels::membership(&mut **tx, channel_id, user_id)
+    channels::membership_any(&mut **tx, channel_id, user_id)
         .await?
         .ok_or_else(|| Error::api(chat_protocol::ErrorCode::Internal, "member vanished"))
 }
@@ -383,7 +383,7 @@ pub async fn answer_invite(
     let channel = channels::by_key(db, caller.app_id, channel_type, key)
         .await?
         .ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
-    let me = channels::membership(db, channel.id, caller.id)
+    let me = channels::membership_any(db, channel.id, caller.id)
         .await?
         .filter(|m| m.invited_at.is_some())
         .ok_or_else(|| Error::forbidden("you have no invitation to this channel"))?;

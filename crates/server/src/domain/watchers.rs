@@ -104,7 +104,8 @@ async fn stop(
 /// every channel they belong to.
 pub async fn on_connect(state: &AppState, user: &UserRow) {
     let rows: Result<Vec<(Uuid,)>, _> = sqlx::query_as(
-        "SELECT channel_id FROM channel_members WHERE user_id = $1 AND invite_rejected_at IS NULL LIMIT 10000",
+        "SELECT m.channel_id FROM channel_members m JOIN channels c ON c.id = m.channel_id
+          WHERE m.user_id = $1 AND m.invite_rejected_at IS NULL AND c.deleted_at IS NULL LIMIT 10000",
     )
     .bind(user.id)
     .fetch_all(state.db())
