@@ -12,6 +12,7 @@ pub mod error;
 pub mod fanout;
 pub mod http;
 pub mod presence;
+pub mod reorder;
 pub mod ratelimit;
 pub mod state;
 pub mod time;

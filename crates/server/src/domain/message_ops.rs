@@ -71,12 +71,17 @@ fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
 /// Applies `change` to the message inside one transaction: claims the mutation id, runs the
 /// UPDATE (which must return the row), builds the event with the next channel sequence number
 /// and stores the result. Returns the decorated message and the events to publish.
+/// A change's kind (as recorded with its mutation id) and the client's mutation id.
+struct Mutation<'a> {
+    kind: &'a str,
+    id: Option<&'a str>,
+}
+
 async fn change(
     db: &PgPool,
     caller: &UserRow,
     channel: &ChannelRow,
-    kind: &str,
-    mutation_id: Option<&str>,
+    mutation: Mutation<'_>,
     update_sql: &str,
     bind: impl FnOnce(
         sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
@@ -84,7 +89,7 @@ async fn change(
     event: impl FnOnce(String, u64, Message) -> ServerFrame,
 ) -> Result<(Message, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
-    let claim = mutations::claim(&mut tx, caller.app_id, caller.id, kind, mutation_id).await?;
+    let claim = mutations::claim(&mut tx, caller.app_id, caller.id, mutation.kind, mutation.id).await?;
     if let Claim::Done(result) = claim {
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
@@ -148,8 +153,7 @@ pub async fn edit(db: &PgPool, caller: &UserRow, id: &str, input: &UpdateMessage
         db,
         caller,
         &channel,
-        "message.edit",
-        input.mutation_id.as_deref(),
+        Mutation { kind: "message.edit", id: input.mutation_id.as_deref() },
         &sql,
         |q| q.bind(row.id).bind(text).bind(Json(attachments)).bind(Json(mentions)).bind(metadata),
         |cid, channel_seq, message| ServerFrame::MessageUpdated { cid, channel_seq, message },
@@ -188,8 +192,7 @@ pub async fn delete(
         db,
         caller,
         &channel,
-        if hard { "message.hard_delete" } else { "message.delete" },
-        mutation_id,
+        Mutation { kind: if hard { "message.hard_delete" } else { "message.delete" }, id: mutation_id },
         &sql,
         |q| q.bind(row.id).bind(hard),
         |cid, channel_seq, message| ServerFrame::MessageDeleted { cid, channel_seq, message, hard_delete: hard },
@@ -224,8 +227,7 @@ pub async fn pin(
         db,
         caller,
         &channel,
-        if pinned { "message.pin" } else { "message.unpin" },
-        mutation_id,
+        Mutation { kind: if pinned { "message.pin" } else { "message.unpin" }, id: mutation_id },
         &sql,
         |q| q.bind(row.id).bind(pinned).bind(caller.id),
         |cid, channel_seq, message| ServerFrame::MessageUpdated { cid, channel_seq, message },

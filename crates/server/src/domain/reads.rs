@@ -41,18 +41,24 @@ async fn target(db: &PgPool, channel: &ChannelRow, message_id: Option<&str>) -> 
     }
 }
 
-/// Sets the caller's read position to `seq` (`unread` = the position moves back to before a
-/// message) and emits `message.read`.
+/// Where a read position moves: to `seq` (through `message`), only forward (mark read) or to
+/// exactly `seq` (mark unread).
+struct Move<'a> {
+    kind: &'a str,
+    mutation_id: Option<&'a str>,
+    seq: i64,
+    message: Option<Uuid>,
+    forward_only: bool,
+}
+
+/// Moves the caller's read position and emits `message.read`.
 async fn set_position(
     db: &PgPool,
     caller: &UserRow,
     channel: &ChannelRow,
-    kind: &str,
-    mutation_id: Option<&str>,
-    seq: i64,
-    message: Option<Uuid>,
-    forward_only: bool,
+    mv: Move<'_>,
 ) -> Result<(ReadResponse, Vec<Outgoing>)> {
+    let Move { kind, mutation_id, seq, message, forward_only } = mv;
     let mut tx = db.begin().await?;
     let claim = mutations::claim(&mut tx, caller.app_id, caller.id, kind, mutation_id).await?;
     if let Claim::Done(result) = claim {
@@ -115,7 +121,8 @@ pub async fn mark_read(
 ) -> Result<(ReadResponse, Vec<Outgoing>)> {
     let (channel, _) = channels::for_member(db, caller, channel_type, key).await?;
     let (seq, message) = target(db, &channel, input.message_id.as_deref()).await?;
-    set_position(db, caller, &channel, "channel.read", input.mutation_id.as_deref(), seq, message, true).await
+    let mv = Move { kind: "channel.read", mutation_id: input.mutation_id.as_deref(), seq, message, forward_only: true };
+    set_position(db, caller, &channel, mv).await
 }
 
 pub async fn mark_unread(
@@ -130,7 +137,14 @@ pub async fn mark_unread(
         return Err(Error::invalid("mark unread needs message_id: the first unread message"));
     };
     let (seq, message) = target(db, &channel, Some(message_id)).await?;
-    set_position(db, caller, &channel, "channel.unread", input.mutation_id.as_deref(), seq - 1, message, false).await
+    let mv = Move {
+        kind: "channel.unread",
+        mutation_id: input.mutation_id.as_deref(),
+        seq: seq - 1,
+        message,
+        forward_only: false,
+    };
+    set_position(db, caller, &channel, mv).await
 }
 
 /// The caller's unread counts: every channel with unread messages, and the total over channels
