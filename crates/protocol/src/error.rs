@@ -47,6 +47,12 @@ pub enum ErrorCode {
     Internal,
     /// A dependency (database, redis) is unavailable; retry later.
     Unavailable,
+    /// The channel is frozen: nobody may post until it is unfrozen.
+    ChannelFrozen,
+    /// The caller is banned from this channel (until `ban_expires_at`, if set).
+    BannedFromChannel,
+    /// Slow mode or the channel cooldown: wait `retry_after` seconds before posting again.
+    SlowMode,
 }
 
 impl ErrorCode {
@@ -72,6 +78,9 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::ChannelFrozen => "channel_frozen",
+            ErrorCode::BannedFromChannel => "banned_from_channel",
+            ErrorCode::SlowMode => "slow_mode",
         }
     }
 
@@ -87,10 +96,14 @@ impl ErrorCode {
             | ErrorCode::TokenExpired
             | ErrorCode::TokenRevoked
             | ErrorCode::UnknownUser => 401,
-            ErrorCode::AppInactive | ErrorCode::UserDeactivated | ErrorCode::Forbidden => 403,
+            ErrorCode::AppInactive
+            | ErrorCode::UserDeactivated
+            | ErrorCode::Forbidden
+            | ErrorCode::ChannelFrozen
+            | ErrorCode::BannedFromChannel => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::IdConflict => 409,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
         }
@@ -98,10 +111,7 @@ impl ErrorCode {
 
     /// Whether the same request may succeed if simply sent again later.
     pub fn retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::Unavailable
-        )
+        matches!(self, ErrorCode::RateLimited | ErrorCode::Internal | ErrorCode::Unavailable | ErrorCode::SlowMode)
     }
 
     /// The websocket close code used when this error ends a connection during the handshake.
@@ -140,12 +150,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            retryable: code.retryable(),
-            retry_after: None,
-        }
+        ApiError { code, message: message.into(), retryable: code.retryable(), retry_after: None }
     }
 }
 
@@ -199,19 +204,9 @@ impl CloseCode {
     pub fn from_u16(code: u16) -> Option<CloseCode> {
         use CloseCode::*;
         [
-            Normal,
-            GoingAway,
-            MessageTooBig,
-            InvalidToken,
-            TokenExpired,
-            TokenRevoked,
-            UnknownApiKey,
-            AppInactive,
-            UserDeactivated,
-            PolicyViolation,
-            HealthCheckTimeout,
-            TryAgainLater,
-            SlowConsumer,
+            Normal, GoingAway, MessageTooBig, InvalidToken, TokenExpired, TokenRevoked,
+            UnknownApiKey, AppInactive, UserDeactivated, PolicyViolation, HealthCheckTimeout,
+            TryAgainLater, SlowConsumer,
         ]
         .into_iter()
         .find(|c| c.as_u16() == code)
@@ -230,11 +225,7 @@ mod tests {
 
     #[test]
     fn codes_serialize_to_their_stable_strings() {
-        for code in [
-            ErrorCode::InvalidJson,
-            ErrorCode::TokenExpired,
-            ErrorCode::FrameTooLarge,
-        ] {
+        for code in [ErrorCode::InvalidJson, ErrorCode::TokenExpired, ErrorCode::FrameTooLarge] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             let back: ErrorCode = serde_json::from_str(&json).unwrap();
@@ -244,16 +235,10 @@ mod tests {
 
     #[test]
     fn close_codes_split_terminal_and_reconnect() {
-        assert!(!CloseCode::should_reconnect(
-            CloseCode::TokenRevoked.as_u16()
-        ));
-        assert!(!CloseCode::should_reconnect(
-            CloseCode::UnknownApiKey.as_u16()
-        ));
+        assert!(!CloseCode::should_reconnect(CloseCode::TokenRevoked.as_u16()));
+        assert!(!CloseCode::should_reconnect(CloseCode::UnknownApiKey.as_u16()));
         assert!(!CloseCode::should_reconnect(1000));
-        assert!(CloseCode::should_reconnect(
-            CloseCode::HealthCheckTimeout.as_u16()
-        ));
+        assert!(CloseCode::should_reconnect(CloseCode::HealthCheckTimeout.as_u16()));
         assert!(CloseCode::should_reconnect(1006));
         assert_eq!(CloseCode::from_u16(4002), Some(CloseCode::TokenExpired));
         assert_eq!(CloseCode::from_u16(4999), None);

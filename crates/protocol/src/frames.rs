@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::model::{Channel, ChannelMember, Draft, Message, Reaction, ReadState, User};
+use crate::model::{Channel, ChannelDetails, Draft, MemberDetails, Message, Reaction, ReadState, User};
 
 /// Frames a client sends. Unknown types and unknown fields are refused with `invalid_frame`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,67 +73,32 @@ pub enum ServerFrame {
     Error { error: ApiError },
     /// A new message in a channel the user is a member of.
     #[serde(rename = "message.new")]
-    MessageNew {
-        cid: String,
-        channel_seq: u64,
-        message: Message,
-    },
+    MessageNew { cid: String, channel_seq: u64, message: Message },
     /// Members were added to a channel (also sent when a channel is created with members).
     #[serde(rename = "member.added")]
-    MemberAdded {
-        cid: String,
-        channel_seq: u64,
-        member: ChannelMember,
-    },
+    MemberAdded { cid: String, channel_seq: u64, member: MemberDetails },
     /// The user was added to a channel; carries the whole channel so a client can list it.
     #[serde(rename = "notification.added_to_channel")]
     AddedToChannel { user_seq: u64, channel: Channel },
     /// A message was edited, pinned or unpinned; carries the whole message as it now is.
     #[serde(rename = "message.updated")]
-    MessageUpdated {
-        cid: String,
-        channel_seq: u64,
-        message: Message,
-    },
+    MessageUpdated { cid: String, channel_seq: u64, message: Message },
     /// A message was deleted. Soft: the message stays with `is_deleted` and empty text. Hard: it
     /// is gone; clients drop it.
     #[serde(rename = "message.deleted")]
-    MessageDeleted {
-        cid: String,
-        channel_seq: u64,
-        message: Message,
-        hard_delete: bool,
-    },
+    MessageDeleted { cid: String, channel_seq: u64, message: Message, hard_delete: bool },
     /// A reaction was added; `message` carries the new counts.
     #[serde(rename = "reaction.new")]
-    ReactionNew {
-        cid: String,
-        channel_seq: u64,
-        reaction: Reaction,
-        message: Message,
-    },
+    ReactionNew { cid: String, channel_seq: u64, reaction: Reaction, message: Message },
     /// A reaction was removed.
     #[serde(rename = "reaction.deleted")]
-    ReactionDeleted {
-        cid: String,
-        channel_seq: u64,
-        reaction: Reaction,
-        message: Message,
-    },
+    ReactionDeleted { cid: String, channel_seq: u64, reaction: Reaction, message: Message },
     /// A member's read position moved (mark read or mark unread).
     #[serde(rename = "message.read")]
-    MessageRead {
-        cid: String,
-        channel_seq: u64,
-        read: ReadState,
-    },
+    MessageRead { cid: String, channel_seq: u64, read: ReadState },
     /// The user was mentioned in a message.
     #[serde(rename = "notification.mention")]
-    Mention {
-        user_seq: u64,
-        cid: String,
-        message: Message,
-    },
+    Mention { user_seq: u64, cid: String, message: Message },
     /// A user's profile changed (sent to the user and to the users sharing a channel with them).
     #[serde(rename = "user.updated")]
     UserUpdated { user_seq: u64, user: User },
@@ -173,33 +138,56 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_id: Option<String>,
     },
+    /// The channel's name, description, avatar, metadata, settings, slow mode, cooldown or frozen
+    /// flag changed.
+    #[serde(rename = "channel.updated")]
+    ChannelUpdated { cid: String, channel_seq: u64, channel: ChannelDetails },
+    /// The channel was deleted; it can no longer be read or written.
+    #[serde(rename = "channel.deleted")]
+    ChannelDeleted { cid: String, channel_seq: u64, channel: ChannelDetails },
+    /// Messages up to this event are hidden; a system message may follow.
+    #[serde(rename = "channel.truncated")]
+    ChannelTruncated { cid: String, channel_seq: u64, channel: ChannelDetails },
+    /// A member left or was removed.
+    #[serde(rename = "member.removed")]
+    MemberRemoved { cid: String, channel_seq: u64, user_id: String },
+    /// A member's role, ban or invitation changed.
+    #[serde(rename = "member.updated")]
+    MemberUpdated { cid: String, channel_seq: u64, member: MemberDetails },
+    /// A user started watching the channel (ephemeral: no sequence, not replayed).
+    #[serde(rename = "user.watching.start")]
+    UserWatchingStart { cid: String, user_id: String, watcher_count: u32 },
+    /// A user stopped watching the channel (ephemeral: no sequence, not replayed).
+    #[serde(rename = "user.watching.stop")]
+    UserWatchingStop { cid: String, user_id: String, watcher_count: u32 },
+    /// The user was removed from a channel (or left it from another device).
+    #[serde(rename = "notification.removed_from_channel")]
+    RemovedFromChannel { user_seq: u64, cid: String },
+    /// The user was invited to a channel; accept or reject it.
+    #[serde(rename = "notification.invited")]
+    Invited { user_seq: u64, channel: ChannelDetails },
+    /// The user's own membership changed (hidden, shown, muted, unmuted) — their other devices
+    /// follow.
+    #[serde(rename = "notification.membership_updated")]
+    MembershipUpdated { user_seq: u64, cid: String, member: MemberDetails },
 }
 
 impl ServerFrame {
     /// The `(cid, channel_seq)` of a channel event, if this frame is one.
     pub fn channel_position(&self) -> Option<(&str, u64)> {
         match self {
-            ServerFrame::MessageNew {
-                cid, channel_seq, ..
-            }
-            | ServerFrame::MemberAdded {
-                cid, channel_seq, ..
-            }
-            | ServerFrame::MessageUpdated {
-                cid, channel_seq, ..
-            }
-            | ServerFrame::MessageDeleted {
-                cid, channel_seq, ..
-            }
-            | ServerFrame::ReactionNew {
-                cid, channel_seq, ..
-            }
-            | ServerFrame::ReactionDeleted {
-                cid, channel_seq, ..
-            }
-            | ServerFrame::MessageRead {
-                cid, channel_seq, ..
-            } => Some((cid, *channel_seq)),
+            ServerFrame::MessageNew { cid, channel_seq, .. }
+            | ServerFrame::MemberAdded { cid, channel_seq, .. }
+            | ServerFrame::MessageUpdated { cid, channel_seq, .. }
+            | ServerFrame::MessageDeleted { cid, channel_seq, .. }
+            | ServerFrame::ReactionNew { cid, channel_seq, .. }
+            | ServerFrame::ReactionDeleted { cid, channel_seq, .. }
+            | ServerFrame::MessageRead { cid, channel_seq, .. }
+            | ServerFrame::ChannelUpdated { cid, channel_seq, .. }
+            | ServerFrame::ChannelDeleted { cid, channel_seq, .. }
+            | ServerFrame::ChannelTruncated { cid, channel_seq, .. }
+            | ServerFrame::MemberRemoved { cid, channel_seq, .. }
+            | ServerFrame::MemberUpdated { cid, channel_seq, .. } => Some((cid, *channel_seq)),
             _ => None,
         }
     }
@@ -226,6 +214,16 @@ impl ServerFrame {
             ServerFrame::DraftDeleted { .. } => "draft.deleted",
             ServerFrame::TypingStart { .. } => "typing.start",
             ServerFrame::TypingStop { .. } => "typing.stop",
+            ServerFrame::ChannelUpdated { .. } => "channel.updated",
+            ServerFrame::ChannelDeleted { .. } => "channel.deleted",
+            ServerFrame::ChannelTruncated { .. } => "channel.truncated",
+            ServerFrame::MemberRemoved { .. } => "member.removed",
+            ServerFrame::MemberUpdated { .. } => "member.updated",
+            ServerFrame::UserWatchingStart { .. } => "user.watching.start",
+            ServerFrame::UserWatchingStop { .. } => "user.watching.stop",
+            ServerFrame::RemovedFromChannel { .. } => "notification.removed_from_channel",
+            ServerFrame::Invited { .. } => "notification.invited",
+            ServerFrame::MembershipUpdated { .. } => "notification.membership_updated",
         }
     }
 }
@@ -237,12 +235,7 @@ mod tests {
     #[test]
     fn client_frames_are_strict() {
         let f: ClientFrame = serde_json::from_str(r#"{"type":"ping","id":"7"}"#).unwrap();
-        assert_eq!(
-            f,
-            ClientFrame::Ping {
-                id: Some("7".into())
-            }
-        );
+        assert_eq!(f, ClientFrame::Ping { id: Some("7".into()) });
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","x":1}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         let hc: ClientFrame = serde_json::from_str(r#"{"type":"health.check"}"#).unwrap();
@@ -254,9 +247,7 @@ mod tests {
         let f = ServerFrame::Pong { id: None };
         assert_eq!(serde_json::to_string(&f).unwrap(), r#"{"type":"pong"}"#);
         assert_eq!(f.kind(), "pong");
-        let e = ServerFrame::Error {
-            error: ApiError::new(crate::ErrorCode::InvalidFrame, "x"),
-        };
+        let e = ServerFrame::Error { error: ApiError::new(crate::ErrorCode::InvalidFrame, "x") };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "error");
         assert_eq!(v["error"]["code"], "invalid_frame");

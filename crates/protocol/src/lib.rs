@@ -42,10 +42,7 @@ mod tests {
     #[test]
     fn cid_round_trip() {
         assert_eq!(cid("messaging", "general"), "messaging:general");
-        assert_eq!(
-            split_cid("messaging:general"),
-            Some(("messaging", "general"))
-        );
+        assert_eq!(split_cid("messaging:general"), Some(("messaging", "general")));
         assert_eq!(split_cid("a:b:c"), Some(("a", "b:c")));
         assert_eq!(split_cid("messaging:"), None);
         assert_eq!(split_cid(":x"), None);

@@ -208,3 +208,91 @@ pub struct Device {
     pub last_active_at: Option<String>,
     pub registered_at: String,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The settings and lifecycle fields of a channel (channels API). Serialized flattened into
+/// [`ChannelDetails`], so on the wire it is one object with the [`Channel`] fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelExtra {
+    /// Created by member set (`POST /v1/channels/{type}`): the same members always name it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_distinct: bool,
+    /// Seconds a regular member must wait between two messages (0: off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slow_mode: u32,
+    /// Seconds between any two messages of regular members in the channel (0: off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cooldown: u32,
+    #[serde(default)]
+    pub settings: Metadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Messages before this instant are hidden from lists and state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated_at: Option<String>,
+    /// Set on the channel carried by `channel.deleted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+}
+
+/// A [`Channel`] with its [`ChannelExtra`] fields, as one JSON object. Derefs to the channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelDetails {
+    #[serde(flatten)]
+    pub channel: Channel,
+    #[serde(flatten)]
+    pub extra: ChannelExtra,
+}
+
+impl std::ops::Deref for ChannelDetails {
+    type Target = Channel;
+    fn deref(&self) -> &Channel {
+        &self.channel
+    }
+}
+
+impl std::ops::DerefMut for ChannelDetails {
+    fn deref_mut(&mut self) -> &mut Channel {
+        &mut self.channel
+    }
+}
+
+/// A member's flags from the members API, flattened into [`MemberDetails`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberExtra {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_muted: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_hidden: bool,
+    /// Banned, and the ban has not expired.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub banned: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban_expires_at: Option<String>,
+    /// Invited and neither accepted nor rejected yet.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invited: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_accepted_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_rejected_at: Option<String>,
+}
+
+/// A [`ChannelMember`] with its [`MemberExtra`] fields, as one JSON object. Derefs to the member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberDetails {
+    #[serde(flatten)]
+    pub member: ChannelMember,
+    #[serde(flatten)]
+    pub extra: MemberExtra,
+}
+
+impl std::ops::Deref for MemberDetails {
+    type Target = ChannelMember;
+    fn deref(&self) -> &ChannelMember {
+        &self.member
+    }
+}

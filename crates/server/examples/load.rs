@@ -26,37 +26,18 @@ struct Node {
 }
 
 async fn node(db: &str, redis: &str) -> Node {
-    let config = Config {
-        health_interval: Duration::from_secs(30),
-        idle_timeout: Duration::from_secs(120),
-        ..Config::default()
-    };
-    let state = chat_server::build_state(db, redis, config)
-        .await
-        .expect("node");
+    let config = Config { health_interval: Duration::from_secs(30), idle_timeout: Duration::from_secs(120), ..Config::default() };
+    let state = chat_server::build_state(db, redis, config).await.expect("node");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let st = state.clone();
-    tokio::spawn(async move {
-        chat_server::serve(listener, st, std::future::pending())
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { chat_server::serve(listener, st, std::future::pending()).await.unwrap() });
     Node { url, state }
 }
 
 /// Opens a socket for `token` and counts (and timestamps) every `message.new` it receives.
-async fn listen(
-    node: &Node,
-    api_key: &str,
-    token: &str,
-    count: Arc<std::sync::atomic::AtomicUsize>,
-    arrivals: Option<Arrivals>,
-) {
-    let url = format!(
-        "{}/v1/ws?api_key={api_key}&token={token}",
-        node.url.replacen("http", "ws", 1)
-    );
+async fn listen(node: &Node, api_key: &str, token: &str, count: Arc<std::sync::atomic::AtomicUsize>, arrivals: Option<Arrivals>) {
+    let url = format!("{}/v1/ws?api_key={api_key}&token={token}", node.url.replacen("http", "ws", 1));
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
     let first = ws.next().await.unwrap().unwrap();
     assert!(first.to_text().unwrap().contains("connection.ok"));
@@ -68,9 +49,7 @@ async fn listen(
                     count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let Some(a) = &arrivals {
                         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
-                        a.lock()
-                            .unwrap()
-                            .insert(v["message"]["id"].as_str().unwrap().to_string(), now);
+                        a.lock().unwrap().insert(v["message"]["id"].as_str().unwrap().to_string(), now);
                     }
                 }
             }
@@ -89,21 +68,14 @@ impl Sender {
     async fn send(&self, channel: &str, id: &str, text: &str) {
         let r = self
             .http
-            .post(format!(
-                "{}/v1/channels/messaging/{channel}/messages",
-                self.url
-            ))
+            .post(format!("{}/v1/channels/messaging/{channel}/messages", self.url))
             .header("x-api-key", &self.api_key)
             .bearer_auth(&self.token)
             .json(&serde_json::json!({ "id": id, "text": text }))
             .send()
             .await
             .expect("send");
-        assert!(
-            r.status().is_success(),
-            "{}",
-            r.text().await.unwrap_or_default()
-        );
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
     }
 }
 
@@ -115,13 +87,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-async fn latency_run(
-    sender: &Sender,
-    channel: &str,
-    rate: u32,
-    n: usize,
-    arrivals: &Arrivals,
-) -> Vec<f64> {
+async fn latency_run(sender: &Sender, channel: &str, rate: u32, n: usize, arrivals: &Arrivals) -> Vec<f64> {
     let mut sent = Vec::with_capacity(n);
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     for i in 0..n {
@@ -133,13 +99,8 @@ async fn latency_run(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let got = arrivals.lock().unwrap();
-    let mut ms: Vec<f64> = sent
-        .iter()
-        .filter_map(|(id, t0)| {
-            got.get(id)
-                .map(|t| t.duration_since(*t0).as_secs_f64() * 1000.0)
-        })
-        .collect();
+    let mut ms: Vec<f64> =
+        sent.iter().filter_map(|(id, t0)| got.get(id).map(|t| t.duration_since(*t0).as_secs_f64() * 1000.0)).collect();
     assert_eq!(ms.len(), n, "every message arrived");
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     ms
@@ -147,41 +108,22 @@ async fn latency_run(
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let secs: u64 = std::env::var("LOAD_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
-    let emb = Embedded::start(EmbeddedOptions {
-        data_dir: None,
-        durable: true,
-    })
-    .expect("embedded");
+    let secs: u64 = std::env::var("LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let emb = Embedded::start(EmbeddedOptions { data_dir: None, durable: true }).expect("embedded");
     let a = node(&emb.database_url(), &emb.redis_url()).await;
     let b = node(&emb.database_url(), &emb.redis_url()).await;
     let db = a.state.db().clone();
     let app = domain::apps::create(&db, "bench").await.unwrap();
     let mut ids: Vec<String> = (0..10).map(|i| format!("listener{i}")).collect();
     ids.extend((0..8).map(|i| format!("sender{i}")));
-    let inputs: Vec<UserInput> = ids
-        .iter()
-        .map(|id| UserInput {
-            id: id.clone(),
-            ..Default::default()
-        })
-        .collect();
+    let inputs: Vec<UserInput> = ids.iter().map(|id| UserInput { id: id.clone(), ..Default::default() }).collect();
     let users = domain::users::upsert(&db, app.id, &inputs).await.unwrap();
     let token = |id: &str| auth::mint(&app, id, None).unwrap().token;
     let listeners: Vec<String> = (0..10).map(|i| format!("listener{i}")).collect();
     for s in 0..8 {
-        let sender_row = users
-            .iter()
-            .find(|u| u.external_id == format!("sender{s}"))
-            .unwrap();
-        let input = CreateChannel {
-            members: listeners.clone(),
-            ..Default::default()
-        };
-        domain::channels::get_or_create(&db, sender_row, "messaging", &format!("load{s}"), &input)
+        let sender_row = users.iter().find(|u| u.external_id == format!("sender{s}")).unwrap();
+        let input = CreateChannel { members: listeners.clone(), ..Default::default() };
+        domain::channels::get_or_create(&db, &mut a.state.redis(), sender_row, "messaging", &format!("load{s}"), &input)
             .await
             .unwrap();
     }
@@ -191,12 +133,7 @@ async fn main() {
     }
     let senders: Vec<Arc<Sender>> = (0..8)
         .map(|s| {
-            Arc::new(Sender {
-                http: reqwest::Client::new(),
-                url: a.url.clone(),
-                api_key: app.api_key.clone(),
-                token: token(&format!("sender{s}")),
-            })
+            Arc::new(Sender { http: reqwest::Client::new(), url: a.url.clone(), api_key: app.api_key.clone(), token: token(&format!("sender{s}")) })
         })
         .collect();
 
@@ -210,13 +147,7 @@ async fn main() {
         tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
             while Instant::now() < deadline {
-                sender
-                    .send(
-                        &format!("load{s}"),
-                        &uuid::Uuid::new_v4().to_string(),
-                        "load",
-                    )
-                    .await;
+                sender.send(&format!("load{s}"), &uuid::Uuid::new_v4().to_string(), "load").await;
                 n += 1;
             }
             n
@@ -228,42 +159,23 @@ async fn main() {
     }
     let expected = total * 10;
     while received.load(std::sync::atomic::Ordering::Relaxed) < expected {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs + 60),
-            "deliveries stalled"
-        );
+        assert!(start.elapsed() < Duration::from_secs(secs + 60), "deliveries stalled");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let elapsed = start.elapsed().as_secs_f64();
     let throughput = total as f64 / elapsed;
-    eprintln!(
-        "[load] {total} messages persisted and delivered to 10 sockets each in {elapsed:.2} s"
-    );
+    eprintln!("[load] {total} messages persisted and delivered to 10 sockets each in {elapsed:.2} s");
 
     // Phase 2: latency at 100 msgs/s on one node.
     let arrivals: Arrivals = Arc::default();
-    listen(
-        &a,
-        &app.api_key,
-        &token("listener0"),
-        Arc::default(),
-        Some(arrivals.clone()),
-    )
-    .await;
+    listen(&a, &app.api_key, &token("listener0"), Arc::default(), Some(arrivals.clone())).await;
     eprintln!("[load] latency at 100 msgs/s");
     let ms = latency_run(&senders[0], "load0", 100, 500, &arrivals).await;
     let (p50, p99) = (percentile(&ms, 0.5), percentile(&ms, 0.99));
 
     // Phase 3: across nodes (send through A, receive on B) at 50 msgs/s.
     let cross: Arrivals = Arc::default();
-    listen(
-        &b,
-        &app.api_key,
-        &token("listener1"),
-        Arc::default(),
-        Some(cross.clone()),
-    )
-    .await;
+    listen(&b, &app.api_key, &token("listener1"), Arc::default(), Some(cross.clone())).await;
     eprintln!("[load] cross-node latency at 50 msgs/s");
     let xms = latency_run(&senders[1], "load1", 50, 200, &cross).await;
 

@@ -26,23 +26,15 @@ pub struct Claims {
 pub fn mint(app: &App, user_id: &str, expires_in: Option<u64>) -> Result<TokenResponse> {
     let iat = now_unix();
     let exp = expires_in.map(|s| iat + s.min(10 * 365 * 86_400) as i64);
-    let claims = Claims {
-        user_id: user_id.to_string(),
-        iat,
-        exp,
-        jti: uuid::Uuid::new_v4().to_string(),
-    };
+    let claims =
+        Claims { user_id: user_id.to_string(), iat, exp, jti: uuid::Uuid::new_v4().to_string() };
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
         &EncodingKey::from_secret(app.api_secret.as_bytes()),
     )
     .map_err(|e| Error::api(ErrorCode::Internal, format!("signing failed: {e}")))?;
-    Ok(TokenResponse {
-        token,
-        jti: claims.jti,
-        expires_at: exp,
-    })
+    Ok(TokenResponse { token, jti: claims.jti, expires_at: exp })
 }
 
 /// Verifies signature and expiry. `check_exp = false` accepts expired tokens (for revocation).
@@ -51,23 +43,15 @@ pub fn verify(app: &App, token: &str, check_exp: bool) -> Result<Claims> {
     v.required_spec_claims.clear();
     v.validate_exp = check_exp;
     v.leeway = 0;
-    jsonwebtoken::decode::<Claims>(
-        token,
-        &DecodingKey::from_secret(app.api_secret.as_bytes()),
-        &v,
-    )
-    .map(|d| d.claims)
-    .map_err(|e| match e.kind() {
-        ErrorKind::ExpiredSignature => Error::api(ErrorCode::TokenExpired, "the token has expired"),
-        ErrorKind::InvalidSignature => Error::api(
-            ErrorCode::InvalidToken,
-            "the token's signature does not verify",
-        ),
-        _ => Error::api(
-            ErrorCode::InvalidToken,
-            format!("the token is malformed: {e}"),
-        ),
-    })
+    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(app.api_secret.as_bytes()), &v)
+        .map(|d| d.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => Error::api(ErrorCode::TokenExpired, "the token has expired"),
+            ErrorKind::InvalidSignature => {
+                Error::api(ErrorCode::InvalidToken, "the token's signature does not verify")
+            }
+            _ => Error::api(ErrorCode::InvalidToken, format!("the token is malformed: {e}")),
+        })
 }
 
 fn revoked_key(jti: &str) -> String {
@@ -82,18 +66,15 @@ pub async fn app_by_key(state: &AppState, api_key: &str) -> Result<App> {
     let app = match state.cached_app(api_key) {
         Some(a) => a,
         None => {
-            let app = apps::by_key(state.db(), api_key).await?.ok_or_else(|| {
-                Error::api(ErrorCode::UnknownApiKey, "the api_key names no application")
-            })?;
+            let app = apps::by_key(state.db(), api_key)
+                .await?
+                .ok_or_else(|| Error::api(ErrorCode::UnknownApiKey, "the api_key names no application"))?;
             state.cache_app(&app);
             app
         }
     };
     if !app.active() {
-        return Err(Error::api(
-            ErrorCode::AppInactive,
-            "the application is disabled",
-        ));
+        return Err(Error::api(ErrorCode::AppInactive, "the application is disabled"));
     }
     Ok(app)
 }
@@ -102,31 +83,19 @@ pub async fn app_by_key(state: &AppState, api_key: &str) -> Result<App> {
 pub async fn user(state: &AppState, api_key: &str, token: &str) -> Result<(App, UserRow, Claims)> {
     let app = app_by_key(state, api_key).await?;
     if token.is_empty() {
-        return Err(Error::api(
-            ErrorCode::MissingToken,
-            "no user token was given",
-        ));
+        return Err(Error::api(ErrorCode::MissingToken, "no user token was given"));
     }
     let claims = verify(&app, token, true)?;
     let mut redis = state.redis();
-    let revoked: bool = redis::cmd("EXISTS")
-        .arg(revoked_key(&claims.jti))
-        .query_async(&mut redis)
-        .await?;
+    let revoked: bool = redis::cmd("EXISTS").arg(revoked_key(&claims.jti)).query_async(&mut redis).await?;
     if revoked {
-        return Err(Error::api(
-            ErrorCode::TokenRevoked,
-            "the token has been revoked",
-        ));
+        return Err(Error::api(ErrorCode::TokenRevoked, "the token has been revoked"));
     }
     let user = users::by_external_id(state.db(), app.id, &claims.user_id)
         .await?
         .ok_or_else(|| Error::api(ErrorCode::UnknownUser, "the token's user does not exist"))?;
     if user.deactivated() {
-        return Err(Error::api(
-            ErrorCode::UserDeactivated,
-            "the user is deactivated",
-        ));
+        return Err(Error::api(ErrorCode::UserDeactivated, "the user is deactivated"));
     }
     Ok((app, user, claims))
 }
@@ -135,10 +104,7 @@ pub async fn user(state: &AppState, api_key: &str, token: &str) -> Result<(App, 
 pub async fn secret(state: &AppState, api_key: &str, secret: &str) -> Result<App> {
     let app = app_by_key(state, api_key).await?;
     if !constant_time_eq(app.api_secret.as_bytes(), secret.as_bytes()) {
-        return Err(Error::api(
-            ErrorCode::InvalidSecret,
-            "the api_secret does not match",
-        ));
+        return Err(Error::api(ErrorCode::InvalidSecret, "the api_secret does not match"));
     }
     Ok(app)
 }
@@ -152,21 +118,11 @@ pub async fn revoke(state: &AppState, app: &App, token: &str) -> Result<()> {
         Some(exp) => {
             let ttl = exp - now_unix();
             if ttl > 0 {
-                let _: () = redis::cmd("SET")
-                    .arg(&key)
-                    .arg("1")
-                    .arg("EX")
-                    .arg(ttl)
-                    .query_async(&mut redis)
-                    .await?;
+                let _: () = redis::cmd("SET").arg(&key).arg("1").arg("EX").arg(ttl).query_async(&mut redis).await?;
             }
         }
         None => {
-            let _: () = redis::cmd("SET")
-                .arg(&key)
-                .arg("1")
-                .query_async(&mut redis)
-                .await?;
+            let _: () = redis::cmd("SET").arg(&key).arg("1").query_async(&mut redis).await?;
         }
     }
     Ok(())

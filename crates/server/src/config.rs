@@ -42,13 +42,7 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        RateLimits {
-            send_message: 600,
-            write: 300,
-            read: 1200,
-            typing: 300,
-            presence: 60,
-        }
+        RateLimits { send_message: 600, write: 300, read: 1200, typing: 300, presence: 60 }
     }
 }
 

@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
-    #[error(
-        "no PostgreSQL server binaries found (looked in {0}); install the `postgresql` package"
-    )]
+    #[error("no PostgreSQL server binaries found (looked in {0}); install the `postgresql` package")]
     NoPostgres(String),
     #[error("no redis-server on PATH; install the `redis-server` package")]
     NoRedis,
@@ -50,10 +48,7 @@ pub struct EmbeddedOptions {
 
 impl Default for EmbeddedOptions {
     fn default() -> Self {
-        EmbeddedOptions {
-            data_dir: None,
-            durable: true,
-        }
+        EmbeddedOptions { data_dir: None, durable: true }
     }
 }
 
@@ -85,21 +80,14 @@ impl Embedded {
             }
         };
         fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        let dir = dir
-            .canonicalize()
-            .map_err(io_err("resolving the data directory"))?;
+        let dir = dir.canonicalize().map_err(io_err("resolving the data directory"))?;
         let as_root = is_root();
         let pg_data = dir.join("pg");
         let sock_dir = dir.join("run");
         fs::create_dir_all(&sock_dir).map_err(io_err("creating the socket directory"))?;
         if as_root {
             // The postgres user must be able to reach and own its directories.
-            run(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(&dir),
-                "chown",
-            )?;
+            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown")?;
             allow_traverse(&dir);
         }
         if !pg_data.join("PG_VERSION").exists() {
@@ -130,31 +118,14 @@ impl Embedded {
             q(&dir.join("postgres.log")),
             pg_opts
         );
-        run(
-            &mut shell_as_pg(&start, as_root),
-            "starting postgres (see postgres.log in the data dir)",
-        )?;
+        run(&mut shell_as_pg(&start, as_root), "starting postgres (see postgres.log in the data dir)")?;
 
         let redis_port = free_port()?;
         let redis_dir = dir.join("redis");
         fs::create_dir_all(&redis_dir).map_err(io_err("creating the redis directory"))?;
         let redis = Command::new(redis_bin)
-            .args([
-                "--port",
-                &redis_port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args([
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ])
+            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"])
             .arg("--dir")
             .arg(&redis_dir)
             .stdin(Stdio::null())
@@ -201,11 +172,7 @@ impl Embedded {
     }
 
     fn stop_pg_command(&self) -> String {
-        format!(
-            "{} -D {} -m fast -w stop",
-            q(&self.pg_bin.join("pg_ctl")),
-            q(&self.dir.join("pg"))
-        )
+        format!("{} -D {} -m fast -w stop", q(&self.pg_bin.join("pg_ctl")), q(&self.dir.join("pg")))
     }
 
     /// A shell that waits for this process to die, then stops what it left running.
@@ -216,11 +183,7 @@ impl Embedded {
         } else {
             self.stop_pg_command()
         };
-        let cleanup = if self.ephemeral {
-            format!("rm -rf {}", q(&self.dir))
-        } else {
-            String::new()
-        };
+        let cleanup = if self.ephemeral { format!("rm -rf {}", q(&self.dir)) } else { String::new() };
         let script = format!(
             "while kill -0 {owner} 2>/dev/null; do sleep 1; done; \
              kill {redis_pid} 2>/dev/null; {stop_pg} >/dev/null 2>&1; {cleanup}",
@@ -308,10 +271,7 @@ fn find_pg_bin() -> Result<PathBuf, EmbeddedError> {
         })
         .collect();
     versions.sort();
-    versions
-        .pop()
-        .map(|(_, b)| b)
-        .ok_or_else(|| EmbeddedError::NoPostgres(root.display().to_string()))
+    versions.pop().map(|(_, b)| b).ok_or_else(|| EmbeddedError::NoPostgres(root.display().to_string()))
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -324,9 +284,7 @@ fn which(name: &str) -> Option<PathBuf> {
 
 fn free_port() -> Result<u16, EmbeddedError> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(io_err("finding a free port"))?;
-    Ok(l.local_addr()
-        .map_err(io_err("finding a free port"))?
-        .port())
+    Ok(l.local_addr().map_err(io_err("finding a free port"))?.port())
 }
 
 /// Single-quotes a path for `sh -c`.
@@ -347,10 +305,7 @@ fn shell_as_pg(script: &str, as_root: bool) -> Command {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<(), EmbeddedError> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io_err(what.to_string()))?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(io_err(what.to_string()))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -45,10 +45,7 @@ impl Error {
             Error::Api(e) => e.clone(),
             Error::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
                 tracing::warn!(error = %self, "dependency unavailable");
-                ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the database is unavailable; retry later",
-                )
+                ApiError::new(ErrorCode::Unavailable, "the database is unavailable; retry later")
             }
             Error::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {
                 tracing::warn!(error = %self, "dependency unavailable");
@@ -65,8 +62,8 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let body = self.to_api();
-        let status = StatusCode::from_u16(body.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(body.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, Json(&body)).into_response();
         if let Some(secs) = body.retry_after {
             if let Ok(v) = secs.to_string().parse() {

@@ -2,8 +2,10 @@
 //! to the Redis channel [`EVENTS_CHANNEL`]; every node subscribes and hands the frame to its own
 //! sockets whose user is a recipient. Nodes are stateless: a client may be on any of them.
 //!
-//! The envelope is `recipient,recipient,...\n<frame json>`, so a node routes without parsing
-//! the frame. Each socket has a bounded queue; a socket that falls that far behind is dropped
+//! The envelope is `recipient,recipient,...\n<cid> <channel_seq>\n<frame json>` (the middle line
+//! empty for events that are not channel changes), so a node routes and orders without parsing
+//! the frame; each node puts every channel's events back in sequence order before delivering
+//! them (see [`crate::reorder`]). Each socket has a bounded queue; a socket that falls that far behind is dropped
 //! from the registry and closed with `SlowConsumer` (4102), so it reconnects and syncs instead of
 //! silently missing events.
 //!
@@ -12,14 +14,16 @@
 //! every socket of that user on every node (deactivation) after sending it the error frame.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use chat_protocol::{ApiError, CloseCode, ServerFrame};
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+use crate::reorder::Reorder;
 
 /// The Redis pub/sub channel all nodes publish events on.
 pub const EVENTS_CHANNEL: &str = "chat:events";
@@ -40,10 +44,7 @@ pub struct Outgoing {
 pub enum Delivery {
     Frame(Arc<str>),
     /// Send `error` as an `error` frame, then close with `code`.
-    Close {
-        code: CloseCode,
-        error: ApiError,
-    },
+    Close { code: CloseCode, error: ApiError },
 }
 
 struct Session {
@@ -51,18 +52,37 @@ struct Session {
     tx: mpsc::Sender<Delivery>,
 }
 
+type Held = (Vec<Uuid>, Arc<str>);
+
 #[derive(Clone)]
 pub struct Hub {
     sessions: Arc<RwLock<HashMap<Uuid, Vec<Session>>>>,
     redis: ConnectionManager,
+    order: Arc<Mutex<Reorder<Held>>>,
 }
 
 impl Hub {
     pub fn new(redis: ConnectionManager) -> Hub {
-        Hub {
-            sessions: Arc::default(),
-            redis,
-        }
+        let hub = Hub { sessions: Arc::default(), redis, order: Arc::default() };
+        // Releases events whose wait for an earlier one ran out.
+        let weak = Arc::downgrade(&hub.order);
+        let sessions = hub.sessions.clone();
+        let redis = hub.redis.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                let Some(order) = weak.upgrade() else { return };
+                let released = order.lock().unwrap_or_else(|p| p.into_inner()).expire(Instant::now());
+                if !released.is_empty() {
+                    let hub = Hub { sessions: sessions.clone(), redis: redis.clone(), order };
+                    for (recipients, frame) in released {
+                        hub.deliver_local(&recipients, &frame);
+                    }
+                }
+            }
+        });
+        hub
     }
 
     /// Registers a socket of `user`; the receiver yields the frames to send it, and ends when
@@ -94,9 +114,7 @@ impl Hub {
     /// reached the events go to this node's sockets only; they stay in the event log for sync.
     pub async fn publish(&self, events: &[Outgoing]) {
         for ev in events {
-            let Ok(frame) = serde_json::to_string(&ev.frame) else {
-                continue;
-            };
+            let Ok(frame) = serde_json::to_string(&ev.frame) else { continue };
             let mut envelope = String::with_capacity(frame.len() + ev.recipients.len() * 37);
             for (i, r) in ev.recipients.iter().enumerate() {
                 if i > 0 {
@@ -105,13 +123,16 @@ impl Hub {
                 envelope.push_str(&r.to_string());
             }
             envelope.push('\n');
+            if let Some((cid, seq)) = ev.frame.channel_position() {
+                envelope.push_str(cid);
+                envelope.push(' ');
+                envelope.push_str(&seq.to_string());
+            }
+            envelope.push('\n');
             envelope.push_str(&frame);
             let mut conn = self.redis.clone();
-            let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(EVENTS_CHANNEL)
-                .arg(&envelope)
-                .query_async(&mut conn)
-                .await;
+            let res: redis::RedisResult<i64> =
+                redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
             if let Err(e) = res {
                 tracing::warn!(error = %e, "publish failed; delivering to this node only");
                 self.deliver_envelope(&envelope);
@@ -122,16 +143,11 @@ impl Hub {
     /// Closes every socket of `user` on every node with `code`, after sending `error`. Falls back
     /// to this node's sockets when Redis cannot be reached.
     pub async fn close_user(&self, user: Uuid, code: CloseCode, error: &ApiError) {
-        let Ok(body) = serde_json::to_string(error) else {
-            return;
-        };
+        let Ok(body) = serde_json::to_string(error) else { return };
         let envelope = format!("!close {user} {}\n{body}", code.as_u16());
         let mut conn = self.redis.clone();
-        let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(EVENTS_CHANNEL)
-            .arg(&envelope)
-            .query_async(&mut conn)
-            .await;
+        let res: redis::RedisResult<i64> =
+            redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
         if let Err(e) = res {
             tracing::warn!(error = %e, "publish failed; closing this node's sockets only");
             self.deliver_envelope(&envelope);
@@ -139,14 +155,9 @@ impl Hub {
     }
 
     fn deliver_control(&self, control: &str) {
-        let Some((head, body)) = control.split_once('\n') else {
-            return;
-        };
+        let Some((head, body)) = control.split_once('\n') else { return };
         let mut words = head.split(' ');
-        let (Some("close"), Some(user), Some(code)) = (words.next(), words.next(), words.next())
-        else {
-            return;
-        };
+        let (Some("close"), Some(user), Some(code)) = (words.next(), words.next(), words.next()) else { return };
         let (Ok(user), Some(code), Ok(error)) = (
             Uuid::parse_str(user),
             code.parse().ok().and_then(CloseCode::from_u16),
@@ -158,10 +169,7 @@ impl Hub {
         for s in map.get(&user).into_iter().flatten() {
             // A full queue means the socket is being dropped as a slow consumer anyway; it
             // cannot reconnect (authentication refuses it).
-            let _ = s.tx.try_send(Delivery::Close {
-                code,
-                error: error.clone(),
-            });
+            let _ = s.tx.try_send(Delivery::Close { code, error: error.clone() });
         }
     }
 
@@ -169,15 +177,23 @@ impl Hub {
         if let Some(control) = envelope.strip_prefix('!') {
             return self.deliver_control(control);
         }
-        let Some((ids, frame)) = envelope.split_once('\n') else {
-            return;
-        };
+        let Some((ids, rest)) = envelope.split_once('\n') else { return };
+        let Some((position, frame)) = rest.split_once('\n') else { return };
         let frame: Arc<str> = Arc::from(frame);
-        let recipients: Vec<Uuid> = ids
-            .split(',')
-            .filter_map(|s| Uuid::parse_str(s).ok())
-            .collect();
-        self.deliver_local(&recipients, &frame);
+        let recipients: Vec<Uuid> = ids.split(',').filter_map(|s| Uuid::parse_str(s).ok()).collect();
+        let ordered = position.rsplit_once(' ').and_then(|(cid, seq)| Some((cid, seq.parse::<u64>().ok()?)));
+        match ordered {
+            None => self.deliver_local(&recipients, &frame),
+            Some((cid, seq)) => {
+                let ready = {
+                    let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+                    order.push(cid, seq, (recipients, frame), Instant::now())
+                };
+                for (recipients, frame) in ready {
+                    self.deliver_local(&recipients, &frame);
+                }
+            }
+        }
     }
 
     /// Queues `frame` on every local socket of the recipients.
@@ -187,9 +203,7 @@ impl Hub {
             let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
             for user in recipients {
                 for s in map.get(user).into_iter().flatten() {
-                    if let Err(mpsc::error::TrySendError::Full(_)) =
-                        s.tx.try_send(Delivery::Frame(frame.clone()))
-                    {
+                    if let Err(mpsc::error::TrySendError::Full(_)) = s.tx.try_send(Delivery::Frame(frame.clone())) {
                         slow.push((*user, s.conn_id));
                     }
                 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fanout;
 pub mod http;
 pub mod presence;
+pub mod reorder;
 pub mod ratelimit;
 pub mod state;
 pub mod time;
@@ -26,31 +27,19 @@ pub use state::AppState;
 
 /// Connects to Postgres and Redis, runs migrations, and returns the state of a node (with its
 /// Redis subscriber running).
-pub async fn build_state(
-    database_url: &str,
-    redis_url: &str,
-    config: Config,
-) -> anyhow_like::Result<AppState> {
-    let db = db::connect(database_url, 32)
-        .await
-        .map_err(anyhow_like::wrap("connecting to Postgres"))?;
-    db::migrate(&db)
-        .await
-        .map_err(anyhow_like::wrap("running migrations"))?;
+pub async fn build_state(database_url: &str, redis_url: &str, config: Config) -> anyhow_like::Result<AppState> {
+    let db = db::connect(database_url, 32).await.map_err(anyhow_like::wrap("connecting to Postgres"))?;
+    db::migrate(&db).await.map_err(anyhow_like::wrap("running migrations"))?;
     let client = redis::Client::open(redis_url).map_err(anyhow_like::wrap("parsing REDIS_URL"))?;
     let redis = redis::aio::ConnectionManager::new(client.clone())
         .await
         .map_err(anyhow_like::wrap("connecting to Redis"))?;
     let hub = fanout::Hub::new(redis.clone());
-    hub.start_subscriber(client)
-        .await
-        .map_err(anyhow_like::wrap("subscribing to Redis"))?;
+    hub.start_subscriber(client).await.map_err(anyhow_like::wrap("subscribing to Redis"))?;
     domain::scheduler::spawn(db.clone(), hub.clone(), config.scheduler_interval);
     let state = AppState::new(db, redis, hub, config);
     if state.config().demo {
-        http::dev::ensure_demo(&state)
-            .await
-            .map_err(anyhow_like::wrap("creating the demo application"))?;
+        http::dev::ensure_demo(&state).await.map_err(anyhow_like::wrap("creating the demo application"))?;
     }
     Ok(state)
 }
@@ -62,12 +51,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A minimal boxed error for start-up failures, with context.

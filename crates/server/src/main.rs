@@ -28,12 +28,7 @@ struct Backing {
     #[arg(long, env = "REDIS_URL", global = true)]
     redis_url: Option<String>,
     /// Where the embedded Postgres and Redis keep their data.
-    #[arg(
-        long,
-        env = "CHAT_DATA_DIR",
-        default_value = ".chat-data",
-        global = true
-    )]
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = ".chat-data", global = true)]
     data_dir: PathBuf,
 }
 
@@ -142,14 +137,8 @@ fn backing(b: &Backing) -> Result<(String, String, Option<Embedded>), BoxError> 
     match (&b.database_url, &b.redis_url) {
         (Some(d), Some(r)) => Ok((d.clone(), r.clone(), None)),
         (d, r) => {
-            eprintln!(
-                "chat-server: starting embedded Postgres and Redis in {}",
-                b.data_dir.display()
-            );
-            let emb = Embedded::start(EmbeddedOptions {
-                data_dir: Some(b.data_dir.clone()),
-                durable: true,
-            })?;
+            eprintln!("chat-server: starting embedded Postgres and Redis in {}", b.data_dir.display());
+            let emb = Embedded::start(EmbeddedOptions { data_dir: Some(b.data_dir.clone()), durable: true })?;
             let db = d.clone().unwrap_or_else(|| emb.database_url());
             let redis = r.clone().unwrap_or_else(|| emb.redis_url());
             Ok((db, redis, Some(emb)))
@@ -161,9 +150,7 @@ fn parse_static(specs: &[String]) -> Result<Vec<(String, PathBuf)>, BoxError> {
     specs
         .iter()
         .map(|s| {
-            let (mount, dir) = s
-                .split_once('=')
-                .ok_or_else(|| format!("--static {s:?}: expected MOUNT=DIR"))?;
+            let (mount, dir) = s.split_once('=').ok_or_else(|| format!("--static {s:?}: expected MOUNT=DIR"))?;
             if !mount.starts_with('/') {
                 return Err(format!("--static {s:?}: MOUNT must start with /").into());
             }
@@ -219,14 +206,13 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -243,36 +229,16 @@ async fn admin(cmd: Command, db_url: &str, redis_url: &str) -> Result<(), BoxErr
             let app = chat_server::domain::apps::create(state.db(), &name).await?;
             serde_json::json!({ "id": app.id, "name": app.name, "api_key": app.api_key, "api_secret": app.api_secret })
         }
-        Command::User(UserCmd::Upsert {
-            api_key,
-            id,
-            display_name,
-            user_type,
-        }) => {
+        Command::User(UserCmd::Upsert { api_key, id, display_name, user_type }) => {
             let app = auth::app_by_key(&state, &api_key).await?;
-            let input = UserInput {
-                id,
-                display_name,
-                user_type,
-                ..Default::default()
-            };
+            let input = UserInput { id, display_name, user_type, ..Default::default() };
             let rows = chat_server::domain::users::upsert(state.db(), app.id, &[input]).await?;
             serde_json::to_value(rows[0].to_wire())?
         }
-        Command::Token(TokenCmd::Mint {
-            api_key,
-            user_id,
-            expires_in,
-        }) => {
+        Command::Token(TokenCmd::Mint { api_key, user_id, expires_in }) => {
             let app = auth::app_by_key(&state, &api_key).await?;
-            if chat_server::domain::users::by_external_id(state.db(), app.id, &user_id)
-                .await?
-                .is_none()
-            {
-                return Err(format!(
-                    "user {user_id:?} does not exist; run `chat-server user upsert` first"
-                )
-                .into());
+            if chat_server::domain::users::by_external_id(state.db(), app.id, &user_id).await?.is_none() {
+                return Err(format!("user {user_id:?} does not exist; run `chat-server user upsert` first").into());
             }
             serde_json::to_value(auth::mint(&app, &user_id, expires_in)?)?
         }

@@ -42,12 +42,7 @@ pub async fn open(
         .atomic()
         .hset_multiple(
             format!("session:{sid}"),
-            &[
-                ("userId", user.to_string()),
-                ("deviceId", device_id.to_string()),
-                ("node", node.to_string()),
-                ("lastActivity", now.to_string()),
-            ],
+            &[("userId", user.to_string()), ("deviceId", device_id.to_string()), ("node", node.to_string()), ("lastActivity", now.to_string())],
         )
         .ignore()
         .expire(format!("session:{sid}"), SESSION_TTL_SECS)
@@ -184,13 +179,7 @@ pub async fn set_status(state: &AppState, user: &UserRow, status: &str) -> Resul
     if status != ONLINE && status != AWAY {
         return Err(Error::invalid("status must be online or away"));
     }
-    crate::ratelimit::check(
-        state,
-        user.id,
-        "presence.set",
-        state.config().rate_limits.presence,
-    )
-    .await?;
+    crate::ratelimit::check(state, user.id, "presence.set", state.config().rate_limits.presence).await?;
     let mut redis = state.redis();
     let prev: Option<String> = redis::cmd("SET")
         .arg(format!("user:presence:{}", user.id))
@@ -209,9 +198,6 @@ pub async fn set_status(state: &AppState, user: &UserRow, status: &str) -> Resul
 /// The user's current presence value (`offline` when unknown).
 pub async fn status(state: &AppState, user: Uuid) -> Result<String> {
     let mut redis = state.redis();
-    let v: Option<String> = redis::cmd("GET")
-        .arg(format!("user:presence:{user}"))
-        .query_async(&mut redis)
-        .await?;
+    let v: Option<String> = redis::cmd("GET").arg(format!("user:presence:{user}")).query_async(&mut redis).await?;
     Ok(v.unwrap_or_else(|| OFFLINE.to_string()))
 }

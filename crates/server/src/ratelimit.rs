@@ -53,15 +53,8 @@ fn classify(method: &Method, path: &str, limits: &RateLimits) -> (String, u32) {
     if *method == Method::POST && path == "/v1/channels/{type}/{id}/messages" {
         return ("send-message".into(), limits.send_message);
     }
-    let limit = if *method == Method::GET || *method == Method::HEAD {
-        limits.read
-    } else {
-        limits.write
-    };
-    (
-        format!("{}:{path}", method.as_str().to_ascii_lowercase()),
-        limit,
-    )
+    let limit = if *method == Method::GET || *method == Method::HEAD { limits.read } else { limits.write };
+    (format!("{}:{path}", method.as_str().to_ascii_lowercase()), limit)
 }
 
 /// Paths that are not user-facing (no user token) and are never counted here.
@@ -82,11 +75,7 @@ pub async fn http_layer(State(state): State<AppState>, req: Request, next: Next)
     if !headers.contains_key("authorization") || headers.contains_key("x-api-secret") {
         return next.run(req).await;
     }
-    let Some(path) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-    else {
+    let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()) else {
         return next.run(req).await;
     };
     if exempt(&path) {
@@ -112,18 +101,9 @@ mod tests {
     #[test]
     fn routes_fall_into_groups() {
         let l = RateLimits::default();
-        assert_eq!(
-            classify(&Method::POST, "/v1/channels/{type}/{id}/messages", &l),
-            ("send-message".into(), l.send_message)
-        );
-        assert_eq!(
-            classify(&Method::GET, "/v1/channels/{type}/{id}/messages", &l).1,
-            l.read
-        );
-        assert_eq!(
-            classify(&Method::PATCH, "/v1/me", &l),
-            ("patch:/v1/me".into(), l.write)
-        );
+        assert_eq!(classify(&Method::POST, "/v1/channels/{type}/{id}/messages", &l), ("send-message".into(), l.send_message));
+        assert_eq!(classify(&Method::GET, "/v1/channels/{type}/{id}/messages", &l).1, l.read);
+        assert_eq!(classify(&Method::PATCH, "/v1/me", &l), ("patch:/v1/me".into(), l.write));
         assert!(exempt("/v1/ws") && exempt("/admin/apps") && !exempt("/v1/me"));
     }
 }

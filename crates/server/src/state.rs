@@ -69,23 +69,12 @@ impl AppState {
     }
 
     pub fn cached_app(&self, api_key: &str) -> Option<App> {
-        let cache = self
-            .inner
-            .app_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(api_key)
-            .filter(|(at, _)| at.elapsed() < APP_CACHE_TTL)
-            .map(|(_, a)| a.clone())
+        let cache = self.inner.app_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(api_key).filter(|(at, _)| at.elapsed() < APP_CACHE_TTL).map(|(_, a)| a.clone())
     }
 
     pub fn cache_app(&self, app: &App) {
-        let mut cache = self
-            .inner
-            .app_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.inner.app_cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() > 10_000 {
             cache.clear();
         }

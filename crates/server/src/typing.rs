@@ -46,48 +46,29 @@ fn key(channel_id: Uuid, user: Uuid) -> String {
 
 impl Typist {
     /// The channel of `cid` and its other members, when the user is a (not banned) member.
-    async fn channel(
-        &mut self,
-        state: &AppState,
-        user: &UserRow,
-        cid: &str,
-    ) -> Result<(Uuid, Vec<Uuid>)> {
+    async fn channel(&mut self, state: &AppState, user: &UserRow, cid: &str) -> Result<(Uuid, Vec<Uuid>)> {
         if let Some((id, others, at)) = self.members.get(cid) {
             if at.elapsed() < MEMBERSHIP_CACHE {
                 return Ok((*id, others.clone()));
             }
         }
-        let (t, k) =
-            chat_protocol::split_cid(cid).ok_or_else(|| Error::invalid("cid must be type:id"))?;
+        let (t, k) = chat_protocol::split_cid(cid).ok_or_else(|| Error::invalid("cid must be type:id"))?;
         let (channel, member) = channels::for_member(state.db(), user, t, k).await?;
         if member.is_banned.unwrap_or(false) {
             return Err(Error::forbidden("you are banned from this channel"));
         }
-        let others: Vec<Uuid> = channels::recipient_ids(state.db(), channel.id)
-            .await?
-            .into_iter()
-            .filter(|u| *u != user.id)
-            .collect();
+        let others: Vec<Uuid> =
+            channels::recipient_ids(state.db(), channel.id).await?.into_iter().filter(|u| *u != user.id).collect();
         if self.members.len() > 256 {
             self.members.clear();
         }
-        self.members.insert(
-            cid.to_string(),
-            (channel.id, others.clone(), Instant::now()),
-        );
+        self.members.insert(cid.to_string(), (channel.id, others.clone(), Instant::now()));
         Ok((channel.id, others))
     }
 
     /// `typing.start`: (re)arms the indicator; announces it when it was not already on.
-    pub async fn start(
-        &mut self,
-        state: &AppState,
-        user: &UserRow,
-        cid: &str,
-        parent_id: Option<String>,
-    ) -> Result<()> {
-        crate::ratelimit::check(state, user.id, "typing", state.config().rate_limits.typing)
-            .await?;
+    pub async fn start(&mut self, state: &AppState, user: &UserRow, cid: &str, parent_id: Option<String>) -> Result<()> {
+        crate::ratelimit::check(state, user.id, "typing", state.config().rate_limits.typing).await?;
         if let Some(p) = &parent_id {
             validate::uuid("parent_id", p)?;
         }
@@ -109,17 +90,8 @@ impl Typist {
                 if let Some(old) = previous {
                     events.push(stop_event(cid, user, old));
                 }
-                let ind = Indicator {
-                    channel_id,
-                    parent_id: parent_id.clone(),
-                    recipients: recipients.clone(),
-                    deadline,
-                };
-                let frame = ServerFrame::TypingStart {
-                    cid: cid.to_string(),
-                    user_id: user.external_id.clone(),
-                    parent_id,
-                };
+                let ind = Indicator { channel_id, parent_id: parent_id.clone(), recipients: recipients.clone(), deadline };
+                let frame = ServerFrame::TypingStart { cid: cid.to_string(), user_id: user.external_id.clone(), parent_id };
                 events.push(Outgoing { recipients, frame });
                 self.active.insert(cid.to_string(), ind);
             }
@@ -130,8 +102,7 @@ impl Typist {
 
     /// `typing.stop`: ends the indicator of `cid` if this session has one.
     pub async fn stop(&mut self, state: &AppState, user: &UserRow, cid: &str) -> Result<()> {
-        crate::ratelimit::check(state, user.id, "typing", state.config().rate_limits.typing)
-            .await?;
+        crate::ratelimit::check(state, user.id, "typing", state.config().rate_limits.typing).await?;
         self.channel(state, user, cid).await?;
         if let Some(ind) = self.active.remove(cid) {
             end(state, user, cid, ind).await;
@@ -141,22 +112,13 @@ impl Typist {
 
     /// When the next indicator times out (far in the future when there is none).
     pub fn next_deadline(&self) -> Instant {
-        self.active
-            .values()
-            .map(|i| i.deadline)
-            .min()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+        self.active.values().map(|i| i.deadline).min().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
     }
 
     /// Stops the indicators whose client went silent.
     pub async fn expire(&mut self, state: &AppState, user: &UserRow) {
         let now = Instant::now();
-        let due: Vec<String> = self
-            .active
-            .iter()
-            .filter(|(_, i)| i.deadline <= now)
-            .map(|(c, _)| c.clone())
-            .collect();
+        let due: Vec<String> = self.active.iter().filter(|(_, i)| i.deadline <= now).map(|(c, _)| c.clone()).collect();
         for cid in due {
             if let Some(ind) = self.active.remove(&cid) {
                 end(state, user, &cid, ind).await;
@@ -185,10 +147,7 @@ fn stop_event(cid: &str, user: &UserRow, ind: &Indicator) -> Outgoing {
 
 async fn end(state: &AppState, user: &UserRow, cid: &str, ind: Indicator) {
     let mut redis = state.redis();
-    let res: redis::RedisResult<()> = redis::cmd("DEL")
-        .arg(key(ind.channel_id, user.id))
-        .query_async(&mut redis)
-        .await;
+    let res: redis::RedisResult<()> = redis::cmd("DEL").arg(key(ind.channel_id, user.id)).query_async(&mut redis).await;
     if let Err(e) = res {
         tracing::warn!(error = %e, "could not clear a typing key");
     }

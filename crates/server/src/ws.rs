@@ -8,15 +8,13 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chat_protocol::{
-    ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MAX_CLIENT_FRAME_BYTES,
-    PROTOCOL_VERSION,
-};
+use chat_protocol::{ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::domain::devices;
 use crate::domain::users::UserRow;
+use crate::domain::watchers;
 use crate::fanout::Delivery;
 use crate::state::AppState;
 use crate::typing::Typist;
@@ -47,10 +45,7 @@ async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
 async fn close(socket: &mut WebSocket, code: CloseCode, reason: &str) {
     let reason: String = reason.chars().take(100).collect();
     let sent = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: code.as_u16(),
-            reason: reason.into(),
-        })))
+        .send(Message::Close(Some(CloseFrame { code: code.as_u16(), reason: reason.into() })))
         .await;
     if sent.is_err() {
         return;
@@ -71,13 +66,7 @@ async fn close(socket: &mut WebSocket, code: CloseCode, reason: &str) {
 async fn refuse(mut socket: WebSocket, error: ApiError) {
     let code = error.code.close_code();
     let reason = error.code.as_str();
-    send_frame(
-        &mut socket,
-        &ServerFrame::Error {
-            error: error.clone(),
-        },
-    )
-    .await;
+    send_frame(&mut socket, &ServerFrame::Error { error: error.clone() }).await;
     close(&mut socket, code, reason).await;
 }
 
@@ -94,6 +83,7 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
     if let Err(e) = devices::touch(state.db(), user.id, &device_id).await {
         tracing::warn!(error = %e, "could not mark the device active");
     }
+    watchers::on_connect(&state, &user).await;
     let mut me = user.to_wire();
     me.is_online = true;
     let ok = ServerFrame::ConnectionOk {
@@ -104,19 +94,8 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
     };
     let mut typist = Typist::default();
     if send_frame(&mut socket, &ok).await {
-        let expires = claims
-            .exp
-            .map(|exp| Duration::from_secs((exp - crate::time::now_unix()).max(0) as u64));
-        let end = run(
-            &mut socket,
-            &state,
-            &user,
-            conn_id,
-            rx,
-            expires,
-            &mut typist,
-        )
-        .await;
+        let expires = claims.exp.map(|exp| Duration::from_secs((exp - crate::time::now_unix()).max(0) as u64));
+        let end = run(&mut socket, &state, &user, conn_id, rx, expires, &mut typist).await;
         if let Some((code, reason)) = end {
             if code == CloseCode::TokenExpired {
                 let err = ApiError::new(ErrorCode::TokenExpired, "the token has expired");
@@ -128,6 +107,7 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
     state.hub().unregister(user.id, conn_id);
     typist.stop_all(&state, &user).await;
     presence::disconnected(&state, &user, conn_id).await;
+    watchers::on_disconnect(&state, &user).await;
 }
 
 /// The session loop. Returns the close code to send, or `None` when the client went away.
@@ -216,18 +196,11 @@ fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         return Err(ApiError::new(
             ErrorCode::FrameTooLarge,
-            format!(
-                "frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})",
-                text.len()
-            ),
+            format!("frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})", text.len()),
         ));
     }
-    serde_json::from_str(text).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidFrame,
-            format!("not a valid client frame: {e}"),
-        )
-    })
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidFrame, format!("not a valid client frame: {e}")))
 }
 
 /// Handles one client frame: `Ok(Some(reply))`, `Ok(None)` (nothing to answer), or an error to
@@ -242,9 +215,7 @@ async fn handle_frame(
         ClientFrame::Ping { id } => return Ok(Some(ServerFrame::Pong { id })),
         ClientFrame::HealthCheck {} => Ok(()),
         ClientFrame::PresenceSet { status } => presence::set_status(state, user, &status).await,
-        ClientFrame::TypingStart { cid, parent_id } => {
-            typist.start(state, user, &cid, parent_id).await
-        }
+        ClientFrame::TypingStart { cid, parent_id } => typist.start(state, user, &cid, parent_id).await,
         ClientFrame::TypingStop { cid, parent_id: _ } => typist.stop(state, user, &cid).await,
     };
     done.map(|()| None).map_err(|e| e.to_api())
@@ -256,31 +227,11 @@ mod tests {
 
     #[test]
     fn frames_are_answered_or_refused_with_codes() {
-        assert_eq!(
-            parse_frame(r#"{"type":"ping","id":"1"}"#),
-            Ok(ClientFrame::Ping {
-                id: Some("1".into())
-            })
-        );
-        assert_eq!(
-            parse_frame(r#"{"type":"health.check"}"#),
-            Ok(ClientFrame::HealthCheck {})
-        );
-        assert_eq!(
-            parse_frame("garbage").unwrap_err().code,
-            ErrorCode::InvalidFrame
-        );
-        assert_eq!(
-            parse_frame(r#"{"type":"ping","evil":1}"#).unwrap_err().code,
-            ErrorCode::InvalidFrame
-        );
-        let big = format!(
-            r#"{{"type":"ping","id":"{}"}}"#,
-            "x".repeat(MAX_CLIENT_FRAME_BYTES)
-        );
-        assert_eq!(
-            parse_frame(&big).unwrap_err().code,
-            ErrorCode::FrameTooLarge
-        );
+        assert_eq!(parse_frame(r#"{"type":"ping","id":"1"}"#), Ok(ClientFrame::Ping { id: Some("1".into()) }));
+        assert_eq!(parse_frame(r#"{"type":"health.check"}"#), Ok(ClientFrame::HealthCheck {}));
+        assert_eq!(parse_frame("garbage").unwrap_err().code, ErrorCode::InvalidFrame);
+        assert_eq!(parse_frame(r#"{"type":"ping","evil":1}"#).unwrap_err().code, ErrorCode::InvalidFrame);
+        let big = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(MAX_CLIENT_FRAME_BYTES));
+        assert_eq!(parse_frame(&big).unwrap_err().code, ErrorCode::FrameTooLarge);
     }
 }

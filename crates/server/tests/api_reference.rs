@@ -38,26 +38,14 @@ fn every_route_is_documented() {
         }
     }
     assert!(routes.len() >= 20, "found only {} routes", routes.len());
-    let missing: Vec<&String> = routes
-        .iter()
-        .filter(|r| {
-            !docs.contains(&format!("`{}", normalise(r)))
-                && !docs.contains(&format!(" {}", normalise(r)))
-        })
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "routes missing from docs/protocol.md: {missing:?}"
-    );
+    let missing: Vec<&String> = routes.iter().filter(|r| !docs.contains(&format!("`{}", normalise(r))) && !docs.contains(&format!(" {}", normalise(r)))).collect();
+    assert!(missing.is_empty(), "routes missing from docs/protocol.md: {missing:?}");
 }
 
 #[test]
 fn every_server_event_is_documented() {
     let docs = docs();
-    let src = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/src/frames.rs"),
-    )
-    .unwrap();
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/src/frames.rs")).unwrap();
     let server = &src[src.find("pub enum ServerFrame").unwrap()..];
     let server = &server[..server.find("\n}\n").unwrap()];
     let mut names = Vec::new();
@@ -65,12 +53,6 @@ fn every_server_event_is_documented() {
         names.push(part.split('"').next().unwrap().to_string());
     }
     assert!(names.len() >= 10);
-    let missing: Vec<&String> = names
-        .iter()
-        .filter(|n| !docs.contains(&format!("`{n}`")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "events missing from docs/protocol.md: {missing:?}"
-    );
+    let missing: Vec<&String> = names.iter().filter(|n| !docs.contains(&format!("`{n}`"))).collect();
+    assert!(missing.is_empty(), "events missing from docs/protocol.md: {missing:?}");
 }

@@ -15,9 +15,7 @@ async fn websocket_refuses_bad_credentials_with_distinct_codes() {
     let foreign = other_app.user("alice").await;
     let expired = app.token("alice", Some(1)).await;
     let revoked = app.token("alice", Some(3600)).await;
-    let (status, _) = app
-        .server_post("/v1/tokens/revoke", json!({ "token": revoked }))
-        .await;
+    let (status, _) = app.server_post("/v1/tokens/revoke", json!({ "token": revoked })).await;
     assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let mut tampered = alice.token.clone();
@@ -26,41 +24,13 @@ async fn websocket_refuses_bad_credentials_with_distinct_codes() {
 
     let base = node.ws_url();
     let cases = [
-        (
-            format!("{base}?api_key=nope&token={}", alice.token),
-            "unknown_api_key",
-            4004,
-        ),
-        (
-            format!("{base}?api_key={}&token=garbage", app.api_key),
-            "invalid_token",
-            4001,
-        ),
-        (
-            format!("{base}?api_key={}&token={tampered}", app.api_key),
-            "invalid_token",
-            4001,
-        ),
-        (
-            format!("{base}?api_key={}&token={}", app.api_key, foreign.token),
-            "invalid_token",
-            4001,
-        ),
-        (
-            format!("{base}?api_key={}&token={expired}", app.api_key),
-            "token_expired",
-            4002,
-        ),
-        (
-            format!("{base}?api_key={}&token={revoked}", app.api_key),
-            "token_revoked",
-            4003,
-        ),
-        (
-            format!("{base}?api_key={}", app.api_key),
-            "missing_token",
-            4001,
-        ),
+        (format!("{base}?api_key=nope&token={}", alice.token), "unknown_api_key", 4004),
+        (format!("{base}?api_key={}&token=garbage", app.api_key), "invalid_token", 4001),
+        (format!("{base}?api_key={}&token={tampered}", app.api_key), "invalid_token", 4001),
+        (format!("{base}?api_key={}&token={}", app.api_key, foreign.token), "invalid_token", 4001),
+        (format!("{base}?api_key={}&token={expired}", app.api_key), "token_expired", 4002),
+        (format!("{base}?api_key={}&token={revoked}", app.api_key), "token_revoked", 4003),
+        (format!("{base}?api_key={}", app.api_key), "missing_token", 4001),
     ];
     for (url, code, close) in cases {
         let mut s = Socket::open(&url).await;
@@ -95,14 +65,10 @@ async fn http_refuses_bad_credentials() {
     // Server-side calls need the secret.
     let mut wrong = app.clone();
     wrong.api_secret = "wrong".into();
-    let (status, v) = wrong
-        .server_post("/v1/tokens", json!({ "user_id": "alice" }))
-        .await;
+    let (status, v) = wrong.server_post("/v1/tokens", json!({ "user_id": "alice" })).await;
     assert_eq!((status, v["code"].as_str()), (401, Some("invalid_secret")));
     // Minting for a user that does not exist is refused.
-    let (status, v) = app
-        .server_post("/v1/tokens", json!({ "user_id": "ghost" }))
-        .await;
+    let (status, v) = app.server_post("/v1/tokens", json!({ "user_id": "ghost" })).await;
     assert_eq!((status, v["code"].as_str()), (404, Some("not_found")));
 
     // Revocation is immediate over HTTP too.
@@ -110,8 +76,7 @@ async fn http_refuses_bad_credentials() {
     let mut holder = alice.clone();
     holder.token = t.clone();
     assert_eq!(holder.get("/v1/me").await.0, 200);
-    app.server_post("/v1/tokens/revoke", json!({ "token": t }))
-        .await;
+    app.server_post("/v1/tokens/revoke", json!({ "token": t })).await;
     assert_eq!(holder.get("/v1/me").await.1["code"], "token_revoked");
 }
 

@@ -32,9 +32,7 @@ async fn garbage_frames_get_errors_and_the_session_goes_on() {
         let e = s.next_of("error").await;
         assert_eq!(e["error"]["code"], "invalid_frame", "{text}");
     }
-    s.ws.send(WsMessage::Binary(vec![0u8, 159, 146, 150].into()))
-        .await
-        .unwrap();
+    s.ws.send(WsMessage::Binary(vec![0u8, 159, 146, 150].into())).await.unwrap();
     assert_eq!(s.next_of("error").await["error"]["code"], "invalid_frame");
     // Over the protocol limit (64 KiB) but under the transport's: an error, not a close.
     let big = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(70 * 1024));
@@ -61,10 +59,7 @@ async fn a_frame_over_the_transport_limit_closes_only_that_socket() {
     // The server and the other socket are unaffected.
     let id = new_id();
     assert_eq!(alice.send("messaging:big", &id, "after").await.0, 200);
-    assert_eq!(
-        bystander.next_of("message.new").await["message"]["id"],
-        id.as_str()
-    );
+    assert_eq!(bystander.next_of("message.new").await["message"]["id"], id.as_str());
     let mut again = alice.connect(&node).await;
     again.send_text(r#"{"type":"ping"}"#).await;
     assert_eq!(again.next_of("pong").await["type"], "pong");
@@ -91,29 +86,14 @@ async fn bad_http_input_is_refused_and_nothing_is_stored() {
     alice.create_channel("messaging:input", &[]).await;
     let path = "/v1/channels/messaging/input/messages";
     let cases = [
-        (
-            json!({ "id": new_id(), "text": "x", "unknown": 1 }),
-            "invalid_json",
-        ),
+        (json!({ "id": new_id(), "text": "x", "unknown": 1 }), "invalid_json"),
         (json!({ "text": "no id" }), "invalid_json"),
         (json!({ "id": "not-a-uuid", "text": "x" }), "invalid_input"),
-        (
-            json!({ "id": new_id(), "text": "x".repeat(10_001) }),
-            "invalid_input",
-        ),
+        (json!({ "id": new_id(), "text": "x".repeat(10_001) }), "invalid_input"),
         (json!({ "id": new_id(), "text": "   " }), "invalid_input"),
-        (
-            json!({ "id": new_id(), "text": "x", "type": "system" }),
-            "invalid_input",
-        ),
-        (
-            json!({ "id": new_id(), "text": "x", "mentions": ["'; DROP TABLE messages; --"] }),
-            "invalid_input",
-        ),
-        (
-            json!({ "id": new_id(), "text": "x", "parent_id": new_id() }),
-            "invalid_input",
-        ),
+        (json!({ "id": new_id(), "text": "x", "type": "system" }), "invalid_input"),
+        (json!({ "id": new_id(), "text": "x", "mentions": ["'; DROP TABLE messages; --"] }), "invalid_input"),
+        (json!({ "id": new_id(), "text": "x", "parent_id": new_id() }), "invalid_input"),
     ];
     for (body, code) in cases {
         let (status, v) = alice.post(path, body.clone()).await;
@@ -123,14 +103,7 @@ async fn bad_http_input_is_refused_and_nothing_is_stored() {
     // Not JSON at all, and an oversized body.
     let http = reqwest::Client::new();
     let url = format!("{}{}", node.url, path);
-    for body in [
-        "{not json".to_string(),
-        format!(
-            "{{\"id\":\"{}\",\"text\":\"{}\"}}",
-            new_id(),
-            "z".repeat(400_000)
-        ),
-    ] {
+    for body in ["{not json".to_string(), format!("{{\"id\":\"{}\",\"text\":\"{}\"}}", new_id(), "z".repeat(400_000))] {
         let r = http
             .post(&url)
             .header("x-api-key", &app.api_key)
@@ -142,21 +115,13 @@ async fn bad_http_input_is_refused_and_nothing_is_stored() {
             .unwrap();
         assert!(r.status().is_client_error());
         let v: serde_json::Value = r.json().await.unwrap();
-        assert!(
-            v["code"] == "invalid_json" || v["code"] == "invalid_input",
-            "{v}"
-        );
+        assert!(v["code"] == "invalid_json" || v["code"] == "invalid_input", "{v}");
     }
     // Bad channel names are refused, SQL-ish or not.
-    let (_, v) = alice
-        .post("/v1/channels/messaging/a%27%3B%20DROP", json!({}))
-        .await;
+    let (_, v) = alice.post("/v1/channels/messaging/a%27%3B%20DROP", json!({})).await;
     assert_eq!(v["code"], "invalid_input");
     let (_, v) = alice.post("/v1/channels/BAD TYPE/x", json!({})).await;
-    assert!(
-        v["code"] == "invalid_input" || v["code"] == "not_found",
-        "{v}"
-    );
+    assert!(v["code"] == "invalid_input" || v["code"] == "not_found", "{v}");
     // Nothing was stored.
     let (_, page) = alice.get(&format!("{path}?limit=50")).await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 0);

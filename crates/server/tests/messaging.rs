@@ -40,14 +40,8 @@ async fn a_message_reaches_every_member_once_and_nobody_else() {
     }
     // Carol is no member: she gets nothing and may not read or write.
     c.assert_quiet(Duration::from_millis(300)).await;
-    assert_eq!(
-        carol.get("/v1/channels/messaging/team").await.1["code"],
-        "forbidden"
-    );
-    assert_eq!(
-        carol.send("messaging:team", &new_id(), "hi").await.1["code"],
-        "forbidden"
-    );
+    assert_eq!(carol.get("/v1/channels/messaging/team").await.1["code"], "forbidden");
+    assert_eq!(carol.send("messaging:team", &new_id(), "hi").await.1["code"], "forbidden");
     // A resend returns the stored message and delivers nothing new.
     let (status, again) = alice.send("messaging:team", &id, "hello team").await;
     assert_eq!(status, 200);
@@ -72,9 +66,7 @@ async fn concurrent_retries_of_one_send_store_one_message() {
     for _ in 0..10 {
         let a = alice.clone();
         let id = id.clone();
-        tasks.push(tokio::spawn(async move {
-            a.send("messaging:retry", &id, "once").await
-        }));
+        tasks.push(tokio::spawn(async move { a.send("messaging:retry", &id, "once").await }));
     }
     let mut seqs = Vec::new();
     for t in tasks {
@@ -84,16 +76,11 @@ async fn concurrent_retries_of_one_send_store_one_message() {
     }
     seqs.dedup();
     assert_eq!(seqs.len(), 1, "every retry returns the same stored message");
-    let (_, page) = alice
-        .get("/v1/channels/messaging/retry/messages?limit=50")
-        .await;
+    let (_, page) = alice.get("/v1/channels/messaging/retry/messages?limit=50").await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
     // The sequence has no hole where the losing retries rolled back.
     let (_, next) = alice.send("messaging:retry", &new_id(), "next").await;
-    assert_eq!(
-        next["message"]["channel_seq"].as_u64().unwrap(),
-        seqs[0] + 1
-    );
+    assert_eq!(next["message"]["channel_seq"].as_u64().unwrap(), seqs[0] + 1);
 }
 
 #[tokio::test]
@@ -116,46 +103,21 @@ async fn history_pages_by_sequence() {
     let alice = app.user("alice").await;
     alice.create_channel("messaging:pages", &[]).await;
     for i in 0..7 {
-        assert_eq!(
-            alice
-                .send("messaging:pages", &new_id(), &format!("m{i}"))
-                .await
-                .0,
-            200
-        );
+        assert_eq!(alice.send("messaging:pages", &new_id(), &format!("m{i}")).await.0, 200);
     }
     let texts = |v: &serde_json::Value| -> Vec<String> {
-        v["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["text"].as_str().unwrap().to_string())
-            .collect()
+        v["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_string()).collect()
     };
-    let (_, latest) = alice
-        .get("/v1/channels/messaging/pages/messages?limit=3")
-        .await;
+    let (_, latest) = alice.get("/v1/channels/messaging/pages/messages?limit=3").await;
     assert_eq!(texts(&latest), ["m4", "m5", "m6"]);
     let first_seq = latest["messages"][0]["channel_seq"].as_u64().unwrap();
-    let (_, older) = alice
-        .get(&format!(
-            "/v1/channels/messaging/pages/messages?limit=3&before_seq={first_seq}"
-        ))
-        .await;
+    let (_, older) = alice.get(&format!("/v1/channels/messaging/pages/messages?limit=3&before_seq={first_seq}")).await;
     assert_eq!(texts(&older), ["m1", "m2", "m3"]);
-    let (_, after) = alice
-        .get(&format!(
-            "/v1/channels/messaging/pages/messages?limit=2&after_seq={first_seq}"
-        ))
-        .await;
+    let (_, after) = alice.get(&format!("/v1/channels/messaging/pages/messages?limit=2&after_seq={first_seq}")).await;
     assert_eq!(texts(&after), ["m5", "m6"]);
-    let (status, bad) = alice
-        .get("/v1/channels/messaging/pages/messages?limit=0")
-        .await;
+    let (status, bad) = alice.get("/v1/channels/messaging/pages/messages?limit=0").await;
     assert_eq!((status, bad["code"].as_str()), (400, Some("invalid_input")));
-    let (_, bad) = alice
-        .get("/v1/channels/messaging/pages/messages?before_seq=1;DROP")
-        .await;
+    let (_, bad) = alice.get("/v1/channels/messaging/pages/messages?before_seq=1;DROP").await;
     assert_eq!(bad["code"], "invalid_input");
 }
 
@@ -174,22 +136,13 @@ async fn two_nodes_behave_as_one() {
     assert_eq!(status, 200);
     let ev = bob_socket.next_of("message.new").await;
     assert_eq!(ev["message"]["id"], id.as_str());
-    assert_eq!(
-        alice_socket.next_of("message.new").await["message"]["id"],
-        id.as_str()
-    );
+    assert_eq!(alice_socket.next_of("message.new").await["message"]["id"], id.as_str());
     // And back the other way, sending through node B.
     let id2 = new_id();
     assert_eq!(bob.send("messaging:nodes", &id2, "back").await.0, 200);
-    assert_eq!(
-        alice_socket.next_of("message.new").await["message"]["id"],
-        id2.as_str()
-    );
+    assert_eq!(alice_socket.next_of("message.new").await["message"]["id"], id2.as_str());
     // The sender's own socket gets the event too (its other tabs must see it), exactly once.
-    assert_eq!(
-        bob_socket.next_of("message.new").await["message"]["id"],
-        id2.as_str()
-    );
+    assert_eq!(bob_socket.next_of("message.new").await["message"]["id"], id2.as_str());
     bob_socket.assert_quiet(Duration::from_millis(300)).await;
     alice_socket.assert_quiet(Duration::from_millis(50)).await;
 }
@@ -224,15 +177,7 @@ async fn creating_a_channel_notifies_connected_members() {
     assert_eq!(again["channel"]["last_seq"], 2);
     b.assert_quiet(Duration::from_millis(300)).await;
     // Members must exist.
-    let (status, v) = alice
-        .post(
-            "/v1/channels/messaging/other",
-            json!({ "members": ["ghost"] }),
-        )
-        .await;
+    let (status, v) = alice.post("/v1/channels/messaging/other", json!({ "members": ["ghost"] })).await;
     assert_eq!((status, v["code"].as_str()), (400, Some("invalid_input")));
-    assert_eq!(
-        alice.get("/v1/channels/messaging/other").await.1["code"],
-        "not_found"
-    );
+    assert_eq!(alice.get("/v1/channels/messaging/other").await.1["code"], "not_found");
 }

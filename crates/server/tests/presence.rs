@@ -24,37 +24,21 @@ async fn first_and_last_socket_on_any_node_are_announced_to_channel_peers() {
     // Alice's first socket (node 2) is announced to Bob on node 1.
     let mut a_n2 = alice.connect(&n2).await;
     let ev = b.next_of("user.presence.changed").await;
-    assert_eq!(
-        (ev["user_id"].as_str(), ev["status"].as_str()),
-        (Some("alice"), Some("online"))
-    );
+    assert_eq!((ev["user_id"].as_str(), ev["status"].as_str()), (Some("alice"), Some("online")));
     assert!(ev["last_seen_at"].is_string());
-    assert!(
-        ev.get("user_seq").is_none() && ev.get("channel_seq").is_none(),
-        "presence is ephemeral"
-    );
+    assert!(ev.get("user_seq").is_none() && ev.get("channel_seq").is_none(), "presence is ephemeral");
     // A second socket on the other node is no change; closing one of the two neither.
     let mut a_n1 = alice.connect(&n1).await;
     a_n2.ws.close(None).await.unwrap();
-    b.assert_no("user.presence.changed", Duration::from_millis(400))
-        .await;
+    b.assert_no("user.presence.changed", Duration::from_millis(400)).await;
     // The last socket anywhere: offline.
     a_n1.ws.close(None).await.unwrap();
     let ev = b.next_of("user.presence.changed").await;
-    assert_eq!(
-        (ev["user_id"].as_str(), ev["status"].as_str()),
-        (Some("alice"), Some("offline"))
-    );
-    let (_, me) = alice
-        .post(
-            "/v1/users/query",
-            json!({ "filter": { "id_in": ["alice"] } }),
-        )
-        .await;
+    assert_eq!((ev["user_id"].as_str(), ev["status"].as_str()), (Some("alice"), Some("offline")));
+    let (_, me) = alice.post("/v1/users/query", json!({ "filter": { "id_in": ["alice"] } })).await;
     assert_eq!(me["users"][0]["is_online"], false);
     // Carol shares no channel with Alice and heard nothing.
-    c.assert_no("user.presence.changed", Duration::from_millis(200))
-        .await;
+    c.assert_no("user.presence.changed", Duration::from_millis(200)).await;
 }
 
 #[tokio::test]
@@ -73,48 +57,30 @@ async fn presence_set_switches_between_away_and_online() {
     let mut a = alice.connect(&node).await;
     assert_eq!(b.next_of("user.presence.changed").await["status"], "online");
 
-    a.send_json(json!({ "type": "presence.set", "status": "away" }))
-        .await;
+    a.send_json(json!({ "type": "presence.set", "status": "away" })).await;
     let ev = b.next_of("user.presence.changed").await;
-    assert_eq!(
-        (ev["user_id"].as_str(), ev["status"].as_str()),
-        (Some("alice"), Some("away"))
-    );
+    assert_eq!((ev["user_id"].as_str(), ev["status"].as_str()), (Some("alice"), Some("away")));
     // Health checks refresh the TTL but keep "away"; saying away again is no change.
     let uid = app.uid(&node, "alice").await;
     let mut r = redis_conn().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let v: Option<String> = redis::cmd("GET")
-        .arg(format!("user:presence:{uid}"))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let v: Option<String> = redis::cmd("GET").arg(format!("user:presence:{uid}")).query_async(&mut r).await.unwrap();
     assert_eq!(v.as_deref(), Some("away"));
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(format!("user:presence:{uid}"))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(format!("user:presence:{uid}")).query_async(&mut r).await.unwrap();
     assert!((290..=300).contains(&ttl), "ttl {ttl}");
-    a.send_json(json!({ "type": "presence.set", "status": "away" }))
-        .await;
-    b.assert_no("user.presence.changed", Duration::from_millis(300))
-        .await;
+    a.send_json(json!({ "type": "presence.set", "status": "away" })).await;
+    b.assert_no("user.presence.changed", Duration::from_millis(300)).await;
 
-    a.send_json(json!({ "type": "presence.set", "status": "online" }))
-        .await;
+    a.send_json(json!({ "type": "presence.set", "status": "online" })).await;
     assert_eq!(b.next_of("user.presence.changed").await["status"], "online");
     // Bad statuses and shapes are refused with codes; the session goes on.
-    a.send_json(json!({ "type": "presence.set", "status": "busy" }))
-        .await;
+    a.send_json(json!({ "type": "presence.set", "status": "busy" })).await;
     assert_eq!(a.next_of("error").await["error"]["code"], "invalid_input");
     a.send_json(json!({ "type": "presence.set" })).await;
     assert_eq!(a.next_of("error").await["error"]["code"], "invalid_frame");
-    a.send_json(json!({ "type": "presence.set", "status": "away", "x": 1 }))
-        .await;
+    a.send_json(json!({ "type": "presence.set", "status": "away", "x": 1 })).await;
     assert_eq!(a.next_of("error").await["error"]["code"], "invalid_frame");
-    b.assert_no("user.presence.changed", Duration::from_millis(200))
-        .await;
+    b.assert_no("user.presence.changed", Duration::from_millis(200)).await;
     a.send_text(r#"{"type":"ping","id":"p"}"#).await;
     assert_eq!(a.next_of("pong").await["id"], "p");
     let _ = a.ws.flush().await;

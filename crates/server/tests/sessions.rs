@@ -9,11 +9,7 @@ use common::{Node, TestApp};
 use futures::SinkExt;
 
 async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(common::redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+    redis::Client::open(common::redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
 }
 
 async fn user_row(node: &Node, app_key: &str, id: &str) -> (uuid::Uuid, Option<bool>) {
@@ -38,36 +34,17 @@ async fn a_connection_records_session_and_presence_until_the_last_socket_closes(
     let mut second = alice.connect(&node).await;
     let (uid, online) = user_row(&node, &app.api_key, "alice").await;
     assert_eq!(online, Some(true));
-    let presence: Option<String> = redis::cmd("GET")
-        .arg(format!("user:presence:{uid}"))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let presence: Option<String> = redis::cmd("GET").arg(format!("user:presence:{uid}")).query_async(&mut r).await.unwrap();
     assert_eq!(presence.as_deref(), Some("online"));
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(format!("user:presence:{uid}"))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(format!("user:presence:{uid}")).query_async(&mut r).await.unwrap();
     assert!((1..=300).contains(&ttl), "ttl {ttl}");
-    let sessions: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(format!("user:sessions:{uid}"))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let sessions: Vec<String> = redis::cmd("SMEMBERS").arg(format!("user:sessions:{uid}")).query_async(&mut r).await.unwrap();
     assert_eq!(sessions.len(), 2);
-    let fields: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
-        .arg(format!("session:{}", sessions[0]))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let fields: std::collections::HashMap<String, String> =
+        redis::cmd("HGETALL").arg(format!("session:{}", sessions[0])).query_async(&mut r).await.unwrap();
     assert_eq!(fields.get("userId"), Some(&uid.to_string()));
     assert!(fields.contains_key("deviceId") && fields.contains_key("lastActivity"));
-    let sttl: i64 = redis::cmd("TTL")
-        .arg(format!("session:{}", sessions[0]))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let sttl: i64 = redis::cmd("TTL").arg(format!("session:{}", sessions[0])).query_async(&mut r).await.unwrap();
     assert!(sttl > 86_000, "session ttl {sttl}");
 
     // Closing one of two sockets keeps the user online.
@@ -85,11 +62,7 @@ async fn a_connection_records_session_and_presence_until_the_last_socket_closes(
         }
     }
     assert!(offline, "is_online cleared after the last socket closed");
-    let presence: Option<String> = redis::cmd("GET")
-        .arg(format!("user:presence:{uid}"))
-        .query_async(&mut r)
-        .await
-        .unwrap();
+    let presence: Option<String> = redis::cmd("GET").arg(format!("user:presence:{uid}")).query_async(&mut r).await.unwrap();
     assert_eq!(presence.as_deref(), Some("offline"));
     let _ = first.ws.flush().await;
 }
@@ -124,19 +97,12 @@ async fn a_silent_client_is_disconnected_and_an_expiring_token_closes_its_socket
     let started = std::time::Instant::now();
     let code = loop {
         match s.read(Duration::from_secs(4)).await {
-            common::Read::Json(v) if v["type"] == "health.check" => {
-                s.send_text(r#"{"type":"health.check"}"#).await
-            }
-            common::Read::Json(v) if v["type"] == "error" => {
-                assert_eq!(v["error"]["code"], "token_expired")
-            }
+            common::Read::Json(v) if v["type"] == "health.check" => s.send_text(r#"{"type":"health.check"}"#).await,
+            common::Read::Json(v) if v["type"] == "error" => assert_eq!(v["error"]["code"], "token_expired"),
             common::Read::Closed(f) => break f.map(|f| u16::from(f.code)),
             other => panic!("unexpected {other:?}"),
         }
     };
     assert_eq!(code, Some(4002));
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "stayed open while answering health checks"
-    );
+    assert!(started.elapsed() >= Duration::from_millis(900), "stayed open while answering health checks");
 }

@@ -23,19 +23,13 @@ async fn sixteen_concurrent_senders_gapless_and_delivered_once_in_order() {
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let state = owner.create_channel("messaging:busy", &refs).await;
     let start = state["channel"]["last_seq"].as_u64().unwrap();
-    let mut listeners = vec![
-        owner.connect(&node).await,
-        senders[0].connect(&node).await,
-        senders[15].connect(&node).await,
-    ];
+    let mut listeners = vec![owner.connect(&node).await, senders[0].connect(&node).await, senders[15].connect(&node).await];
     let per_sender = 10;
     let mut tasks = Vec::new();
     for s in senders.clone() {
         tasks.push(tokio::spawn(async move {
             for i in 0..per_sender {
-                let (status, v) = s
-                    .send("messaging:busy", &new_id(), &format!("{} {i}", s.user_id))
-                    .await;
+                let (status, v) = s.send("messaging:busy", &new_id(), &format!("{} {i}", s.user_id)).await;
                 assert_eq!(status, 200, "{v}");
             }
         }));
@@ -45,11 +39,7 @@ async fn sixteen_concurrent_senders_gapless_and_delivered_once_in_order() {
     }
     let total = 16 * per_sender;
     let seqs = logged_seqs(&node, &app.api_key, "messaging:busy").await;
-    assert_eq!(
-        seqs,
-        (1..=start as i64 + total as i64).collect::<Vec<_>>(),
-        "gapless, strictly increasing"
-    );
+    assert_eq!(seqs, (1..=start as i64 + total as i64).collect::<Vec<_>>(), "gapless, strictly increasing");
     for l in &mut listeners {
         let mut got = Vec::new();
         while got.len() < total {
@@ -71,54 +61,25 @@ async fn reconnecting_to_another_node_syncs_exactly_what_was_missed() {
     let bob = app.user("bob").await;
     alice.create_channel("messaging:gap", &["bob"]).await;
     let mut bob_a = bob.connect(&a_node).await;
-    let first = alice
-        .send_with(
-            "messaging:gap",
-            json!({ "id": new_id(), "text": "seen live" }),
-        )
-        .await;
-    let seen = bob_a.next_of("message.new").await["channel_seq"]
-        .as_u64()
-        .unwrap();
+    let first = alice.send_with("messaging:gap", json!({ "id": new_id(), "text": "seen live" })).await;
+    let seen = bob_a.next_of("message.new").await["channel_seq"].as_u64().unwrap();
     assert_eq!(seen, first["channel_seq"].as_u64().unwrap());
     drop(bob_a);
     // While Bob is away: messages, an edit, a reaction.
     let mut missed = Vec::new();
     for i in 0..5 {
-        missed.push(
-            alice
-                .send_with(
-                    "messaging:gap",
-                    json!({ "id": new_id(), "text": format!("missed {i}") }),
-                )
-                .await,
-        );
+        missed.push(alice.send_with("messaging:gap", json!({ "id": new_id(), "text": format!("missed {i}") })).await);
     }
     let edited = missed[0]["id"].as_str().unwrap();
-    alice
-        .patch(
-            &format!("/v1/messages/{edited}"),
-            json!({ "text": "missed 0 (edited)" }),
-        )
-        .await;
-    alice
-        .post(
-            &format!("/v1/messages/{edited}/reactions"),
-            json!({ "type": "like" }),
-        )
-        .await;
+    alice.patch(&format!("/v1/messages/{edited}"), json!({ "text": "missed 0 (edited)" })).await;
+    alice.post(&format!("/v1/messages/{edited}/reactions"), json!({ "type": "like" })).await;
     // Bob comes back through node B and syncs from his cursor, in pages of 3.
     let bob_b = bob.via(&b_node);
     let _socket = bob_b.connect(&b_node).await;
     let mut cursor = seen;
     let mut events = Vec::new();
     loop {
-        let (status, page) = bob_b
-            .post(
-                "/v1/sync",
-                json!({ "channels": { "messaging:gap": cursor }, "limit": 3 }),
-            )
-            .await;
+        let (status, page) = bob_b.post("/v1/sync", json!({ "channels": { "messaging:gap": cursor }, "limit": 3 })).await;
         assert_eq!(status, 200, "{page}");
         let c = &page["channels"]["messaging:gap"];
         assert_eq!(c["resync"], false);
@@ -134,27 +95,11 @@ async fn reconnecting_to_another_node_syncs_exactly_what_was_missed() {
         }
     }
     let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "message.new",
-            "message.new",
-            "message.new",
-            "message.new",
-            "message.new",
-            "message.updated",
-            "reaction.new"
-        ]
-    );
+    assert_eq!(kinds, ["message.new", "message.new", "message.new", "message.new", "message.new", "message.updated", "reaction.new"]);
     // The replayed new message already carries the edited text (no stale copies in the log).
     assert_eq!(events[0]["message"]["text"], "missed 0 (edited)");
     // Up to date: nothing more.
-    let (_, page) = bob_b
-        .post(
-            "/v1/sync",
-            json!({ "channels": { "messaging:gap": cursor } }),
-        )
-        .await;
+    let (_, page) = bob_b.post("/v1/sync", json!({ "channels": { "messaging:gap": cursor } })).await;
     assert_eq!(page["events"].as_array().unwrap().len(), 0);
 }
 
@@ -166,12 +111,7 @@ async fn sync_says_resync_when_it_cannot_replay() {
     let carol = app.user("carol").await;
     alice.create_channel("messaging:pruned", &[]).await;
     for i in 0..4 {
-        alice
-            .send_with(
-                "messaging:pruned",
-                json!({ "id": new_id(), "text": format!("m{i}") }),
-            )
-            .await;
+        alice.send_with("messaging:pruned", json!({ "id": new_id(), "text": format!("m{i}") })).await;
     }
     // History that is gone (pruned log) must not look like "nothing happened".
     sqlx::query("DELETE FROM channel_events WHERE seq <= 3 AND channel_id IN (SELECT id FROM channels WHERE channel_key = 'pruned')")
@@ -179,34 +119,20 @@ async fn sync_says_resync_when_it_cannot_replay() {
         .await
         .unwrap();
     let channels: BTreeMap<&str, u64> = [("messaging:pruned", 1), ("messaging:nowhere", 0)].into();
-    let (_, page) = alice
-        .post("/v1/sync", json!({ "channels": channels, "user_seq": 0 }))
-        .await;
+    let (_, page) = alice.post("/v1/sync", json!({ "channels": channels, "user_seq": 0 })).await;
     assert_eq!(page["channels"]["messaging:pruned"]["resync"], true);
     assert_eq!(page["channels"]["messaging:nowhere"]["resync"], true);
     assert_eq!(page["events"].as_array().unwrap().len(), 0);
     // The user stream replays added_to_channel.
-    assert_eq!(
-        page["user_events"][0]["type"],
-        "notification.added_to_channel"
-    );
+    assert_eq!(page["user_events"][0]["type"], "notification.added_to_channel");
     // A cursor ahead of the server is a resync too; a non-member gets resync, not the events.
-    let (_, page) = alice
-        .post(
-            "/v1/sync",
-            json!({ "channels": { "messaging:pruned": 999 } }),
-        )
-        .await;
+    let (_, page) = alice.post("/v1/sync", json!({ "channels": { "messaging:pruned": 999 } })).await;
     assert_eq!(page["channels"]["messaging:pruned"]["resync"], true);
-    let (_, page) = carol
-        .post("/v1/sync", json!({ "channels": { "messaging:pruned": 0 } }))
-        .await;
+    let (_, page) = carol.post("/v1/sync", json!({ "channels": { "messaging:pruned": 0 } })).await;
     assert_eq!(page["channels"]["messaging:pruned"]["resync"], true);
     assert_eq!(page["events"].as_array().unwrap().len(), 0);
     // Bad requests.
-    let (status, v) = alice
-        .post("/v1/sync", json!({ "channels": { "nocolon": 1 } }))
-        .await;
+    let (status, v) = alice.post("/v1/sync", json!({ "channels": { "nocolon": 1 } })).await;
     assert_eq!((status, v["code"].as_str()), (400, Some("invalid_input")));
     let (_, v) = alice.post("/v1/sync", json!({ "limit": 0 })).await;
     assert_eq!(v["code"], "invalid_input");
@@ -221,25 +147,10 @@ async fn search_finds_words_in_the_callers_channels_only() {
     alice.create_channel("messaging:s1", &["bob"]).await;
     alice.create_channel("messaging:s2", &[]).await;
     for i in 0..5 {
-        alice
-            .send_with(
-                "messaging:s1",
-                json!({ "id": new_id(), "text": format!("the deployment {i} went fine") }),
-            )
-            .await;
+        alice.send_with("messaging:s1", json!({ "id": new_id(), "text": format!("the deployment {i} went fine") })).await;
     }
-    alice
-        .send_with(
-            "messaging:s2",
-            json!({ "id": new_id(), "text": "secret deployment plans" }),
-        )
-        .await;
-    alice
-        .send_with(
-            "messaging:s1",
-            json!({ "id": new_id(), "text": "unrelated chatter" }),
-        )
-        .await;
+    alice.send_with("messaging:s2", json!({ "id": new_id(), "text": "secret deployment plans" })).await;
+    alice.send_with("messaging:s1", json!({ "id": new_id(), "text": "unrelated chatter" })).await;
     // Bob sees only s1's five, in pages of 2, newest first, with stemming (deployments ~ deployment).
     let mut seen = Vec::new();
     let mut next: Option<String> = None;
@@ -262,38 +173,12 @@ async fn search_finds_words_in_the_callers_channels_only() {
     assert_eq!(seen.len(), 5);
     assert_eq!(seen[0], "the deployment 4 went fine");
     // Alice, filtered to s2.
-    let (_, page) = alice
-        .post(
-            "/v1/search",
-            json!({ "query": "deployment", "cids": ["messaging:s2"] }),
-        )
-        .await;
+    let (_, page) = alice.post("/v1/search", json!({ "query": "deployment", "cids": ["messaging:s2"] })).await;
     assert_eq!(page["results"].as_array().unwrap().len(), 1);
     // SQL-ish queries are just words; Bob cannot filter to a channel he is not in.
-    let (status, _) = bob
-        .post(
-            "/v1/search",
-            json!({ "query": "'; DROP TABLE messages; --" }),
-        )
-        .await;
+    let (status, _) = bob.post("/v1/search", json!({ "query": "'; DROP TABLE messages; --" })).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        bob.post(
-            "/v1/search",
-            json!({ "query": "x", "cids": ["messaging:s2"] })
-        )
-        .await
-        .1["code"],
-        "forbidden"
-    );
-    assert_eq!(
-        bob.post("/v1/search", json!({ "query": "" })).await.1["code"],
-        "invalid_input"
-    );
-    assert_eq!(
-        bob.post("/v1/search", json!({ "query": "x", "next": "garbage" }))
-            .await
-            .1["code"],
-        "invalid_input"
-    );
+    assert_eq!(bob.post("/v1/search", json!({ "query": "x", "cids": ["messaging:s2"] })).await.1["code"], "forbidden");
+    assert_eq!(bob.post("/v1/search", json!({ "query": "" })).await.1["code"], "invalid_input");
+    assert_eq!(bob.post("/v1/search", json!({ "query": "x", "next": "garbage" })).await.1["code"], "invalid_input");
 }

@@ -1,11 +1,14 @@
-//! Channels and their members: get-or-create by client-chosen `type:id` (race-free through the
-//! unique index on `(app_id, type, channel_key)`), membership checks, and the channel state
-//! returned to clients.
+//! Channels and their members: get-or-create by client-chosen `type:id` or by member set
+//! (distinct channels; both race-free through the unique index on `(app_id, type, channel_key)`),
+//! membership checks, and the channel state returned to clients. Deleted channels are invisible
+//! here; rejected invitations do not count as membership.
 
 use chat_protocol::frames::ServerFrame;
-use chat_protocol::requests::{ChannelState, CreateChannel};
+use chat_protocol::requests::{ChannelState, CreateChannel, CreateDistinctChannel};
+use chat_protocol::model::{ChannelDetails, ChannelExtra, MemberDetails, MemberExtra};
 use chat_protocol::{Channel, ChannelMember};
 use chrono::NaiveDateTime;
+use redis::aio::ConnectionManager;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -35,19 +38,35 @@ pub struct ChannelRow {
     pub last_message_at: Option<NaiveDateTime>,
     pub last_seq: i64,
     pub member_count: i32,
+    pub is_distinct: Option<bool>,
+    pub slow_mode: Option<i32>,
+    pub cooldown: Option<i32>,
+    pub settings: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+    pub team_id: Option<Uuid>,
+    pub truncated_at: Option<NaiveDateTime>,
+    pub truncated_seq: i64,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
-const CHANNEL_SELECT: &str = "SELECT c.id, c.app_id, c.type, c.channel_key, c.name, c.description,
+/// Membership that counts (a rejected invitation does not); for SQL on `channel_members m`.
+pub const ACTIVE_MEMBER: &str = "m.invite_rejected_at IS NULL";
+
+/// A ban that applies now (an expired one does not); for SQL on `channel_members m`.
+pub const BANNED_NOW: &str =
+    "(m.is_banned IS TRUE AND (m.ban_expires_at IS NULL OR m.ban_expires_at > NOW()))";
+
+pub const CHANNEL_SELECT: &str = "SELECT c.id, c.app_id, c.type, c.channel_key, c.name, c.description,
        c.avatar_url, c.metadata, c.is_frozen, cu.external_id AS created_by_external, c.created_at,
        c.updated_at, c.last_message_at, c.last_seq,
-       (SELECT COUNT(*) FROM channel_members m WHERE m.channel_id = c.id)::int AS member_count
+       (SELECT COUNT(*) FROM channel_members m WHERE m.channel_id = c.id
+           AND m.invite_rejected_at IS NULL)::int AS member_count,
+       c.is_distinct, c.slow_mode, c.cooldown, c.settings, c.team_id, c.truncated_at,
+       c.truncated_seq, c.deleted_at
   FROM channels c LEFT JOIN users cu ON cu.id = c.created_by";
 
 impl ChannelRow {
     pub fn key(&self) -> String {
-        self.channel_key
-            .clone()
-            .unwrap_or_else(|| self.id.to_string())
+        self.channel_key.clone().unwrap_or_else(|| self.id.to_string())
     }
 
     pub fn cid(&self) -> String {
@@ -66,11 +85,7 @@ impl ChannelRow {
             name: self.name.clone(),
             description: self.description.clone(),
             avatar_url: self.avatar_url.clone(),
-            metadata: self
-                .metadata
-                .as_ref()
-                .map(|j| j.0.clone())
-                .unwrap_or_default(),
+            metadata: self.metadata.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
             is_frozen: self.frozen(),
             created_by: self.created_by_external.clone(),
             created_at: self.created_at.map(fmt).unwrap_or_default(),
@@ -78,6 +93,22 @@ impl ChannelRow {
             last_message_at: fmt_opt(self.last_message_at),
             last_seq: self.last_seq.max(0) as u64,
             member_count: self.member_count.max(0) as u32,
+        }
+    }
+
+    /// The channel with its settings and lifecycle fields (channels API).
+    pub fn details(&self) -> ChannelDetails {
+        ChannelDetails {
+            channel: self.to_wire(),
+            extra: ChannelExtra {
+                is_distinct: self.is_distinct.unwrap_or(false),
+                slow_mode: self.slow_mode.unwrap_or(0).max(0) as u32,
+                cooldown: self.cooldown.unwrap_or(0).max(0) as u32,
+                settings: self.settings.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
+                team: self.team_id.map(|t| t.to_string()),
+                truncated_at: fmt_opt(self.truncated_at),
+                deleted_at: fmt_opt(self.deleted_at),
+            },
         }
     }
 }
@@ -91,6 +122,13 @@ pub struct MemberRow {
     pub unread_count: Option<i32>,
     pub last_read_at: Option<NaiveDateTime>,
     pub is_banned: Option<bool>,
+    pub is_shadow_banned: Option<bool>,
+    pub ban_expires_at: Option<NaiveDateTime>,
+    pub is_muted: Option<bool>,
+    pub is_hidden: Option<bool>,
+    pub invited_at: Option<NaiveDateTime>,
+    pub invite_accepted_at: Option<NaiveDateTime>,
+    pub invite_rejected_at: Option<NaiveDateTime>,
 }
 
 impl MemberRow {
@@ -104,6 +142,42 @@ impl MemberRow {
             last_read_at: fmt_opt(self.last_read_at),
         }
     }
+
+    /// The member with its flags (members API).
+    pub fn details(&self) -> MemberDetails {
+        MemberDetails {
+            member: self.to_wire(),
+            extra: MemberExtra {
+                is_muted: self.is_muted.unwrap_or(false),
+                is_hidden: self.is_hidden.unwrap_or(false),
+                banned: self.banned_now(),
+                ban_expires_at: if self.banned_now() { fmt_opt(self.ban_expires_at) } else { None },
+                invited: self.invite_pending(),
+                invite_accepted_at: fmt_opt(self.invite_accepted_at),
+                invite_rejected_at: fmt_opt(self.invite_rejected_at),
+            },
+        }
+    }
+
+    pub fn role(&self) -> &str {
+        self.role.as_deref().unwrap_or("member")
+    }
+
+    /// Banned, and the ban has not expired.
+    pub fn banned_now(&self) -> bool {
+        self.is_banned.unwrap_or(false)
+            && self.ban_expires_at.is_none_or(|t| t > chrono::Utc::now().naive_utc())
+    }
+
+    /// Shadow-banned, and the ban has not expired.
+    pub fn shadow_banned_now(&self) -> bool {
+        self.is_shadow_banned.unwrap_or(false)
+            && self.ban_expires_at.is_none_or(|t| t > chrono::Utc::now().naive_utc())
+    }
+
+    pub fn invite_pending(&self) -> bool {
+        self.invited_at.is_some() && self.invite_accepted_at.is_none() && self.invite_rejected_at.is_none()
+    }
 }
 
 pub async fn by_key(
@@ -112,8 +186,9 @@ pub async fn by_key(
     channel_type: &str,
     key: &str,
 ) -> Result<Option<ChannelRow>> {
-    let sql =
-        format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3");
+    let sql = format!(
+        "{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3 AND c.deleted_at IS NULL"
+    );
     Ok(sqlx::query_as::<_, ChannelRow>(&sql)
         .bind(app_id)
         .bind(channel_type)
@@ -123,12 +198,8 @@ pub async fn by_key(
 }
 
 pub async fn by_id(db: impl PgExecutor<'_>, app_id: Uuid, id: Uuid) -> Result<Option<ChannelRow>> {
-    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.id = $2");
-    Ok(sqlx::query_as::<_, ChannelRow>(&sql)
-        .bind(app_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.id = $2 AND c.deleted_at IS NULL");
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(app_id).bind(id).fetch_optional(db).await?)
 }
 
 /// The channel named by `type:id`, provided `user` is a member; `not_found` / `forbidden`
@@ -146,49 +217,49 @@ pub async fn for_member(
         .ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
     let member = membership(db, channel.id, user.id)
         .await?
+        .filter(|m| m.invite_rejected_at.is_none())
         .ok_or_else(|| Error::forbidden("you are not a member of this channel"))?;
     Ok((channel, member))
 }
 
-pub async fn membership(
-    db: impl PgExecutor<'_>,
-    channel_id: Uuid,
-    user_id: Uuid,
-) -> Result<Option<MemberRow>> {
+/// The user's membership of the channel; a rejected invitation is none.
+pub async fn membership(db: impl PgExecutor<'_>, channel_id: Uuid, user_id: Uuid) -> Result<Option<MemberRow>> {
+    let sql = member_select(&format!("WHERE m.channel_id = $1 AND m.user_id = $2 AND {ACTIVE_MEMBER}"));
+    Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(user_id).fetch_optional(db).await?)
+}
+
+/// The user's member row, also when it records a rejected invitation.
+pub async fn membership_any(db: impl PgExecutor<'_>, channel_id: Uuid, user_id: Uuid) -> Result<Option<MemberRow>> {
     let sql = member_select("WHERE m.channel_id = $1 AND m.user_id = $2");
-    Ok(sqlx::query_as::<_, MemberRow>(&sql)
-        .bind(channel_id)
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(user_id).fetch_optional(db).await?)
 }
 
 fn member_select(filter: &str) -> String {
-    let user_cols: Vec<String> = USER_COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{}", c.trim()))
-        .collect();
+    let user_cols: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect();
     format!(
-        "SELECT {}, m.role, m.joined_at, m.unread_count, m.last_read_at, m.is_banned
+        "SELECT {}, m.role, m.joined_at, m.unread_count, m.last_read_at, m.is_banned,
+                m.is_shadow_banned, m.ban_expires_at, m.is_muted, m.is_hidden, m.invited_at,
+                m.invite_accepted_at, m.invite_rejected_at
            FROM channel_members m JOIN users u ON u.id = m.user_id {filter}",
         user_cols.join(", ")
     )
 }
 
 pub async fn members(db: &PgPool, channel_id: Uuid, limit: i64) -> Result<Vec<MemberRow>> {
-    let sql = member_select("WHERE m.channel_id = $1 ORDER BY m.joined_at, u.external_id LIMIT $2");
-    Ok(sqlx::query_as::<_, MemberRow>(&sql)
-        .bind(channel_id)
-        .bind(limit)
-        .fetch_all(db)
-        .await?)
+    let sql = member_select(&format!(
+        "WHERE m.channel_id = $1 AND {ACTIVE_MEMBER} ORDER BY m.joined_at, u.external_id LIMIT $2"
+    ));
+    Ok(sqlx::query_as::<_, MemberRow>(&sql).bind(channel_id).bind(limit).fetch_all(db).await?)
 }
 
-/// Internal ids of every member that receives the channel's events (banned members do not).
+/// Internal ids of every member that receives the channel's events (members whose ban applies
+/// now and rejected invitees do not).
 pub async fn recipient_ids(db: impl PgExecutor<'_>, channel_id: Uuid) -> Result<Vec<Uuid>> {
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
-        "SELECT user_id FROM channel_members WHERE channel_id = $1 AND is_banned IS NOT TRUE",
-    )
+    let sql = format!(
+        "SELECT m.user_id FROM channel_members m
+          WHERE m.channel_id = $1 AND NOT {BANNED_NOW} AND {ACTIVE_MEMBER}"
+    );
+    let rows: Vec<(Uuid,)> = sqlx::query_as(&sql)
     .bind(channel_id)
     .fetch_all(db)
     .await?;
@@ -200,9 +271,7 @@ fn validate_create(input: &CreateChannel) -> Result<()> {
     validate::max_chars("description", input.description.as_deref(), 5000)?;
     validate::max_chars("avatar_url", input.avatar_url.as_deref(), 2048)?;
     if input.members.len() > 100 {
-        return Err(Error::invalid(
-            "members may name at most 100 users at creation",
-        ));
+        return Err(Error::invalid("members may name at most 100 users at creation"));
     }
     for m in &input.members {
         validate::external_id("member id", m)?;
@@ -217,6 +286,7 @@ fn validate_create(input: &CreateChannel) -> Result<()> {
 /// it does not exist. Returns the state and the events to publish after the commit.
 pub async fn get_or_create(
     db: &PgPool,
+    redis: &mut ConnectionManager,
     caller: &UserRow,
     channel_type: &str,
     key: &str,
@@ -225,11 +295,65 @@ pub async fn get_or_create(
     validate::channel_type(channel_type)?;
     validate::external_id("channel id", key)?;
     validate_create(input)?;
+    create_or_get(db, redis, caller, channel_type, key, input, false).await
+}
+
+/// Gets or creates the distinct channel of `members` plus the caller. Its key is derived from
+/// the sorted member set (`!members-<sha256>`), so every request for one set names one row and
+/// the unique index makes concurrent creation race-free.
+pub async fn get_or_create_distinct(
+    db: &PgPool,
+    redis: &mut ConnectionManager,
+    caller: &UserRow,
+    channel_type: &str,
+    input: &CreateDistinctChannel,
+) -> Result<(ChannelState, Vec<Outgoing>)> {
+    validate::channel_type(channel_type)?;
+    let mut set: Vec<String> = input.members.clone();
+    set.push(caller.external_id.clone());
+    set.sort();
+    set.dedup();
+    if set.len() < 2 {
+        return Err(Error::invalid("members must name at least one user besides you"));
+    }
+    let create = CreateChannel {
+        name: input.name.clone(),
+        members: set.clone(),
+        metadata: input.metadata.clone(),
+        ..Default::default()
+    };
+    validate_create(&create)?;
+    let key = distinct_key(&set);
+    create_or_get(db, redis, caller, channel_type, &key, &create, true).await
+}
+
+/// The key of the distinct channel of a (sorted, deduplicated) member set.
+pub fn distinct_key(sorted_members: &[String]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for m in sorted_members {
+        h.update(m.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    format!("!members-{hex}")
+}
+
+async fn create_or_get(
+    db: &PgPool,
+    redis: &mut ConnectionManager,
+    caller: &UserRow,
+    channel_type: &str,
+    key: &str,
+    input: &CreateChannel,
+    distinct: bool,
+) -> Result<(ChannelState, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
     let inserted: Option<(Uuid,)> = sqlx::query_as(
         "INSERT INTO channels (app_id, type, channel_key, name, description, avatar_url, metadata,
-                               created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::jsonb), $8)
+                               created_by, is_distinct)
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::jsonb), $8, $9)
          ON CONFLICT (app_id, type, channel_key) DO NOTHING RETURNING id",
     )
     .bind(caller.app_id)
@@ -240,6 +364,7 @@ pub async fn get_or_create(
     .bind(&input.avatar_url)
     .bind(input.metadata.clone().map(Json))
     .bind(caller.id)
+    .bind(distinct)
     .fetch_optional(&mut *tx)
     .await?;
     let mut outgoing = Vec::new();
@@ -268,28 +393,16 @@ pub async fn get_or_create(
             let frame = ServerFrame::MemberAdded {
                 cid: cid.clone(),
                 channel_seq: *seq as u64,
-                member: member.to_wire(),
+                member: member.details(),
             };
-            events::log_channel_event(
-                &mut tx,
-                channel_id,
-                *seq,
-                "member.added",
-                &serde_json::to_value(&frame)?,
-            )
-            .await?;
-            outgoing.push(Outgoing {
-                recipients: recipients.clone(),
-                frame,
-            });
+            events::log_channel_event(&mut tx, channel_id, *seq, "member.added", &serde_json::to_value(&frame)?)
+                .await?;
+            outgoing.push(Outgoing { recipients: recipients.clone(), frame });
         }
         let wire = channel.to_wire();
         for uid in &recipients {
             let user_seq = events::next_user_seq(&mut tx, *uid).await?;
-            let frame = ServerFrame::AddedToChannel {
-                user_seq: user_seq as u64,
-                channel: wire.clone(),
-            };
+            let frame = ServerFrame::AddedToChannel { user_seq: user_seq as u64, channel: wire.clone() };
             events::log_user_event(
                 &mut tx,
                 *uid,
@@ -298,25 +411,24 @@ pub async fn get_or_create(
                 &serde_json::to_value(&frame)?,
             )
             .await?;
-            outgoing.push(Outgoing {
-                recipients: vec![*uid],
-                frame,
-            });
+            outgoing.push(Outgoing { recipients: vec![*uid], frame });
         }
         tx.commit().await?;
     } else {
         tx.rollback().await?;
     }
-    Ok((state_for(db, caller, channel_type, key).await?, outgoing))
+    if !outgoing.is_empty() {
+        // New members who are connected right now are online in the channel.
+        let ids: Vec<Uuid> = outgoing.iter().flat_map(|o| o.recipients.iter().copied()).collect();
+        if let Ok(Some(ch)) = by_key(db, caller.app_id, channel_type, key).await {
+            super::watchers::mark_online_if_connected(redis, ch.id, &ids).await;
+        }
+    }
+    Ok((state_for(db, redis, caller, channel_type, key).await?, outgoing))
 }
 
 /// Adds a member inside `tx` and takes the channel sequence number of its `member.added`.
-async fn add_member(
-    tx: &mut Tx<'_>,
-    channel_id: Uuid,
-    user_id: Uuid,
-    role: &str,
-) -> Result<(MemberRow, i64)> {
+pub async fn add_member(tx: &mut Tx<'_>, channel_id: Uuid, user_id: Uuid, role: &str) -> Result<(MemberRow, i64)> {
     sqlx::query("INSERT INTO channel_members (channel_id, user_id, role) VALUES ($1, $2, $3)")
         .bind(channel_id)
         .bind(user_id)
@@ -333,26 +445,74 @@ async fn add_member(
 /// Channel, members, latest messages and the caller's membership, for a member.
 pub async fn state_for(
     db: &PgPool,
+    redis: &mut ConnectionManager,
     caller: &UserRow,
     channel_type: &str,
     key: &str,
 ) -> Result<ChannelState> {
     let (channel, me) = for_member(db, caller, channel_type, key).await?;
+    state_of(db, redis, caller, &channel, &me).await
+}
+
+/// The state of a channel the caller is known to be a member of.
+pub async fn state_of(
+    db: &PgPool,
+    redis: &mut ConnectionManager,
+    caller: &UserRow,
+    channel: &ChannelRow,
+    me: &MemberRow,
+) -> Result<ChannelState> {
     let members = members(db, channel.id, 100).await?;
-    let msgs = message_list::page(
-        db,
-        caller.id,
-        &channel,
-        message_list::Page {
-            limit: 25,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let page = message_list::Page { limit: 25, ..Default::default() };
+    let msgs = message_list::page(db, caller.id, channel, page).await?;
+    let (watcher_count, online_count) = super::watchers::counts(redis, channel.id).await?;
     Ok(ChannelState {
-        channel: channel.to_wire(),
-        members: members.iter().map(MemberRow::to_wire).collect(),
+        channel: channel.details(),
+        members: members.iter().map(MemberRow::details).collect(),
         messages: msgs,
-        membership: Some(me.to_wire()),
+        membership: Some(me.details()),
+        watcher_count,
+        online_count,
     })
+}
+
+/// A channel by internal id, deleted or not.
+pub async fn by_id_any(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<ChannelRow>> {
+    let sql = format!("{CHANNEL_SELECT} WHERE c.id = $1");
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(id).fetch_optional(db).await?)
+}
+
+/// Like [`by_key`], but also finds a deleted channel (sync still replays its events).
+pub async fn by_key_with_deleted(
+    db: impl PgExecutor<'_>,
+    app_id: Uuid,
+    channel_type: &str,
+    key: &str,
+) -> Result<Option<ChannelRow>> {
+    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3");
+    Ok(sqlx::query_as::<_, ChannelRow>(&sql).bind(app_id).bind(channel_type).bind(key).fetch_optional(db).await?)
+}
+
+/// Like [`for_member`], but also finds a deleted channel (for retries of a delete).
+pub async fn for_member_any(
+    db: &PgPool,
+    user: &UserRow,
+    channel_type: &str,
+    key: &str,
+) -> Result<(ChannelRow, MemberRow)> {
+    validate::channel_type(channel_type)?;
+    validate::external_id("channel id", key)?;
+    let sql = format!("{CHANNEL_SELECT} WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3");
+    let channel = sqlx::query_as::<_, ChannelRow>(&sql)
+        .bind(user.app_id)
+        .bind(channel_type)
+        .bind(key)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
+    let member = membership(db, channel.id, user.id)
+        .await?
+        .filter(|m| m.invite_rejected_at.is_none())
+        .ok_or_else(|| Error::forbidden("you are not a member of this channel"))?;
+    Ok((channel, member))
 }

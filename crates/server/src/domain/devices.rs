@@ -28,8 +28,7 @@ pub struct DeviceRow {
     pub registered_at: Option<NaiveDateTime>,
 }
 
-const COLUMNS: &str =
-    "device_id, push_provider, push_token, platform, last_active_at, registered_at";
+const COLUMNS: &str = "device_id, push_provider, push_token, platform, last_active_at, registered_at";
 
 impl DeviceRow {
     pub fn to_wire(&self) -> Device {
@@ -46,16 +45,11 @@ impl DeviceRow {
 
 /// Device ids: 1–128 characters of letters, digits and `_-@.!:`.
 pub fn validate_device_id(v: &str) -> Result<()> {
-    let ok = !v.is_empty()
-        && v.len() <= 128
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-@.!:".contains(&b));
+    let ok = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-@.!:".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "id must be 1-128 characters of letters, digits and _-@.!:",
-        ))
+        Err(Error::invalid("id must be 1-128 characters of letters, digits and _-@.!:"))
     }
 }
 
@@ -65,13 +59,8 @@ fn validate(input: &RegisterDevice) -> Result<()> {
         return Err(Error::invalid("push_provider must be fcm, apns or webpush"));
     }
     let t = input.push_token.trim();
-    if t.is_empty()
-        || input.push_token.len() > 4096
-        || input.push_token.chars().any(char::is_control)
-    {
-        return Err(Error::invalid(
-            "push_token must be 1-4096 printable characters",
-        ));
+    if t.is_empty() || input.push_token.len() > 4096 || input.push_token.chars().any(char::is_control) {
+        return Err(Error::invalid("push_token must be 1-4096 printable characters"));
     }
     if let Some(p) = &input.platform {
         if !PLATFORMS.contains(&p.as_str()) {
@@ -86,10 +75,7 @@ pub async fn register(db: &PgPool, user: &UserRow, input: &RegisterDevice) -> Re
     validate(input)?;
     let mut tx = db.begin().await?;
     // Serialise registrations of one user so the device cap holds.
-    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(user.id).execute(&mut *tx).await?;
     let (count, exists): (i64, bool) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(bool_or(device_id = $2), false) FROM user_devices WHERE user_id = $1",
     )
@@ -98,9 +84,7 @@ pub async fn register(db: &PgPool, user: &UserRow, input: &RegisterDevice) -> Re
     .fetch_one(&mut *tx)
     .await?;
     if !exists && count >= MAX_DEVICES {
-        return Err(Error::invalid(format!(
-            "a user may register at most {MAX_DEVICES} devices; remove one first"
-        )));
+        return Err(Error::invalid(format!("a user may register at most {MAX_DEVICES} devices; remove one first")));
     }
     sqlx::query(
         "DELETE FROM user_devices d USING users u
@@ -131,13 +115,8 @@ pub async fn register(db: &PgPool, user: &UserRow, input: &RegisterDevice) -> Re
 }
 
 pub async fn list(db: &PgPool, user: &UserRow) -> Result<Vec<DeviceRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM user_devices WHERE user_id = $1 ORDER BY registered_at, device_id"
-    );
-    Ok(sqlx::query_as::<_, DeviceRow>(&sql)
-        .bind(user.id)
-        .fetch_all(db)
-        .await?)
+    let sql = format!("SELECT {COLUMNS} FROM user_devices WHERE user_id = $1 ORDER BY registered_at, device_id");
+    Ok(sqlx::query_as::<_, DeviceRow>(&sql).bind(user.id).fetch_all(db).await?)
 }
 
 /// Removes a device; true when it existed (removing it again is not an error).
@@ -156,12 +135,10 @@ pub async fn touch(db: &PgPool, user_id: Uuid, device_id: &str) -> Result<()> {
     if device_id.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE user_devices SET last_active_at = NOW() WHERE user_id = $1 AND device_id = $2",
-    )
-    .bind(user_id)
-    .bind(device_id)
-    .execute(db)
-    .await?;
+    sqlx::query("UPDATE user_devices SET last_active_at = NOW() WHERE user_id = $1 AND device_id = $2")
+        .bind(user_id)
+        .bind(device_id)
+        .execute(db)
+        .await?;
     Ok(())
 }

@@ -50,16 +50,8 @@ impl DraftRow {
             cid: cid.to_string(),
             parent_id: self.parent_message_id.map(|p| p.to_string()),
             text: self.text.clone().unwrap_or_default(),
-            attachments: self
-                .attachments
-                .as_ref()
-                .map(|j| j.0.clone())
-                .unwrap_or_default(),
-            mentions: self
-                .mentions
-                .as_ref()
-                .map(|j| j.0.clone())
-                .unwrap_or_default(),
+            attachments: self.attachments.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
+            mentions: self.mentions.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
             created_at: self.created_at.map(fmt).unwrap_or_default(),
             updated_at: self.updated_at.map(fmt).unwrap_or_default(),
         }
@@ -83,11 +75,7 @@ return 1";
 
 async fn cache_put(state: &AppState, key: &str, version: i64, fields: &[(&str, String)]) {
     let mut cmd = redis::cmd("EVAL");
-    cmd.arg(CACHE_PUT)
-        .arg(1)
-        .arg(key)
-        .arg(version)
-        .arg(CACHE_TTL_SECS);
+    cmd.arg(CACHE_PUT).arg(1).arg(key).arg(version).arg(CACHE_TTL_SECS);
     for (k, v) in fields {
         cmd.arg(*k).arg(v);
     }
@@ -100,14 +88,8 @@ async fn cache_put(state: &AppState, key: &str, version: i64, fields: &[(&str, S
 async fn cache_draft(state: &AppState, key: &str, row: &DraftRow, draft: &Draft) {
     let fields = [
         ("text", draft.text.clone()),
-        (
-            "attachments",
-            serde_json::to_string(&draft.attachments).unwrap_or_else(|_| "[]".into()),
-        ),
-        (
-            "mentions",
-            serde_json::to_string(&draft.mentions).unwrap_or_else(|_| "[]".into()),
-        ),
+        ("attachments", serde_json::to_string(&draft.attachments).unwrap_or_else(|_| "[]".into())),
+        ("mentions", serde_json::to_string(&draft.mentions).unwrap_or_else(|_| "[]".into())),
         ("created_at", draft.created_at.clone()),
         ("updated_at", draft.updated_at.clone()),
     ];
@@ -115,21 +97,15 @@ async fn cache_draft(state: &AppState, key: &str, row: &DraftRow, draft: &Draft)
 }
 
 /// What the cache says: `Some(Some(draft))`, `Some(None)` (deleted), or `None` (unknown).
-async fn cache_get(
-    state: &AppState,
-    key: &str,
-    cid: &str,
-    parent: Option<Uuid>,
-) -> Option<Option<Draft>> {
+async fn cache_get(state: &AppState, key: &str, cid: &str, parent: Option<Uuid>) -> Option<Option<Draft>> {
     let mut redis = state.redis();
-    let h: HashMap<String, String> =
-        match redis::cmd("HGETALL").arg(key).query_async(&mut redis).await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the draft cache");
-                return None;
-            }
-        };
+    let h: HashMap<String, String> = match redis::cmd("HGETALL").arg(key).query_async(&mut redis).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the draft cache");
+            return None;
+        }
+    };
     if h.contains_key("deleted") {
         return Some(None);
     }
@@ -149,9 +125,7 @@ async fn cache_get(
 
 fn validate_input(input: &UpsertDraft) -> Result<()> {
     if input.text.chars().count() > MAX_MESSAGE_TEXT_CHARS {
-        return Err(Error::invalid(format!(
-            "text is longer than {MAX_MESSAGE_TEXT_CHARS} characters"
-        )));
+        return Err(Error::invalid(format!("text is longer than {MAX_MESSAGE_TEXT_CHARS} characters")));
     }
     if input.attachments.len() > 30 {
         return Err(Error::invalid("at most 30 attachments"));
@@ -164,9 +138,7 @@ fn validate_input(input: &UpsertDraft) -> Result<()> {
         validate::external_id("mention", m)?;
     }
     if input.text.trim().is_empty() && input.attachments.is_empty() {
-        return Err(Error::invalid(
-            "a draft needs text or attachments (delete it instead)",
-        ));
+        return Err(Error::invalid("a draft needs text or attachments (delete it instead)"));
     }
     Ok(())
 }
@@ -179,9 +151,7 @@ async fn target(
     key: &str,
     parent_id: Option<&str>,
 ) -> Result<(ChannelRow, Option<Uuid>)> {
-    let parent = parent_id
-        .map(|p| validate::uuid("parent_id", p))
-        .transpose()?;
+    let parent = parent_id.map(|p| validate::uuid("parent_id", p)).transpose()?;
     let (channel, _) = channels::for_member(state.db(), user, channel_type, key).await?;
     if let Some(p) = parent {
         match messages::by_id(state.db(), p).await? {
@@ -201,8 +171,7 @@ pub async fn upsert(
     input: &UpsertDraft,
 ) -> Result<(Draft, Vec<Outgoing>)> {
     validate_input(input)?;
-    let (channel, parent) =
-        target(state, user, channel_type, key, input.parent_id.as_deref()).await?;
+    let (channel, parent) = target(state, user, channel_type, key, input.parent_id.as_deref()).await?;
     let mut tx = state.db().begin().await?;
     let sql = format!(
         "INSERT INTO message_drafts (channel_id, user_id, parent_message_id, text, attachments, mentions, version)
@@ -223,11 +192,7 @@ pub async fn upsert(
         .await?;
     let draft = row.to_wire(&channel.cid());
     let d = draft.clone();
-    let ev = events::emit_user(&mut tx, user.id, |seq| ServerFrame::DraftUpdated {
-        user_seq: seq,
-        draft: d,
-    })
-    .await?;
+    let ev = events::emit_user(&mut tx, user.id, |seq| ServerFrame::DraftUpdated { user_seq: seq, draft: d }).await?;
     tx.commit().await?;
     cache_draft(state, &cache_key(channel.id, user.id, parent), &row, &draft).await;
     Ok((draft, vec![ev]))
@@ -235,13 +200,7 @@ pub async fn upsert(
 
 /// The caller's draft of the channel (or thread): from the cache, else from Postgres (and then
 /// cached). `not_found` when there is none.
-pub async fn get(
-    state: &AppState,
-    user: &UserRow,
-    channel_type: &str,
-    key: &str,
-    parent_id: Option<&str>,
-) -> Result<Draft> {
+pub async fn get(state: &AppState, user: &UserRow, channel_type: &str, key: &str, parent_id: Option<&str>) -> Result<Draft> {
     let (channel, parent) = target(state, user, channel_type, key, parent_id).await?;
     let ck = cache_key(channel.id, user.id, parent);
     let cid = channel.cid();
@@ -293,20 +252,9 @@ pub async fn delete(
     };
     let cid = channel.cid();
     let p = parent.map(|p| p.to_string());
-    let ev = events::emit_user(&mut tx, user.id, |seq| ServerFrame::DraftDeleted {
-        user_seq: seq,
-        cid,
-        parent_id: p,
-    })
-    .await?;
+    let ev = events::emit_user(&mut tx, user.id, |seq| ServerFrame::DraftDeleted { user_seq: seq, cid, parent_id: p }).await?;
     tx.commit().await?;
-    cache_put(
-        state,
-        &cache_key(channel.id, user.id, parent),
-        version,
-        &[("deleted", "1".into())],
-    )
-    .await;
+    cache_put(state, &cache_key(channel.id, user.id, parent), version, &[("deleted", "1".into())]).await;
     Ok((true, vec![ev]))
 }
 
@@ -320,12 +268,7 @@ struct ListedRow {
 }
 
 /// The caller's drafts, newest first, keyset-paginated by `next`.
-pub async fn list(
-    state: &AppState,
-    user: &UserRow,
-    limit: i64,
-    next: Option<&str>,
-) -> Result<(Vec<Draft>, Option<String>)> {
+pub async fn list(state: &AppState, user: &UserRow, limit: i64, next: Option<&str>) -> Result<(Vec<Draft>, Option<String>)> {
     if !(1..=100).contains(&limit) {
         return Err(Error::invalid("limit must be 1-100"));
     }
@@ -359,14 +302,7 @@ pub async fn list(
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| {
-            format!(
-                "{}:{}",
-                r.draft
-                    .updated_at
-                    .map(|t| t.and_utc().timestamp_micros())
-                    .unwrap_or(0),
-                r.draft.id
-            )
+            format!("{}:{}", r.draft.updated_at.map(|t| t.and_utc().timestamp_micros()).unwrap_or(0), r.draft.id)
         })
     } else {
         None
@@ -374,10 +310,7 @@ pub async fn list(
     let drafts = rows
         .iter()
         .map(|r| {
-            let key = r
-                .channel_key
-                .clone()
-                .unwrap_or_else(|| r.draft.channel_id.to_string());
+            let key = r.channel_key.clone().unwrap_or_else(|| r.draft.channel_id.to_string());
             r.draft.to_wire(&chat_protocol::cid(&r.channel_type, &key))
         })
         .collect();

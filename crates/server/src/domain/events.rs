@@ -61,15 +61,13 @@ pub async fn log_user_event(
     event_type: &str,
     frame: &serde_json::Value,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO user_events (user_id, seq, event_type, payload) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(user_id)
-    .bind(seq)
-    .bind(event_type)
-    .bind(frame)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO user_events (user_id, seq, event_type, payload) VALUES ($1, $2, $3, $4)")
+        .bind(user_id)
+        .bind(seq)
+        .bind(event_type)
+        .bind(frame)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -83,37 +81,16 @@ pub async fn emit_channel(
 ) -> Result<Outgoing> {
     let seq = next_channel_seq(tx, channel_id).await?;
     let frame = build(seq as u64);
-    log_channel_event(
-        tx,
-        channel_id,
-        seq,
-        frame.kind(),
-        &serde_json::to_value(&frame)?,
-    )
-    .await?;
+    log_channel_event(tx, channel_id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
     let recipients = super::channels::recipient_ids(&mut **tx, channel_id).await?;
     Ok(Outgoing { recipients, frame })
 }
 
 /// Records a user-level event inside `tx` under the user's next sequence number and returns it
 /// addressed to that user. Publish the result after the commit.
-pub async fn emit_user(
-    tx: &mut Tx<'_>,
-    user_id: Uuid,
-    build: impl FnOnce(u64) -> ServerFrame,
-) -> Result<Outgoing> {
+pub async fn emit_user(tx: &mut Tx<'_>, user_id: Uuid, build: impl FnOnce(u64) -> ServerFrame) -> Result<Outgoing> {
     let seq = next_user_seq(tx, user_id).await?;
     let frame = build(seq as u64);
-    log_user_event(
-        tx,
-        user_id,
-        seq,
-        frame.kind(),
-        &serde_json::to_value(&frame)?,
-    )
-    .await?;
-    Ok(Outgoing {
-        recipients: vec![user_id],
-        frame,
-    })
+    log_user_event(tx, user_id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
+    Ok(Outgoing { recipients: vec![user_id], frame })
 }

@@ -35,45 +35,32 @@ pub async fn users_of(db: &mut PgConnection, ids: &[Uuid]) -> Result<HashMap<Uui
     ids.sort();
     ids.dedup();
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)");
-    let users = sqlx::query_as::<_, UserRow>(&sql)
-        .bind(&ids)
-        .fetch_all(&mut *db)
-        .await?;
+    let users = sqlx::query_as::<_, UserRow>(&sql).bind(&ids).fetch_all(&mut *db).await?;
     Ok(users.into_iter().map(|u| (u.id, u)).collect())
 }
 
 /// A page of the channel's messages, oldest first: the latest `limit` before `before_seq`, the
 /// first `limit` after `after_seq`, or the page around a message.
-pub async fn page(
-    db: &PgPool,
-    viewer: Uuid,
-    channel: &ChannelRow,
-    p: Page,
-) -> Result<Vec<Message>> {
+pub async fn page(db: &PgPool, viewer: Uuid, channel: &ChannelRow, p: Page) -> Result<Vec<Message>> {
     let limit = p.limit.clamp(1, 200);
     let base = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND parent_message_id IS NULL AND {VISIBLE}"
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND parent_message_id IS NULL AND {VISIBLE}
+           AND {}",
+        super::posting::VISIBLE_TO_VIEWER
     );
+    let (cut, me) = (channel.truncated_seq, viewer);
     let older = |before: i64, n: i64| {
         let sql = format!("{base} AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3");
         async move {
-            sqlx::query_as::<_, MessageRow>(&sql)
-                .bind(channel.id)
-                .bind(before)
-                .bind(n)
-                .fetch_all(db)
-                .await
+            let q = sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(before).bind(n);
+            q.bind(cut).bind(me).fetch_all(db).await
         }
     };
     let newer = |after: i64, n: i64| {
         let sql = format!("{base} AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3");
         async move {
-            sqlx::query_as::<_, MessageRow>(&sql)
-                .bind(channel.id)
-                .bind(after)
-                .bind(n)
-                .fetch_all(db)
-                .await
+            let q = sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(after).bind(n);
+            q.bind(cut).bind(me).fetch_all(db).await
         }
     };
     let mut rows = if let Some(center) = p.around {
@@ -84,9 +71,7 @@ pub async fn page(
                 .fetch_optional(db)
                 .await?;
         let Some((Some(seq),)) = seq else {
-            return Err(crate::error::Error::not_found(
-                "around_id names no message of this channel",
-            ));
+            return Err(crate::error::Error::not_found("around_id names no message of this channel"));
         };
         let half = (limit / 2).max(1);
         let mut r = older(seq + 1, half + 1).await?;
@@ -102,34 +87,28 @@ pub async fn page(
 }
 
 /// Replies in the thread of `parent`, oldest first, paged by sequence.
-pub async fn replies(
-    db: &PgPool,
-    viewer: Uuid,
-    channel: &ChannelRow,
-    parent: Uuid,
-    p: Page,
-) -> Result<Vec<Message>> {
+pub async fn replies(db: &PgPool, viewer: Uuid, channel: &ChannelRow, parent: Uuid, p: Page) -> Result<Vec<Message>> {
     let limit = p.limit.clamp(1, 200);
     let mut rows = if let Some(after) = p.after_seq {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE parent_message_id = $1 AND {VISIBLE}
-               AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3"
+               AND {} AND channel_seq > $2 ORDER BY channel_seq ASC LIMIT $3",
+            super::posting::VISIBLE_TO_VIEWER
         );
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(parent)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(db)
-            .await?
+        let q = sqlx::query_as::<_, MessageRow>(&sql).bind(parent).bind(after).bind(limit);
+        q.bind(channel.truncated_seq).bind(viewer).fetch_all(db).await?
     } else {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE parent_message_id = $1 AND {VISIBLE}
-               AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3"
+               AND {} AND channel_seq < $2 ORDER BY channel_seq DESC LIMIT $3",
+            super::posting::VISIBLE_TO_VIEWER
         );
         sqlx::query_as::<_, MessageRow>(&sql)
             .bind(parent)
             .bind(p.before_seq.unwrap_or(i64::MAX))
             .bind(limit)
+            .bind(channel.truncated_seq)
+            .bind(viewer)
             .fetch_all(db)
             .await?
     };
@@ -138,21 +117,14 @@ pub async fn replies(
 }
 
 /// Pinned messages of the channel, most recently pinned first.
-pub async fn pinned(
-    db: &PgPool,
-    viewer: Uuid,
-    channel: &ChannelRow,
-    limit: i64,
-) -> Result<Vec<Message>> {
+pub async fn pinned(db: &PgPool, viewer: Uuid, channel: &ChannelRow, limit: i64) -> Result<Vec<Message>> {
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND is_pinned = true
-           AND is_deleted IS NOT TRUE AND {VISIBLE} ORDER BY pinned_at DESC LIMIT $2"
+           AND is_deleted IS NOT TRUE AND {VISIBLE}
+           AND channel_seq > $3 AND (shadowed IS NOT TRUE OR user_id = $4) ORDER BY pinned_at DESC LIMIT $2"
     );
-    let rows = sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(channel.id)
-        .bind(limit.clamp(1, 200))
-        .fetch_all(db)
-        .await?;
+    let q = sqlx::query_as::<_, MessageRow>(&sql).bind(channel.id).bind(limit.clamp(1, 200));
+    let rows = q.bind(channel.truncated_seq).bind(viewer).fetch_all(db).await?;
     decorate(&mut *db.acquire().await?, viewer, &channel.cid(), rows).await
 }
 
@@ -179,12 +151,7 @@ impl ReactionRow {
 
 /// Wire messages for `rows` (kept in order) as `viewer` sees them: authors, reaction counts,
 /// the 10 latest reactions, the viewer's own reactions and the quoted message.
-pub async fn decorate(
-    db: &mut PgConnection,
-    viewer: Uuid,
-    cid: &str,
-    rows: Vec<MessageRow>,
-) -> Result<Vec<Message>> {
+pub async fn decorate(db: &mut PgConnection, viewer: Uuid, cid: &str, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -194,16 +161,9 @@ pub async fn decorate(
         Vec::new()
     } else {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1)");
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(&quoted_ids)
-            .fetch_all(&mut *db)
-            .await?
+        sqlx::query_as::<_, MessageRow>(&sql).bind(&quoted_ids).fetch_all(&mut *db).await?
     };
-    let mut user_ids: Vec<Uuid> = rows
-        .iter()
-        .chain(quoted.iter())
-        .map(|r| r.user_id)
-        .collect();
+    let mut user_ids: Vec<Uuid> = rows.iter().chain(quoted.iter()).map(|r| r.user_id).collect();
     user_ids.extend(rows.iter().filter_map(|r| r.pinned_by));
     let users = users_of(&mut *db, &user_ids).await?;
     let counts: Vec<(Uuid, String, i64)> = sqlx::query_as(
@@ -225,10 +185,7 @@ pub async fn decorate(
     .bind(viewer)
     .fetch_all(&mut *db)
     .await?;
-    let quoted_wire: HashMap<Uuid, Message> = quoted
-        .iter()
-        .map(|q| (q.id, q.to_wire(cid, &users)))
-        .collect();
+    let quoted_wire: HashMap<Uuid, Message> = quoted.iter().map(|q| (q.id, q.to_wire(cid, &users))).collect();
     Ok(rows
         .iter()
         .map(|r| {
@@ -240,20 +197,11 @@ pub async fn decorate(
                 }
             }
             m.reaction_counts = rc;
-            m.latest_reactions = reactions
-                .iter()
-                .filter(|x| x.message_id == r.id && x.rank <= 10)
-                .map(ReactionRow::to_wire)
-                .collect();
-            m.own_reactions = reactions
-                .iter()
-                .filter(|x| x.message_id == r.id && x.user_id == viewer)
-                .map(ReactionRow::to_wire)
-                .collect();
-            m.quoted_message = r
-                .quoted_message_id
-                .and_then(|q| quoted_wire.get(&q).cloned())
-                .map(Box::new);
+            m.latest_reactions =
+                reactions.iter().filter(|x| x.message_id == r.id && x.rank <= 10).map(ReactionRow::to_wire).collect();
+            m.own_reactions =
+                reactions.iter().filter(|x| x.message_id == r.id && x.user_id == viewer).map(ReactionRow::to_wire).collect();
+            m.quoted_message = r.quoted_message_id.and_then(|q| quoted_wire.get(&q).cloned()).map(Box::new);
             m
         })
         .collect())

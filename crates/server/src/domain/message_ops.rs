@@ -34,23 +34,19 @@ pub fn role_rank(member: &MemberRow) -> u8 {
 }
 
 /// The message with `id` and its channel, provided `caller` is a member of that channel.
-pub async fn locate(
-    db: &PgPool,
-    caller: &UserRow,
-    id: &str,
-) -> Result<(MessageRow, ChannelRow, MemberRow)> {
+pub async fn locate(db: &PgPool, caller: &UserRow, id: &str) -> Result<(MessageRow, ChannelRow, MemberRow)> {
     let id = validate::uuid("message id", id)?;
-    let row = messages::by_id(db, id)
-        .await?
-        .ok_or_else(|| Error::not_found("no such message"))?;
+    let row = messages::by_id(db, id).await?.ok_or_else(|| Error::not_found("no such message"))?;
     let channel = channels::by_id(db, caller.app_id, row.channel_id)
         .await?
         .ok_or_else(|| Error::not_found("no such message"))?;
     let member = channels::membership(db, channel.id, caller.id)
         .await?
         .ok_or_else(|| Error::not_found("no such message"))?;
-    if row.is_hard_deleted.unwrap_or(false) || row.channel_seq.is_none() && row.user_id != caller.id
-    {
+    if row.is_hard_deleted.unwrap_or(false) || row.channel_seq.is_none() && row.user_id != caller.id {
+        return Err(Error::not_found("no such message"));
+    }
+    if super::posting::hidden_from(db, row.id, &channel, caller.id).await? {
         return Err(Error::not_found("no such message"));
     }
     Ok((row, channel, member))
@@ -58,15 +54,8 @@ pub async fn locate(
 
 pub async fn get(db: &PgPool, caller: &UserRow, id: &str) -> Result<Message> {
     let (row, channel, _) = locate(db, caller, id).await?;
-    let mut list = message_list::decorate(
-        &mut *db.acquire().await?,
-        caller.id,
-        &channel.cid(),
-        vec![row],
-    )
-    .await?;
-    list.pop()
-        .ok_or_else(|| Error::not_found("no such message"))
+    let mut list = message_list::decorate(&mut *db.acquire().await?, caller.id, &channel.cid(), vec![row]).await?;
+    list.pop().ok_or_else(|| Error::not_found("no such message"))
 }
 
 fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
@@ -82,45 +71,37 @@ fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
 /// Applies `change` to the message inside one transaction: claims the mutation id, runs the
 /// UPDATE (which must return the row), builds the event with the next channel sequence number
 /// and stores the result. Returns the decorated message and the events to publish.
+/// A change's kind (as recorded with its mutation id) and the client's mutation id.
+struct Mutation<'a> {
+    kind: &'a str,
+    id: Option<&'a str>,
+}
+
 async fn change(
     db: &PgPool,
     caller: &UserRow,
     channel: &ChannelRow,
-    kind: &str,
-    mutation_id: Option<&str>,
+    mutation: Mutation<'_>,
     update_sql: &str,
     bind: impl FnOnce(
         sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::QueryAs<
-        '_,
-        sqlx::Postgres,
-        MessageRow,
-        sqlx::postgres::PgArguments,
-    >,
+    ) -> sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
     event: impl FnOnce(String, u64, Message) -> ServerFrame,
 ) -> Result<(Message, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
-    let claim = mutations::claim(&mut tx, caller.app_id, caller.id, kind, mutation_id).await?;
+    let claim = mutations::claim(&mut tx, caller.app_id, caller.id, mutation.kind, mutation.id).await?;
     if let Claim::Done(result) = claim {
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
     }
-    let row = bind(sqlx::query_as::<_, MessageRow>(update_sql))
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = bind(sqlx::query_as::<_, MessageRow>(update_sql)).fetch_one(&mut *tx).await?;
     let cid = channel.cid();
     let mut ids = vec![row.user_id];
     ids.extend(row.pinned_by);
     let users = message_list::users_of(&mut tx, &ids).await?;
     let wire = row.to_wire(&cid, &users);
-    let ev = events::emit_channel(&mut tx, channel.id, |seq| {
-        event(cid.clone(), seq, wire.clone())
-    })
-    .await?;
-    if matches!(
-        ev.frame,
-        ServerFrame::MessageDeleted { .. } | ServerFrame::MessageUpdated { .. }
-    ) {
+    let ev = events::emit_channel(&mut tx, channel.id, |seq| event(cid.clone(), seq, wire.clone())).await?;
+    if matches!(ev.frame, ServerFrame::MessageDeleted { .. } | ServerFrame::MessageUpdated { .. }) {
         scrub_logged_copies(&mut tx, channel.id, row.id, &wire).await?;
     }
     let mut list = message_list::decorate(&mut tx, caller.id, &cid, vec![row]).await?;
@@ -132,12 +113,7 @@ async fn change(
 
 /// Replaces the message inside earlier logged events of the channel with its current form, so
 /// sync never replays text that was edited away or deleted.
-async fn scrub_logged_copies(
-    tx: &mut events::Tx<'_>,
-    channel_id: Uuid,
-    message_id: Uuid,
-    now: &Message,
-) -> Result<()> {
+async fn scrub_logged_copies(tx: &mut events::Tx<'_>, channel_id: Uuid, message_id: Uuid, now: &Message) -> Result<()> {
     sqlx::query(
         "UPDATE channel_events SET payload = jsonb_set(payload, '{message}', $3)
           WHERE channel_id = $1 AND payload->'message'->>'id' = $2
@@ -151,34 +127,18 @@ async fn scrub_logged_copies(
     Ok(())
 }
 
-pub async fn edit(
-    db: &PgPool,
-    caller: &UserRow,
-    id: &str,
-    input: &UpdateMessage,
-) -> Result<(Message, Vec<Outgoing>)> {
+pub async fn edit(db: &PgPool, caller: &UserRow, id: &str, input: &UpdateMessage) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     writable(&channel, &member)?;
     if row.user_id != caller.id && role_rank(&member) < 2 {
-        return Err(Error::forbidden(
-            "only the author or a channel admin can edit this message",
-        ));
+        return Err(Error::forbidden("only the author or a channel admin can edit this message"));
     }
     if row.deleted() {
         return Err(Error::invalid("a deleted message cannot be edited"));
     }
-    let text = input
-        .text
-        .clone()
-        .unwrap_or_else(|| row.text.clone().unwrap_or_default());
-    let attachments = input
-        .attachments
-        .clone()
-        .unwrap_or_else(|| row.attachments.clone().map(|j| j.0).unwrap_or_default());
-    let mentions = input
-        .mentions
-        .clone()
-        .unwrap_or_else(|| row.mentions.clone().map(|j| j.0).unwrap_or_default());
+    let text = input.text.clone().unwrap_or_else(|| row.text.clone().unwrap_or_default());
+    let attachments = input.attachments.clone().unwrap_or_else(|| row.attachments.clone().map(|j| j.0).unwrap_or_default());
+    let mentions = input.mentions.clone().unwrap_or_else(|| row.mentions.clone().map(|j| j.0).unwrap_or_default());
     messages::validate_content(&text, &attachments, &mentions, input.metadata.as_ref())?;
     if text.trim().is_empty() && attachments.is_empty() {
         return Err(Error::invalid("a message needs text or attachments"));
@@ -193,21 +153,10 @@ pub async fn edit(
         db,
         caller,
         &channel,
-        "message.edit",
-        input.mutation_id.as_deref(),
+        Mutation { kind: "message.edit", id: input.mutation_id.as_deref() },
         &sql,
-        |q| {
-            q.bind(row.id)
-                .bind(text)
-                .bind(Json(attachments))
-                .bind(Json(mentions))
-                .bind(metadata)
-        },
-        |cid, channel_seq, message| ServerFrame::MessageUpdated {
-            cid,
-            channel_seq,
-            message,
-        },
+        |q| q.bind(row.id).bind(text).bind(Json(attachments)).bind(Json(mentions)).bind(metadata),
+        |cid, channel_seq, message| ServerFrame::MessageUpdated { cid, channel_seq, message },
     )
     .await
 }
@@ -221,18 +170,13 @@ pub async fn delete(
 ) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     let is_author = row.user_id == caller.id;
-    let allowed = if hard {
-        is_author || role_rank(&member) >= 2
-    } else {
-        is_author || role_rank(&member) >= 1
-    };
+    let allowed = if hard { is_author || role_rank(&member) >= 2 } else { is_author || role_rank(&member) >= 1 };
     if !allowed {
         return Err(Error::forbidden("you may not delete this message"));
     }
     if row.deleted() && !hard {
         // Deleting twice is not an error: the message is deleted.
-        let users: HashMap<Uuid, UserRow> =
-            message_list::users_of(&mut *db.acquire().await?, &[row.user_id]).await?;
+        let users: HashMap<Uuid, UserRow> = message_list::users_of(&mut *db.acquire().await?, &[row.user_id]).await?;
         return Ok((row.to_wire(&channel.cid(), &users), Vec::new()));
     }
     let sql = format!(
@@ -248,20 +192,10 @@ pub async fn delete(
         db,
         caller,
         &channel,
-        if hard {
-            "message.hard_delete"
-        } else {
-            "message.delete"
-        },
-        mutation_id,
+        Mutation { kind: if hard { "message.hard_delete" } else { "message.delete" }, id: mutation_id },
         &sql,
         |q| q.bind(row.id).bind(hard),
-        |cid, channel_seq, message| ServerFrame::MessageDeleted {
-            cid,
-            channel_seq,
-            message,
-            hard_delete: hard,
-        },
+        |cid, channel_seq, message| ServerFrame::MessageDeleted { cid, channel_seq, message, hard_delete: hard },
     )
     .await
 }
@@ -276,18 +210,13 @@ pub async fn pin(
     let (row, channel, member) = locate(db, caller, id).await?;
     writable(&channel, &member)?;
     if row.user_id != caller.id && role_rank(&member) < 1 {
-        return Err(Error::forbidden(
-            "only the author or a moderator can pin this message",
-        ));
+        return Err(Error::forbidden("only the author or a moderator can pin this message"));
     }
     if row.deleted() {
         return Err(Error::invalid("a deleted message cannot be pinned"));
     }
     if row.channel_seq.is_none() {
-        return Err(Error::api(
-            ErrorCode::InvalidInput,
-            "a scheduled message cannot be pinned before it is sent",
-        ));
+        return Err(Error::api(ErrorCode::InvalidInput, "a scheduled message cannot be pinned before it is sent"));
     }
     let sql = format!(
         "UPDATE messages SET is_pinned = $2, pinned_at = CASE WHEN $2 THEN NOW() ELSE NULL END,
@@ -298,19 +227,10 @@ pub async fn pin(
         db,
         caller,
         &channel,
-        if pinned {
-            "message.pin"
-        } else {
-            "message.unpin"
-        },
-        mutation_id,
+        Mutation { kind: if pinned { "message.pin" } else { "message.unpin" }, id: mutation_id },
         &sql,
         |q| q.bind(row.id).bind(pinned).bind(caller.id),
-        |cid, channel_seq, message| ServerFrame::MessageUpdated {
-            cid,
-            channel_seq,
-            message,
-        },
+        |cid, channel_seq, message| ServerFrame::MessageUpdated { cid, channel_seq, message },
     )
     .await
 }

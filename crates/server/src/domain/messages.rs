@@ -13,17 +13,15 @@ use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::channels::{self, ChannelRow};
-use super::events::{self, Tx};
 use super::users::UserRow;
-use super::validate;
+use super::events::{self, Tx};
+use super::{posting, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
 use crate::time::{fmt, fmt_opt};
 
 /// Message types a client may send (`system` is the server's own).
-const CLIENT_TYPES: [&str; 7] = [
-    "text", "image", "video", "file", "silent", "pending", "draft",
-];
+const CLIENT_TYPES: [&str; 7] = ["text", "image", "video", "file", "silent", "pending", "draft"];
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
@@ -77,11 +75,7 @@ impl MessageRow {
             user_id: author.map(|u| u.external_id.clone()).unwrap_or_default(),
             user: author.map(UserRow::to_wire),
             // A deleted message keeps its place in the history but none of its content.
-            text: if deleted {
-                String::new()
-            } else {
-                self.text.clone().unwrap_or_default()
-            },
+            text: if deleted { String::new() } else { self.text.clone().unwrap_or_default() },
             message_type: if deleted {
                 "deleted".into()
             } else {
@@ -93,26 +87,13 @@ impl MessageRow {
             attachments: if deleted {
                 Vec::new()
             } else {
-                self.attachments
-                    .as_ref()
-                    .map(|j| j.0.clone())
-                    .unwrap_or_default()
+                self.attachments.as_ref().map(|j| j.0.clone()).unwrap_or_default()
             },
-            mentions: if deleted {
-                Vec::new()
-            } else {
-                self.mentions
-                    .as_ref()
-                    .map(|j| j.0.clone())
-                    .unwrap_or_default()
-            },
+            mentions: if deleted { Vec::new() } else { self.mentions.as_ref().map(|j| j.0.clone()).unwrap_or_default() },
             metadata: if deleted {
                 Default::default()
             } else {
-                self.metadata
-                    .as_ref()
-                    .map(|j| j.0.clone())
-                    .unwrap_or_default()
+                self.metadata.as_ref().map(|j| j.0.clone()).unwrap_or_default()
             },
             is_silent: self.is_silent.unwrap_or(false),
             is_pinned: self.is_pinned.unwrap_or(false),
@@ -126,10 +107,7 @@ impl MessageRow {
             own_reactions: Vec::new(),
             quoted_message: None,
             pinned_at: fmt_opt(self.pinned_at),
-            pinned_by: self
-                .pinned_by
-                .and_then(|u| users.get(&u))
-                .map(|u| u.external_id.clone()),
+            pinned_by: self.pinned_by.and_then(|u| users.get(&u)).map(|u| u.external_id.clone()),
             edited_at: fmt_opt(self.edited_at),
             deleted_at: fmt_opt(self.deleted_at),
             scheduled_for: fmt_opt(self.scheduled_for),
@@ -141,18 +119,10 @@ fn validate_send(input: &SendMessage) -> Result<(Uuid, Option<NaiveDateTime>)> {
     let id = validate::uuid("id", &input.id)?;
     if let Some(t) = &input.message_type {
         if !CLIENT_TYPES.contains(&t.as_str()) {
-            return Err(Error::invalid(format!(
-                "type must be one of {}",
-                CLIENT_TYPES.join(", ")
-            )));
+            return Err(Error::invalid(format!("type must be one of {}", CLIENT_TYPES.join(", "))));
         }
     }
-    validate_content(
-        &input.text,
-        &input.attachments,
-        &input.mentions,
-        input.metadata.as_ref(),
-    )?;
+    validate_content(&input.text, &input.attachments, &input.mentions, input.metadata.as_ref())?;
     if input.text.trim().is_empty() && input.attachments.is_empty() {
         return Err(Error::invalid("a message needs text or attachments"));
     }
@@ -183,9 +153,7 @@ pub fn validate_content(
     metadata: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<()> {
     if text.chars().count() > MAX_MESSAGE_TEXT_CHARS {
-        return Err(Error::invalid(format!(
-            "text is longer than {MAX_MESSAGE_TEXT_CHARS} characters"
-        )));
+        return Err(Error::invalid(format!("text is longer than {MAX_MESSAGE_TEXT_CHARS} characters")));
     }
     if attachments.len() > 30 {
         return Err(Error::invalid("at most 30 attachments"));
@@ -213,6 +181,7 @@ pub fn validate_content(
 /// sequence number and delivered by the scheduler when due.
 pub async fn send(
     db: &PgPool,
+    redis: &mut redis::aio::ConnectionManager,
     sender: &UserRow,
     channel_type: &str,
     key: &str,
@@ -223,12 +192,8 @@ pub async fn send(
     if let Some(existing) = by_id(db, id).await? {
         return resend(db, existing, &channel, sender).await;
     }
-    if member.is_banned.unwrap_or(false) {
-        return Err(Error::forbidden("you are banned from this channel"));
-    }
-    if channel.frozen() {
-        return Err(Error::forbidden("the channel is frozen"));
-    }
+    // Membership, ban, frozen, slow mode, cooldown (domain/posting.rs).
+    posting::check_can_post(redis, &channel, &member).await?;
     let parent = opt_uuid("parent_id", input.parent_id.as_deref())?;
     let quoted = opt_uuid("quoted_message_id", input.quoted_message_id.as_deref())?;
     let mut quoted_row = None;
@@ -237,19 +202,13 @@ pub async fn send(
             match by_id(db, m).await? {
                 Some(r) if r.channel_id == channel.id && !r.deleted() => {
                     if field == "parent_id" && r.parent_message_id.is_some() {
-                        return Err(Error::invalid(
-                            "replies cannot have replies; use the thread's parent",
-                        ));
+                        return Err(Error::invalid("replies cannot have replies; use the thread's parent"));
                     }
                     if field == "quoted_message_id" {
                         quoted_row = Some(r);
                     }
                 }
-                _ => {
-                    return Err(Error::invalid(format!(
-                        "{field} names no message of this channel"
-                    )))
-                }
+                _ => return Err(Error::invalid(format!("{field} names no message of this channel"))),
             }
         }
     }
@@ -311,21 +270,18 @@ pub async fn deliver(
 ) -> Result<(MessageRow, Vec<Outgoing>)> {
     // The sequence number is taken first: the channel row lock it holds orders concurrent sends.
     let seq = events::next_channel_seq(tx, channel.id).await?;
+    let shadowed = posting::shadowed(tx, channel.id, sender.id).await?;
     let sql = format!(
         "UPDATE messages SET channel_seq = $2, created_at = CASE WHEN scheduled_for IS NULL
            THEN created_at ELSE NOW() END, updated_at = NOW() WHERE id = $1 RETURNING {MESSAGE_COLUMNS}"
     );
-    let row = sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(row.id)
-        .bind(seq)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = sqlx::query_as::<_, MessageRow>(&sql).bind(row.id).bind(seq).fetch_one(&mut **tx).await?;
     sqlx::query("UPDATE channels SET last_message_at = $2 WHERE id = $1")
         .bind(channel.id)
         .bind(row.created_at)
         .execute(&mut **tx)
         .await?;
-    if !row.is_silent.unwrap_or(false) && row.parent_message_id.is_none() {
+    if !row.is_silent.unwrap_or(false) && row.parent_message_id.is_none() && !shadowed {
         sqlx::query(
             "UPDATE channel_members SET unread_count = unread_count + 1
               WHERE channel_id = $1 AND user_id <> $2",
@@ -354,28 +310,12 @@ pub async fn deliver(
     let users = HashMap::from([(sender.id, sender.clone())]);
     let cid = channel.cid();
     let message = row.to_wire(&cid, &users);
-    let frame = ServerFrame::MessageNew {
-        cid: cid.clone(),
-        channel_seq: seq as u64,
-        message: message.clone(),
-    };
-    events::log_channel_event(
-        tx,
-        channel.id,
-        seq,
-        "message.new",
-        &serde_json::to_value(&frame)?,
-    )
-    .await?;
-    let recipients = channels::recipient_ids(&mut **tx, channel.id).await?;
+    let frame = ServerFrame::MessageNew { cid: cid.clone(), channel_seq: seq as u64, message: message.clone() };
+    events::log_channel_event(tx, channel.id, seq, "message.new", &serde_json::to_value(&frame)?).await?;
+    let recipients = posting::after_post(tx, channel, sender, row.id, seq, shadowed).await?;
     let mut out = vec![Outgoing { recipients, frame }];
-    let mentioned: Vec<String> = message
-        .mentions
-        .iter()
-        .filter(|m| **m != sender.external_id)
-        .cloned()
-        .collect();
-    if !mentioned.is_empty() {
+    let mentioned: Vec<String> = message.mentions.iter().filter(|m| **m != sender.external_id).cloned().collect();
+    if !mentioned.is_empty() && !shadowed {
         let ids: Vec<(Uuid,)> = sqlx::query_as(
             "SELECT u.id FROM users u JOIN channel_members m ON m.user_id = u.id AND m.channel_id = $1
               WHERE u.app_id = $2 AND u.external_id = ANY($3) AND m.is_banned IS NOT TRUE",
@@ -388,14 +328,7 @@ pub async fn deliver(
         for (uid,) in ids {
             let m = message.clone();
             let c = cid.clone();
-            out.push(
-                events::emit_user(tx, uid, |user_seq| ServerFrame::Mention {
-                    user_seq,
-                    cid: c,
-                    message: m,
-                })
-                .await?,
-            );
+            out.push(events::emit_user(tx, uid, |user_seq| ServerFrame::Mention { user_seq, cid: c, message: m }).await?);
         }
     }
     Ok((row, out))
@@ -408,21 +341,10 @@ async fn resend(
     sender: &UserRow,
 ) -> Result<(Message, Vec<Outgoing>)> {
     if existing.channel_id != channel.id || existing.user_id != sender.id {
-        return Err(Error::api(
-            ErrorCode::IdConflict,
-            "that message id is already used by another message",
-        ));
+        return Err(Error::api(ErrorCode::IdConflict, "that message id is already used by another message"));
     }
-    let mut list = super::message_list::decorate(
-        &mut *db.acquire().await?,
-        sender.id,
-        &channel.cid(),
-        vec![existing],
-    )
-    .await?;
-    let message = list
-        .pop()
-        .ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished"))?;
+    let mut list = super::message_list::decorate(&mut *db.acquire().await?, sender.id, &channel.cid(), vec![existing]).await?;
+    let message = list.pop().ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished"))?;
     Ok((message, Vec::new()))
 }
 
@@ -432,8 +354,5 @@ fn opt_uuid(field: &str, v: Option<&str>) -> Result<Option<Uuid>> {
 
 pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<MessageRow>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-    Ok(sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as::<_, MessageRow>(&sql).bind(id).fetch_optional(db).await?)
 }

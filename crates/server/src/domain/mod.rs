@@ -2,6 +2,8 @@
 //! module owns the SQL for its tables; handlers call these functions and never write SQL.
 
 pub mod apps;
+pub mod channel_admin;
+pub mod channel_query;
 pub mod channels;
 pub mod devices;
 pub mod drafts;
@@ -15,5 +17,9 @@ pub mod reads;
 pub mod scheduler;
 pub mod search;
 pub mod sync;
+pub mod members;
+pub mod permissions;
+pub mod posting;
 pub mod users;
 pub mod validate;
+pub mod watchers;

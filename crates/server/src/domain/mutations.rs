@@ -29,9 +29,7 @@ pub async fn claim(
     kind: &str,
     mutation_id: Option<&str>,
 ) -> Result<Claim> {
-    let Some(raw) = mutation_id else {
-        return Ok(Claim::Untracked);
-    };
+    let Some(raw) = mutation_id else { return Ok(Claim::Untracked) };
     let id = validate::uuid("mutation_id", raw)?;
     let inserted: Option<(Uuid,)> = sqlx::query_as(
         "INSERT INTO mutations (id, app_id, user_id, kind, result) VALUES ($1, $2, $3, $4, 'null')
@@ -52,10 +50,7 @@ pub async fn claim(
             .fetch_one(&mut **tx)
             .await?;
     if owner_app != app_id || owner_user != user_id || owner_kind != kind {
-        return Err(Error::api(
-            ErrorCode::IdConflict,
-            "that mutation_id was used for another change",
-        ));
+        return Err(Error::api(ErrorCode::IdConflict, "that mutation_id was used for another change"));
     }
     Ok(Claim::Done(result))
 }

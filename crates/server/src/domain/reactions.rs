@@ -10,23 +10,18 @@ use chrono::NaiveDateTime;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::events;
 use super::message_list;
 use super::message_ops::locate;
 use super::mutations::{self, Claim};
 use super::users::UserRow;
+use super::events;
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
 use crate::time::fmt;
 
 fn validate_type(t: &str) -> Result<()> {
-    if t.is_empty()
-        || t.chars().count() > 50
-        || t.chars().any(|c| c.is_control() || c.is_whitespace())
-    {
-        return Err(Error::invalid(
-            "reaction type must be 1-50 characters without spaces",
-        ));
+    if t.is_empty() || t.chars().count() > 50 || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid("reaction type must be 1-50 characters without spaces"));
     }
     Ok(())
 }
@@ -56,14 +51,7 @@ pub async fn add(
     }
     let cid = channel.cid();
     let mut tx = db.begin().await?;
-    let claim = mutations::claim(
-        &mut tx,
-        caller.app_id,
-        caller.id,
-        "reaction.add",
-        input.mutation_id.as_deref(),
-    )
-    .await?;
+    let claim = mutations::claim(&mut tx, caller.app_id, caller.id, "reaction.add", input.mutation_id.as_deref()).await?;
     if let Claim::Done(result) = claim {
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
@@ -151,14 +139,7 @@ pub async fn remove(
     }
     let cid = channel.cid();
     let mut tx = db.begin().await?;
-    let claim = mutations::claim(
-        &mut tx,
-        caller.app_id,
-        caller.id,
-        "reaction.remove",
-        mutation_id,
-    )
-    .await?;
+    let claim = mutations::claim(&mut tx, caller.app_id, caller.id, "reaction.remove", mutation_id).await?;
     if let Claim::Done(result) = claim {
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
@@ -171,12 +152,7 @@ pub async fn remove(
     .bind(reaction_type)
     .fetch_optional(&mut *tx)
     .await?;
-    let reaction = wire(
-        row.id,
-        caller,
-        reaction_type,
-        removed.as_ref().and_then(|r| r.0),
-    );
+    let reaction = wire(row.id, caller, reaction_type, removed.as_ref().and_then(|r| r.0));
     let message = decorated(&mut tx, caller, &cid, &row).await?;
     let mut out = Vec::new();
     if removed.is_some() {
@@ -204,6 +180,5 @@ async fn decorated(
     row: &super::messages::MessageRow,
 ) -> Result<chat_protocol::Message> {
     let mut list = message_list::decorate(tx, caller.id, cid, vec![row.clone()]).await?;
-    list.pop()
-        .ok_or_else(|| Error::not_found("no such message"))
+    list.pop().ok_or_else(|| Error::not_found("no such message"))
 }

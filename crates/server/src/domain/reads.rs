@@ -25,11 +25,7 @@ const UNREAD_SQL: &str = "SELECT COUNT(*) FROM messages WHERE channel_id = $1 AN
     AND user_id <> $3 AND parent_message_id IS NULL AND is_silent IS NOT TRUE
     AND is_deleted IS NOT TRUE AND channel_seq IS NOT NULL";
 
-async fn target(
-    db: &PgPool,
-    channel: &ChannelRow,
-    message_id: Option<&str>,
-) -> Result<(i64, Option<Uuid>)> {
+async fn target(db: &PgPool, channel: &ChannelRow, message_id: Option<&str>) -> Result<(i64, Option<Uuid>)> {
     match message_id {
         None => Ok((channel.last_seq, None)),
         Some(id) => {
@@ -39,26 +35,30 @@ async fn target(
                 Some(r) if r.channel_id == channel.id && r.channel_seq.is_some() => {
                     Ok((r.channel_seq.unwrap_or(0), Some(r.id)))
                 }
-                _ => Err(Error::invalid(
-                    "message_id names no message of this channel",
-                )),
+                _ => Err(Error::invalid("message_id names no message of this channel")),
             }
         }
     }
 }
 
-/// Sets the caller's read position to `seq` (`unread` = the position moves back to before a
-/// message) and emits `message.read`.
+/// Where a read position moves: to `seq` (through `message`), only forward (mark read) or to
+/// exactly `seq` (mark unread).
+struct Move<'a> {
+    kind: &'a str,
+    mutation_id: Option<&'a str>,
+    seq: i64,
+    message: Option<Uuid>,
+    forward_only: bool,
+}
+
+/// Moves the caller's read position and emits `message.read`.
 async fn set_position(
     db: &PgPool,
     caller: &UserRow,
     channel: &ChannelRow,
-    kind: &str,
-    mutation_id: Option<&str>,
-    seq: i64,
-    message: Option<Uuid>,
-    forward_only: bool,
+    mv: Move<'_>,
 ) -> Result<(ReadResponse, Vec<Outgoing>)> {
+    let Move { kind, mutation_id, seq, message, forward_only } = mv;
     let mut tx = db.begin().await?;
     let claim = mutations::claim(&mut tx, caller.app_id, caller.id, kind, mutation_id).await?;
     if let Claim::Done(result) = claim {
@@ -72,12 +72,8 @@ async fn set_position(
             .fetch_one(&mut *tx)
             .await?;
     let new_seq = if forward_only { current.max(seq) } else { seq };
-    let (unread,): (i64,) = sqlx::query_as(UNREAD_SQL)
-        .bind(channel.id)
-        .bind(new_seq)
-        .bind(caller.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (unread,): (i64,) =
+        sqlx::query_as(UNREAD_SQL).bind(channel.id).bind(new_seq).bind(caller.id).fetch_one(&mut *tx).await?;
     let (at,): (Option<NaiveDateTime>,) = sqlx::query_as(
         "UPDATE channel_members SET last_read_seq = $3, unread_count = $4, last_read_at = NOW()
           WHERE channel_id = $1 AND user_id = $2 RETURNING last_read_at",
@@ -108,12 +104,8 @@ async fn set_position(
     };
     let r = read.clone();
     let cid = channel.cid();
-    let ev = events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MessageRead {
-        cid,
-        channel_seq: seq,
-        read: r,
-    })
-    .await?;
+    let ev = events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::MessageRead { cid, channel_seq: seq, read: r })
+        .await?;
     let resp = ReadResponse { read };
     mutations::finish(&mut tx, &claim, &resp).await?;
     tx.commit().await?;
@@ -129,17 +121,8 @@ pub async fn mark_read(
 ) -> Result<(ReadResponse, Vec<Outgoing>)> {
     let (channel, _) = channels::for_member(db, caller, channel_type, key).await?;
     let (seq, message) = target(db, &channel, input.message_id.as_deref()).await?;
-    set_position(
-        db,
-        caller,
-        &channel,
-        "channel.read",
-        input.mutation_id.as_deref(),
-        seq,
-        message,
-        true,
-    )
-    .await
+    let mv = Move { kind: "channel.read", mutation_id: input.mutation_id.as_deref(), seq, message, forward_only: true };
+    set_position(db, caller, &channel, mv).await
 }
 
 pub async fn mark_unread(
@@ -151,22 +134,17 @@ pub async fn mark_unread(
 ) -> Result<(ReadResponse, Vec<Outgoing>)> {
     let (channel, _) = channels::for_member(db, caller, channel_type, key).await?;
     let Some(message_id) = input.message_id.as_deref() else {
-        return Err(Error::invalid(
-            "mark unread needs message_id: the first unread message",
-        ));
+        return Err(Error::invalid("mark unread needs message_id: the first unread message"));
     };
     let (seq, message) = target(db, &channel, Some(message_id)).await?;
-    set_position(
-        db,
-        caller,
-        &channel,
-        "channel.unread",
-        input.mutation_id.as_deref(),
-        seq - 1,
+    let mv = Move {
+        kind: "channel.unread",
+        mutation_id: input.mutation_id.as_deref(),
+        seq: seq - 1,
         message,
-        false,
-    )
-    .await
+        forward_only: false,
+    };
+    set_position(db, caller, &channel, mv).await
 }
 
 /// The caller's unread counts: every channel with unread messages, and the total over channels
@@ -198,9 +176,5 @@ pub async fn unread(db: &PgPool, caller: &UserRow) -> Result<UnreadResponse> {
             unread_count: count,
         });
     }
-    Ok(UnreadResponse {
-        total_unread_count: total,
-        unread_channels: channels.len() as u32,
-        channels,
-    })
+    Ok(UnreadResponse { total_unread_count: total, unread_channels: channels.len() as u32, channels })
 }

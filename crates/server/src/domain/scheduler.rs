@@ -24,17 +24,12 @@ pub async fn deliver_due(db: &PgPool, hub: &Hub) -> Result<usize> {
                 AND is_deleted IS NOT TRUE
               ORDER BY scheduled_for LIMIT 1 FOR UPDATE SKIP LOCKED"
         );
-        let Some(row) = sqlx::query_as::<_, MessageRow>(&sql)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
+        let Some(row) = sqlx::query_as::<_, MessageRow>(&sql).fetch_optional(&mut *tx).await? else {
             tx.rollback().await?;
             return Ok(delivered);
         };
-        let (channel_app,): (Uuid,) = sqlx::query_as("SELECT app_id FROM channels WHERE id = $1")
-            .bind(row.channel_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let (channel_app,): (Uuid,) =
+            sqlx::query_as("SELECT app_id FROM channels WHERE id = $1").bind(row.channel_id).fetch_one(&mut *tx).await?;
         let channel = channels::by_id(&mut *tx, channel_app, row.channel_id).await?;
         let sender = sqlx::query_as::<_, users::UserRow>(&format!(
             "SELECT {} FROM users WHERE id = $1",

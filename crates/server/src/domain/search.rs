@@ -16,9 +16,7 @@ fn parse_next(next: &str) -> Result<(NaiveDateTime, Uuid)> {
     let bad = || Error::invalid("next is not a cursor from a previous search page");
     let (micros, id) = next.split_once('_').ok_or_else(bad)?;
     let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let at = chrono::DateTime::from_timestamp_micros(micros)
-        .ok_or_else(bad)?
-        .naive_utc();
+    let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?.naive_utc();
     Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
@@ -38,8 +36,7 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
         }
         let mut ids = Vec::new();
         for cid in cids {
-            let (t, key) = chat_protocol::split_cid(cid)
-                .ok_or_else(|| Error::invalid(format!("{cid:?} is not a cid")))?;
+            let (t, key) = chat_protocol::split_cid(cid).ok_or_else(|| Error::invalid(format!("{cid:?} is not a cid")))?;
             validate::channel_type(t)?;
             validate::external_id("channel id", key)?;
             let (c, _) = channels::for_member(db, caller, t, key).await?;
@@ -48,10 +45,7 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
         channel_ids = Some(ids);
     }
     let cursor = req.next.as_deref().map(parse_next).transpose()?;
-    let cols: Vec<String> = MESSAGE_COLUMNS
-        .split(", ")
-        .map(|c| format!("m.{}", c.trim()))
-        .collect();
+    let cols: Vec<String> = MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect();
     let sql = format!(
         "SELECT {}, c.type AS c_type, c.channel_key AS c_key
            FROM messages m
@@ -60,6 +54,8 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
           WHERE to_tsvector('english', m.text) @@ plainto_tsquery('english', $2)
             AND m.is_deleted IS NOT TRUE AND m.is_hard_deleted IS NOT TRUE AND m.channel_seq IS NOT NULL
             AND cm.is_banned IS NOT TRUE
+            AND (m.shadowed IS NOT TRUE OR m.user_id = $1) AND m.channel_seq > c.truncated_seq
+            AND c.deleted_at IS NULL AND cm.invite_rejected_at IS NULL
             AND ($3::uuid[] IS NULL OR m.channel_id = ANY($3))
             AND ($4::timestamp IS NULL OR (m.created_at, m.id) < ($4, $5))
           ORDER BY m.created_at DESC, m.id DESC LIMIT $6",
@@ -85,20 +81,12 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
     let mut results = Vec::new();
     let mut conn = db.acquire().await?;
     for h in hits.iter().take(limit as usize) {
-        let cid = chat_protocol::cid(
-            &h.c_type,
-            &h.c_key
-                .clone()
-                .unwrap_or_else(|| h.row.channel_id.to_string()),
-        );
-        results
-            .extend(message_list::decorate(&mut conn, caller.id, &cid, vec![h.row.clone()]).await?);
+        let cid = chat_protocol::cid(&h.c_type, &h.c_key.clone().unwrap_or_else(|| h.row.channel_id.to_string()));
+        results.extend(message_list::decorate(&mut conn, caller.id, &cid, vec![h.row.clone()]).await?);
     }
     let next = if has_more {
         hits.get(limit as usize - 1).and_then(|h| {
-            h.row
-                .created_at
-                .map(|t| format!("{}_{}", t.and_utc().timestamp_micros(), h.row.id))
+            h.row.created_at.map(|t| format!("{}_{}", t.and_utc().timestamp_micros(), h.row.id))
         })
     } else {
         None

@@ -19,9 +19,7 @@ pub const MAX_SYNC_CHANNELS: usize = 300;
 
 pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<SyncResponse> {
     if req.channels.len() > MAX_SYNC_CHANNELS {
-        return Err(Error::invalid(format!(
-            "sync at most {MAX_SYNC_CHANNELS} channels per call"
-        )));
+        return Err(Error::invalid(format!("sync at most {MAX_SYNC_CHANNELS} channels per call")));
     }
     let limit = req.limit.unwrap_or(200) as i64;
     if !(1..=1000).contains(&limit) {
@@ -31,71 +29,40 @@ pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<Sy
     let mut cursors = BTreeMap::new();
     for (cid, after) in &req.channels {
         let Some((t, key)) = chat_protocol::split_cid(cid) else {
-            return Err(Error::invalid(format!(
-                "{cid:?} is not a type:id channel reference"
-            )));
+            return Err(Error::invalid(format!("{cid:?} is not a type:id channel reference")));
         };
         super::validate::channel_type(t)?;
         super::validate::external_id("channel id", key)?;
-        let channel = channels::by_key(db, caller.app_id, t, key).await?;
+        let channel = channels::by_key_with_deleted(db, caller.app_id, t, key).await?;
         let member = match &channel {
             Some(c) => channels::membership(db, c.id, caller.id).await?,
             None => None,
         };
         let (Some(channel), Some(_)) = (channel, member) else {
-            cursors.insert(
-                cid.clone(),
-                SyncCursor {
-                    last_seq: 0,
-                    has_more: false,
-                    resync: true,
-                },
-            );
+            cursors.insert(cid.clone(), SyncCursor { last_seq: 0, has_more: false, resync: true });
             continue;
         };
         let last_seq = channel.last_seq.max(0) as u64;
-        let (page, cursor) = read_stream(
-            db,
-            "channel_events",
-            "channel_id",
-            channel.id,
-            *after,
-            last_seq,
-            limit,
-        )
-        .await?;
+        let (page, cursor) =
+            read_stream(db, "channel_events", "channel_id", channel.id, *after, last_seq, limit, Some(caller.id)).await?;
         events.extend(page);
         cursors.insert(cid.clone(), cursor);
     }
     let (user_events, user) = match req.user_seq {
         None => (Vec::new(), None),
         Some(after) => {
-            let (last,): (i64,) = sqlx::query_as("SELECT last_seq FROM users WHERE id = $1")
-                .bind(caller.id)
-                .fetch_one(db)
-                .await?;
-            let (page, cursor) = read_stream(
-                db,
-                "user_events",
-                "user_id",
-                caller.id,
-                after,
-                last.max(0) as u64,
-                limit,
-            )
-            .await?;
+            let (last,): (i64,) =
+                sqlx::query_as("SELECT last_seq FROM users WHERE id = $1").bind(caller.id).fetch_one(db).await?;
+            let (page, cursor) =
+                read_stream(db, "user_events", "user_id", caller.id, after, last.max(0) as u64, limit, None).await?;
             (page, Some(cursor))
         }
     };
-    Ok(SyncResponse {
-        events,
-        channels: cursors,
-        user_events,
-        user,
-    })
+    Ok(SyncResponse { events, channels: cursors, user_events, user })
 }
 
 /// Reads up to `limit` events after `after` from one stream of an event log.
+#[allow(clippy::too_many_arguments)] // one stream of one log, plus who reads it
 async fn read_stream(
     db: &PgPool,
     table: &str,
@@ -104,59 +71,33 @@ async fn read_stream(
     after: u64,
     last_seq: u64,
     limit: i64,
+    viewer: Option<uuid::Uuid>,
 ) -> Result<(Vec<Value>, SyncCursor)> {
     if after > last_seq {
-        return Ok((
-            Vec::new(),
-            SyncCursor {
-                last_seq,
-                has_more: false,
-                resync: true,
-            },
-        ));
+        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: true }));
     }
     if after == last_seq {
-        return Ok((
-            Vec::new(),
-            SyncCursor {
-                last_seq,
-                has_more: false,
-                resync: false,
-            },
-        ));
+        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: false }));
     }
+    // A channel event meant for one user (a shadowed message) keeps its place in the sequence
+    // but is delivered to that user only (posting.rs).
+    let payload = match viewer {
+        Some(_) => "CASE WHEN only_user_id IS NULL OR only_user_id = $4 THEN payload END",
+        None => "payload",
+    };
     let sql = format!(
-        "SELECT seq, payload FROM {table} WHERE {key_column} = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        "SELECT seq, {payload} FROM {table} WHERE {key_column} = $1 AND seq > $2 ORDER BY seq LIMIT $3"
     );
-    let rows: Vec<(i64, Value)> = sqlx::query_as(&sql)
-        .bind(key)
-        .bind(after as i64)
-        .bind(limit + 1)
-        .fetch_all(db)
-        .await?;
+    let mut q = sqlx::query_as(&sql).bind(key).bind(after as i64).bind(limit + 1);
+    if let Some(v) = viewer {
+        q = q.bind(v);
+    }
+    let rows: Vec<(i64, Option<Value>)> = q.fetch_all(db).await?;
     // The log must continue exactly where the client stopped; anything else is a hole.
     if rows.first().map(|r| r.0 as u64) != Some(after + 1) {
-        return Ok((
-            Vec::new(),
-            SyncCursor {
-                last_seq,
-                has_more: false,
-                resync: true,
-            },
-        ));
+        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: true }));
     }
     let has_more = rows.len() as i64 > limit;
-    let page = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|(_, p)| p)
-        .collect();
-    Ok((
-        page,
-        SyncCursor {
-            last_seq,
-            has_more,
-            resync: false,
-        },
-    ))
+    let page = rows.into_iter().take(limit as usize).filter_map(|(_, p)| p).collect();
+    Ok((page, SyncCursor { last_seq, has_more, resync: false }))
 }

@@ -46,11 +46,7 @@ impl UserRow {
             avatar_url: self.avatar_url.clone(),
             bio: self.bio.clone(),
             user_type: self.user_type.clone().unwrap_or_else(|| "regular".into()),
-            metadata: self
-                .metadata
-                .as_ref()
-                .map(|j| j.0.clone())
-                .unwrap_or_default(),
+            metadata: self.metadata.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
             is_online: self.is_online.unwrap_or(false),
             is_deactivated: self.deactivated(),
             last_seen_at: fmt_opt(self.last_seen_at),
@@ -71,9 +67,7 @@ fn validate_input(u: &UserInput) -> Result<()> {
     validate::max_chars("bio", u.bio.as_deref(), 5000)?;
     if let Some(t) = &u.user_type {
         if !USER_TYPES.contains(&t.as_str()) {
-            return Err(Error::invalid(
-                "user_type must be regular, anonymous or guest",
-            ));
+            return Err(Error::invalid("user_type must be regular, anonymous or guest"));
         }
     }
     if let Some(m) = &u.metadata {
@@ -121,10 +115,9 @@ pub async fn upsert(db: &PgPool, app_id: Uuid, users: &[UserInput]) -> Result<Ve
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => Error::api(
-                    chat_protocol::ErrorCode::IdConflict,
-                    "that email is used by another user",
-                ),
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    Error::api(chat_protocol::ErrorCode::IdConflict, "that email is used by another user")
+                }
                 _ => Error::Db(e),
             })?;
         out.push(row);
@@ -139,11 +132,7 @@ pub async fn by_external_id(
     external_id: &str,
 ) -> Result<Option<UserRow>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE app_id = $1 AND external_id = $2");
-    Ok(sqlx::query_as::<_, UserRow>(&sql)
-        .bind(app_id)
-        .bind(external_id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as::<_, UserRow>(&sql).bind(app_id).bind(external_id).fetch_optional(db).await?)
 }
 
 /// Maps application user ids to internal UUIDs; fails naming the first unknown id.
@@ -159,10 +148,7 @@ pub async fn resolve_ids(
     .bind(external_ids)
     .fetch_all(db)
     .await?;
-    if let Some(missing) = external_ids
-        .iter()
-        .find(|e| !rows.iter().any(|(x, _)| x == *e))
-    {
+    if let Some(missing) = external_ids.iter().find(|e| !rows.iter().any(|(x, _)| x == *e)) {
         return Err(Error::invalid(format!("unknown user {missing:?}")));
     }
     Ok(rows)
@@ -235,9 +221,7 @@ fn parse_cursor(sort: UserSort, next: &str) -> Result<(Option<NaiveDateTime>, St
         (UserSort::Created | UserSort::CreatedDesc, Some(("c", rest))) => {
             let (micros, id) = rest.split_once(':').ok_or_else(bad)?;
             let micros: i64 = micros.parse().map_err(|_| bad())?;
-            let at = chrono::DateTime::from_timestamp_micros(micros)
-                .ok_or_else(bad)?
-                .naive_utc();
+            let at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?.naive_utc();
             (Some(at), id)
         }
         _ => return Err(bad()),
@@ -251,9 +235,7 @@ fn cursor_of(sort: UserSort, u: &UserRow) -> String {
         UserSort::Id => format!("i:{}", u.external_id),
         _ => format!(
             "c:{}:{}",
-            u.created_at
-                .map(|t| t.and_utc().timestamp_micros())
-                .unwrap_or(0),
+            u.created_at.map(|t| t.and_utc().timestamp_micros()).unwrap_or(0),
             u.external_id
         ),
     }
@@ -292,67 +274,43 @@ pub async fn query(
     }
     if let Some(t) = &f.user_type {
         if !USER_TYPES.contains(&t.as_str()) {
-            return Err(Error::invalid(
-                "filter.user_type must be regular, anonymous or guest",
-            ));
+            return Err(Error::invalid("filter.user_type must be regular, anonymous or guest"));
         }
     }
     validate::max_chars("filter.team", f.team.as_deref(), 255)?;
-    let cursor = q
-        .next
-        .as_deref()
-        .map(|n| parse_cursor(sort, n))
-        .transpose()?;
+    let cursor = q.next.as_deref().map(|n| parse_cursor(sort, n)).transpose()?;
 
-    let mut b = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE app_id = "
-    ));
-    b.push_bind(caller.app_id)
-        .push(" AND is_deactivated IS NOT TRUE");
+    let mut b = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE app_id = "));
+    b.push_bind(caller.app_id).push(" AND is_deactivated IS NOT TRUE");
     if app_setting(db, caller.app_id, "multi_tenant").await? {
         let (team_id, team_name) = team_of(db, caller.id).await?;
         if let Some(t) = &f.team {
             if team_name.as_deref() != Some(t.as_str()) {
-                return Err(Error::forbidden(
-                    "in this application you can only see your own team",
-                ));
+                return Err(Error::forbidden("in this application you can only see your own team"));
             }
         }
-        b.push(" AND team_id IS NOT DISTINCT FROM ")
-            .push_bind(team_id);
+        b.push(" AND team_id IS NOT DISTINCT FROM ").push_bind(team_id);
     }
     if let Some(ids) = &f.id_in {
-        b.push(" AND external_id = ANY(")
-            .push_bind(ids.clone())
-            .push(")");
+        b.push(" AND external_id = ANY(").push_bind(ids.clone()).push(")");
     }
     if let Some(p) = &f.prefix {
-        let escaped: String = p
-            .to_lowercase()
-            .chars()
-            .flat_map(|c| {
-                let esc = matches!(c, '%' | '_' | '\\');
-                esc.then_some('\\').into_iter().chain(std::iter::once(c))
-            })
-            .collect();
+        let escaped: String = p.to_lowercase().chars().flat_map(|c| {
+            let esc = matches!(c, '%' | '_' | '\\');
+            esc.then_some('\\').into_iter().chain(std::iter::once(c))
+        }).collect();
         let pattern = format!("{escaped}%");
-        b.push(" AND (lower(username) LIKE ")
-            .push_bind(pattern.clone());
-        b.push(" OR lower(display_name) LIKE ")
-            .push_bind(pattern)
-            .push(")");
+        b.push(" AND (lower(username) LIKE ").push_bind(pattern.clone());
+        b.push(" OR lower(display_name) LIKE ").push_bind(pattern).push(")");
     }
     if let Some(t) = &f.user_type {
-        b.push(" AND COALESCE(user_type, 'regular') = ")
-            .push_bind(t.clone());
+        b.push(" AND COALESCE(user_type, 'regular') = ").push_bind(t.clone());
     }
     if let Some(online) = f.online {
-        b.push(" AND COALESCE(is_online, false) = ")
-            .push_bind(online);
+        b.push(" AND COALESCE(is_online, false) = ").push_bind(online);
     }
     if let Some(t) = &f.team {
-        b.push(" AND team_id IN (SELECT id FROM teams WHERE app_id = ")
-            .push_bind(caller.app_id);
+        b.push(" AND team_id IN (SELECT id FROM teams WHERE app_id = ").push_bind(caller.app_id);
         b.push(" AND name = ").push_bind(t.clone()).push(")");
     }
     if let Some((at, id)) = cursor {
@@ -361,18 +319,10 @@ pub async fn query(
                 b.push(" AND external_id > ").push_bind(id);
             }
             (UserSort::Created, Some(at)) => {
-                b.push(" AND (created_at, external_id) > (")
-                    .push_bind(at)
-                    .push(", ")
-                    .push_bind(id)
-                    .push(")");
+                b.push(" AND (created_at, external_id) > (").push_bind(at).push(", ").push_bind(id).push(")");
             }
             (_, at) => {
-                b.push(" AND (created_at, external_id) < (")
-                    .push_bind(at)
-                    .push(", ")
-                    .push_bind(id)
-                    .push(")");
+                b.push(" AND (created_at, external_id) < (").push_bind(at).push(", ").push_bind(id).push(")");
             }
         }
     }
@@ -389,10 +339,7 @@ pub async fn query(
     } else {
         None
     };
-    Ok(chat_protocol::requests::UsersPage {
-        users: rows.iter().map(UserRow::to_wire).collect(),
-        next,
-    })
+    Ok(chat_protocol::requests::UsersPage { users: rows.iter().map(UserRow::to_wire).collect(), next })
 }
 
 /// Locks the user rows of `ids` in id order, so transactions that each update a user and then
@@ -406,21 +353,14 @@ async fn lock_users(tx: &mut super::events::Tx<'_>, ids: &[Uuid]) -> Result<()> 
 }
 
 /// Emits `user.updated` with `user` to them and their contacts, inside `tx`.
-async fn emit_updated(
-    tx: &mut super::events::Tx<'_>,
-    recipients: &[Uuid],
-    user: &UserRow,
-) -> Result<Vec<crate::fanout::Outgoing>> {
+async fn emit_updated(tx: &mut super::events::Tx<'_>, recipients: &[Uuid], user: &UserRow) -> Result<Vec<crate::fanout::Outgoing>> {
     let wire = user.to_wire();
     let mut out = Vec::with_capacity(recipients.len());
     for uid in recipients {
         let w = wire.clone();
         out.push(
-            super::events::emit_user(tx, *uid, |seq| chat_protocol::ServerFrame::UserUpdated {
-                user_seq: seq,
-                user: w,
-            })
-            .await?,
+            super::events::emit_user(tx, *uid, |seq| chat_protocol::ServerFrame::UserUpdated { user_seq: seq, user: w })
+                .await?,
         );
     }
     Ok(out)
@@ -446,19 +386,14 @@ pub async fn update_profile(
     if user.user_type.as_deref() == Some("anonymous") {
         return Err(Error::forbidden("anonymous users cannot edit a profile"));
     }
-    let flat =
-        |v: &Option<Option<String>>| v.as_ref().and_then(|x| x.as_deref().map(str::to_string));
+    let flat = |v: &Option<Option<String>>| v.as_ref().and_then(|x| x.as_deref().map(str::to_string));
     validate::max_chars("display_name", flat(&input.display_name).as_deref(), 255)?;
     check_url("avatar_url", flat(&input.avatar_url).as_deref())?;
     validate::max_chars("bio", flat(&input.bio).as_deref(), 5000)?;
     if let Some(Some(m)) = &input.metadata {
         validate::max_json_bytes("metadata", m, 5 * 1024)?;
     }
-    if input.display_name.is_none()
-        && input.avatar_url.is_none()
-        && input.bio.is_none()
-        && input.metadata.is_none()
-    {
+    if input.display_name.is_none() && input.avatar_url.is_none() && input.bio.is_none() && input.metadata.is_none() {
         return Ok((user.clone(), Vec::new()));
     }
     let mut tx = db.begin().await?;
@@ -513,12 +448,7 @@ pub async fn create_guest(
         .bind(&input.display_name)
         .fetch_optional(db)
         .await?
-        .ok_or_else(|| {
-            Error::api(
-                chat_protocol::ErrorCode::IdConflict,
-                format!("user id {id:?} is already taken"),
-            )
-        })
+        .ok_or_else(|| Error::api(chat_protocol::ErrorCode::IdConflict, format!("user id {id:?} is already taken")))
 }
 
 /// Deactivates or reactivates a user (server side). Returns the user and, when the flag
@@ -544,11 +474,7 @@ pub async fn set_deactivated(
                 deactivated_at = CASE WHEN $2 THEN NOW() ELSE NULL END, updated_at = NOW()
           WHERE id = $1 AND is_deactivated IS DISTINCT FROM $2 RETURNING {USER_COLUMNS}"
     );
-    let Some(row) = sqlx::query_as::<_, UserRow>(&sql)
-        .bind(current.id)
-        .bind(deactivated)
-        .fetch_optional(&mut *tx)
-        .await?
+    let Some(row) = sqlx::query_as::<_, UserRow>(&sql).bind(current.id).bind(deactivated).fetch_optional(&mut *tx).await?
     else {
         // A concurrent call made the same change first.
         tx.rollback().await?;

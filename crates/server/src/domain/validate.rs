@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 pub fn external_id(field: &str, v: &str) -> Result<()> {
     let ok = !v.is_empty()
         && v.len() <= 64
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-@.!".contains(&b));
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-@.!".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -23,8 +22,7 @@ pub fn external_id(field: &str, v: &str) -> Result<()> {
 pub fn channel_type(v: &str) -> Result<()> {
     let ok = !v.is_empty()
         && v.len() <= 64
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -38,9 +36,9 @@ pub fn channel_type(v: &str) -> Result<()> {
 /// Optional text fields with a maximum length in characters.
 pub fn max_chars(field: &str, v: Option<&str>, max: usize) -> Result<()> {
     match v {
-        Some(s) if s.chars().count() > max => Err(Error::invalid(format!(
-            "{field} is longer than {max} characters"
-        ))),
+        Some(s) if s.chars().count() > max => {
+            Err(Error::invalid(format!("{field} is longer than {max} characters")))
+        }
         _ => Ok(()),
     }
 }
@@ -49,9 +47,7 @@ pub fn max_chars(field: &str, v: Option<&str>, max: usize) -> Result<()> {
 pub fn max_json_bytes(field: &str, v: &impl serde::Serialize, max: usize) -> Result<()> {
     let n = serde_json::to_vec(v)?.len();
     if n > max {
-        Err(Error::invalid(format!(
-            "{field} is larger than {max} bytes"
-        )))
+        Err(Error::invalid(format!("{field} is larger than {max} bytes")))
     } else {
         Ok(())
     }

@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use chat_protocol::requests::{
-    ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage,
-};
+use chat_protocol::requests::{ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage};
 
 use super::extract::{Body, UserAuth};
 use crate::domain::{channels, message_list, messages, validate};
@@ -23,8 +21,7 @@ pub async fn get_or_create(
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<CreateChannel>,
 ) -> Result<Json<ChannelState>> {
-    let (st, events) =
-        channels::get_or_create(state.db(), &auth.user, &channel_type, &id, &req).await?;
+    let (st, events) = channels::get_or_create(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
     state.hub().publish(&events).await;
     Ok(Json(st))
 }
@@ -34,9 +31,7 @@ pub async fn get(
     auth: UserAuth,
     Path((channel_type, id)): Path<(String, String)>,
 ) -> Result<Json<ChannelState>> {
-    Ok(Json(
-        channels::state_for(state.db(), &auth.user, &channel_type, &id).await?,
-    ))
+    Ok(Json(channels::state_for(state.db(), &mut state.redis(), &auth.user, &channel_type, &id).await?))
 }
 
 pub async fn send_message(
@@ -45,18 +40,14 @@ pub async fn send_message(
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<SendMessage>,
 ) -> Result<Json<MessageResponse>> {
-    let (message, events) =
-        messages::send(state.db(), &auth.user, &channel_type, &id, &req).await?;
+    let (message, events) = messages::send(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
     state.hub().publish(&events).await;
     Ok(Json(MessageResponse { message }))
 }
 
 pub fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>> {
     q.get(name)
-        .map(|v| {
-            v.parse::<i64>()
-                .map_err(|_| Error::invalid(format!("{name} must be an integer")))
-        })
+        .map(|v| v.parse::<i64>().map_err(|_| Error::invalid(format!("{name} must be an integer"))))
         .transpose()
 }
 
@@ -75,10 +66,7 @@ pub async fn list_messages(
     if !(1..=200).contains(&limit) {
         return Err(Error::invalid("limit must be 1-200"));
     }
-    let around = q
-        .get("around_id")
-        .map(|v| validate::uuid("around_id", v))
-        .transpose()?;
+    let around = q.get("around_id").map(|v| validate::uuid("around_id", v)).transpose()?;
     let page = message_list::Page {
         limit,
         before_seq: int_param(&q, "before_seq")?,
@@ -86,7 +74,5 @@ pub async fn list_messages(
         around,
     };
     let (channel, _) = channels::for_member(state.db(), &auth.user, &channel_type, &id).await?;
-    Ok(Json(MessagesResponse {
-        messages: message_list::page(state.db(), auth.user.id, &channel, page).await?,
-    }))
+    Ok(Json(MessagesResponse { messages: message_list::page(state.db(), auth.user.id, &channel, page).await? }))
 }

@@ -20,11 +20,7 @@ pub async fn ensure_demo(state: &AppState) -> Result<()> {
     let app = apps::ensure_demo(state.db()).await?;
     let inputs: Vec<UserInput> = DEMO_USERS
         .iter()
-        .map(|u| UserInput {
-            id: u.to_string(),
-            display_name: Some(capitalize(u)),
-            ..Default::default()
-        })
+        .map(|u| UserInput { id: u.to_string(), display_name: Some(capitalize(u)), ..Default::default() })
         .collect();
     users::upsert(state.db(), app.id, &inputs).await?;
     Ok(())
@@ -32,9 +28,7 @@ pub async fn ensure_demo(state: &AppState) -> Result<()> {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 pub async fn credentials(
@@ -48,15 +42,9 @@ pub async fn credentials(
         .ok_or_else(|| Error::not_found("the demo application does not exist"))?;
     let existing = users::by_external_id(state.db(), app.id, user_id).await?;
     if existing.is_none() {
-        let input = UserInput {
-            id: user_id.to_string(),
-            display_name: Some(capitalize(user_id)),
-            ..Default::default()
-        };
+        let input = UserInput { id: user_id.to_string(), display_name: Some(capitalize(user_id)), ..Default::default() };
         users::upsert(state.db(), app.id, &[input]).await?;
     }
     let token = auth::mint(&app, user_id, Some(86_400))?;
-    Ok(Json(
-        serde_json::json!({ "api_key": app.api_key, "user_id": user_id, "token": token.token }),
-    ))
+    Ok(Json(serde_json::json!({ "api_key": app.api_key, "user_id": user_id, "token": token.token })))
 }

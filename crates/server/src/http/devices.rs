@@ -16,29 +16,17 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/devices/{id}", delete(remove))
 }
 
-async fn register(
-    State(state): State<AppState>,
-    auth: UserAuth,
-    Body(req): Body<RegisterDevice>,
-) -> Result<Json<DeviceResponse>> {
+async fn register(State(state): State<AppState>, auth: UserAuth, Body(req): Body<RegisterDevice>) -> Result<Json<DeviceResponse>> {
     let row = devices::register(state.db(), &auth.user, &req).await?;
-    Ok(Json(DeviceResponse {
-        device: row.to_wire(),
-    }))
+    Ok(Json(DeviceResponse { device: row.to_wire() }))
 }
 
 async fn list(State(state): State<AppState>, auth: UserAuth) -> Result<Json<DevicesResponse>> {
     let rows = devices::list(state.db(), &auth.user).await?;
-    Ok(Json(DevicesResponse {
-        devices: rows.iter().map(devices::DeviceRow::to_wire).collect(),
-    }))
+    Ok(Json(DevicesResponse { devices: rows.iter().map(devices::DeviceRow::to_wire).collect() }))
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    auth: UserAuth,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>> {
+async fn remove(State(state): State<AppState>, auth: UserAuth, Path(id): Path<String>) -> Result<Json<serde_json::Value>> {
     let existed = devices::remove(state.db(), &auth.user, &id).await?;
     Ok(Json(serde_json::json!({ "removed": existed })))
 }

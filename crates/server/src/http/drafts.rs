@@ -15,18 +15,12 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/channels/{type}/{id}/draft",
-            post(upsert).get(get_one).delete(delete_one),
-        )
+        .route("/v1/channels/{type}/{id}/draft", post(upsert).get(get_one).delete(delete_one))
         .route("/v1/drafts", get(list))
 }
 
 fn only(q: &HashMap<String, String>, allowed: &[&str]) -> Result<()> {
-    match q
-        .keys()
-        .find(|k| k.as_str() != "api_key" && !allowed.contains(&k.as_str()))
-    {
+    match q.keys().find(|k| k.as_str() != "api_key" && !allowed.contains(&k.as_str())) {
         Some(k) => Err(Error::invalid(format!("unknown query parameter {k:?}"))),
         None => Ok(()),
     }
@@ -50,14 +44,7 @@ async fn get_one(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<DraftResponse>> {
     only(&q, &["parent_id"])?;
-    let draft = drafts::get(
-        &state,
-        &auth.user,
-        &channel_type,
-        &id,
-        q.get("parent_id").map(String::as_str),
-    )
-    .await?;
+    let draft = drafts::get(&state, &auth.user, &channel_type, &id, q.get("parent_id").map(String::as_str)).await?;
     Ok(Json(DraftResponse { draft }))
 }
 
@@ -74,19 +61,12 @@ async fn delete_one(
     Ok(Json(serde_json::json!({ "deleted": deleted })))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    auth: UserAuth,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<DraftsResponse>> {
+async fn list(State(state): State<AppState>, auth: UserAuth, Query(q): Query<HashMap<String, String>>) -> Result<Json<DraftsResponse>> {
     only(&q, &["limit", "next"])?;
     let limit = match q.get("limit") {
-        Some(v) => v
-            .parse::<i64>()
-            .map_err(|_| Error::invalid("limit must be an integer"))?,
+        Some(v) => v.parse::<i64>().map_err(|_| Error::invalid("limit must be an integer"))?,
         None => 30,
     };
-    let (drafts, next) =
-        drafts::list(&state, &auth.user, limit, q.get("next").map(String::as_str)).await?;
+    let (drafts, next) = drafts::list(&state, &auth.user, limit, q.get("next").map(String::as_str)).await?;
     Ok(Json(DraftsResponse { drafts, next }))
 }

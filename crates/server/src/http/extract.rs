@@ -21,15 +21,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::api(ErrorCode::InvalidInput, "the request body is too large")
-                } else {
-                    Error::api(ErrorCode::InvalidJson, format!("cannot read the body: {e}"))
-                }
-            })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::api(ErrorCode::InvalidInput, "the request body is too large")
+            } else {
+                Error::api(ErrorCode::InvalidJson, format!("cannot read the body: {e}"))
+            }
+        })?;
         serde_json::from_slice(&bytes)
             .map(Body)
             .map_err(|e| Error::api(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")))
@@ -37,11 +35,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim()
 }
 
 fn api_key(parts: &Parts) -> String {
@@ -70,19 +64,13 @@ pub struct UserAuth {
 impl FromRequestParts<AppState> for UserAuth {
     type Rejection = Error;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(done) = parts.extensions.remove::<UserAuth>() {
             return Ok(done);
         }
         let key = api_key(parts);
         let authz = header(&parts.headers, "authorization");
-        let token = authz
-            .strip_prefix("Bearer ")
-            .or_else(|| authz.strip_prefix("bearer "))
-            .unwrap_or(authz);
+        let token = authz.strip_prefix("Bearer ").or_else(|| authz.strip_prefix("bearer ")).unwrap_or(authz);
         let (app, user, claims) = auth::user(state, &key, token.trim()).await?;
         Ok(UserAuth { app, user, claims })
     }
@@ -94,17 +82,11 @@ pub struct SecretAuth(pub App);
 impl FromRequestParts<AppState> for SecretAuth {
     type Rejection = Error;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let key = api_key(parts);
         let secret = header(&parts.headers, "x-api-secret");
         if secret.is_empty() {
-            return Err(Error::api(
-                ErrorCode::InvalidSecret,
-                "server-side calls need X-Api-Secret",
-            ));
+            return Err(Error::api(ErrorCode::InvalidSecret, "server-side calls need X-Api-Secret"));
         }
         Ok(SecretAuth(auth::secret(state, &key, secret).await?))
     }

@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chat_protocol::requests::{
-    MarkRead, MessageResponse, MessagesResponse, ReactionResponse, ReadResponse, SearchRequest,
-    SearchResponse, SendReaction, SyncRequest, SyncResponse, UnreadResponse, UpdateMessage,
+    MarkRead, MessageResponse, MessagesResponse, ReactionResponse, ReadResponse, SearchRequest, SearchResponse,
+    SendReaction, SyncRequest, SyncResponse, UnreadResponse, UpdateMessage,
 };
 
 use super::channels::int_param;
@@ -18,10 +18,7 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/v1/messages/{id}",
-            get(get_message).patch(edit).delete(remove),
-        )
+        .route("/v1/messages/{id}", get(get_message).patch(edit).delete(remove))
         .route("/v1/messages/{id}/pin", post(pin).delete(unpin))
         .route("/v1/messages/{id}/replies", get(replies))
         .route("/v1/messages/{id}/reactions", post(react))
@@ -37,10 +34,7 @@ pub fn routes() -> Router<AppState> {
 type Q = Query<HashMap<String, String>>;
 
 fn only(q: &HashMap<String, String>, allowed: &[&str]) -> Result<()> {
-    match q
-        .keys()
-        .find(|k| !allowed.contains(&k.as_str()) && k.as_str() != "api_key")
-    {
+    match q.keys().find(|k| !allowed.contains(&k.as_str()) && k.as_str() != "api_key") {
         Some(k) => Err(Error::invalid(format!("unknown query parameter {k:?}"))),
         None => Ok(()),
     }
@@ -54,14 +48,8 @@ fn flag(q: &HashMap<String, String>, name: &str) -> Result<bool> {
     }
 }
 
-async fn get_message(
-    State(s): State<AppState>,
-    auth: UserAuth,
-    Path(id): Path<String>,
-) -> Result<Json<MessageResponse>> {
-    Ok(Json(MessageResponse {
-        message: message_ops::get(s.db(), &auth.user, &id).await?,
-    }))
+async fn get_message(State(s): State<AppState>, auth: UserAuth, Path(id): Path<String>) -> Result<Json<MessageResponse>> {
+    Ok(Json(MessageResponse { message: message_ops::get(s.db(), &auth.user, &id).await? }))
 }
 
 async fn edit(
@@ -75,76 +63,34 @@ async fn edit(
     Ok(Json(MessageResponse { message }))
 }
 
-async fn remove(
-    State(s): State<AppState>,
-    auth: UserAuth,
-    Path(id): Path<String>,
-    Query(q): Q,
-) -> Result<Json<MessageResponse>> {
+async fn remove(State(s): State<AppState>, auth: UserAuth, Path(id): Path<String>, Query(q): Q) -> Result<Json<MessageResponse>> {
     only(&q, &["hard", "mutation_id"])?;
     let hard = flag(&q, "hard")?;
-    let (message, events) = message_ops::delete(
-        s.db(),
-        &auth.user,
-        &id,
-        hard,
-        q.get("mutation_id").map(String::as_str),
-    )
-    .await?;
+    let (message, events) = message_ops::delete(s.db(), &auth.user, &id, hard, q.get("mutation_id").map(String::as_str)).await?;
     s.hub().publish(&events).await;
     Ok(Json(MessageResponse { message }))
 }
 
-async fn set_pin(
-    s: AppState,
-    auth: UserAuth,
-    id: String,
-    q: HashMap<String, String>,
-    on: bool,
-) -> Result<Json<MessageResponse>> {
+async fn set_pin(s: AppState, auth: UserAuth, id: String, q: HashMap<String, String>, on: bool) -> Result<Json<MessageResponse>> {
     only(&q, &["mutation_id"])?;
-    let (message, events) = message_ops::pin(
-        s.db(),
-        &auth.user,
-        &id,
-        on,
-        q.get("mutation_id").map(String::as_str),
-    )
-    .await?;
+    let (message, events) = message_ops::pin(s.db(), &auth.user, &id, on, q.get("mutation_id").map(String::as_str)).await?;
     s.hub().publish(&events).await;
     Ok(Json(MessageResponse { message }))
 }
 
-async fn pin(
-    State(s): State<AppState>,
-    auth: UserAuth,
-    Path(id): Path<String>,
-    Query(q): Q,
-) -> Result<Json<MessageResponse>> {
+async fn pin(State(s): State<AppState>, auth: UserAuth, Path(id): Path<String>, Query(q): Q) -> Result<Json<MessageResponse>> {
     set_pin(s, auth, id, q, true).await
 }
 
-async fn unpin(
-    State(s): State<AppState>,
-    auth: UserAuth,
-    Path(id): Path<String>,
-    Query(q): Q,
-) -> Result<Json<MessageResponse>> {
+async fn unpin(State(s): State<AppState>, auth: UserAuth, Path(id): Path<String>, Query(q): Q) -> Result<Json<MessageResponse>> {
     set_pin(s, auth, id, q, false).await
 }
 
-async fn replies(
-    State(s): State<AppState>,
-    auth: UserAuth,
-    Path(id): Path<String>,
-    Query(q): Q,
-) -> Result<Json<MessagesResponse>> {
+async fn replies(State(s): State<AppState>, auth: UserAuth, Path(id): Path<String>, Query(q): Q) -> Result<Json<MessagesResponse>> {
     only(&q, &["limit", "before_seq", "after_seq"])?;
     let (parent, channel, _) = message_ops::locate(s.db(), &auth.user, &id).await?;
     if parent.parent_message_id.is_some() {
-        return Err(Error::invalid(
-            "that message is a reply; list the replies of its parent",
-        ));
+        return Err(Error::invalid("that message is a reply; list the replies of its parent"));
     }
     let page = message_list::Page {
         limit: int_param(&q, "limit")?.unwrap_or(50),
@@ -152,9 +98,7 @@ async fn replies(
         after_seq: int_param(&q, "after_seq")?,
         around: None,
     };
-    Ok(Json(MessagesResponse {
-        messages: message_list::replies(s.db(), auth.user.id, &channel, parent.id, page).await?,
-    }))
+    Ok(Json(MessagesResponse { messages: message_list::replies(s.db(), auth.user.id, &channel, parent.id, page).await? }))
 }
 
 async fn react(
@@ -175,14 +119,8 @@ async fn unreact(
     Query(q): Q,
 ) -> Result<Json<ReactionResponse>> {
     only(&q, &["mutation_id"])?;
-    let (resp, events) = reactions::remove(
-        s.db(),
-        &auth.user,
-        &id,
-        &reaction_type,
-        q.get("mutation_id").map(String::as_str),
-    )
-    .await?;
+    let (resp, events) =
+        reactions::remove(s.db(), &auth.user, &id, &reaction_type, q.get("mutation_id").map(String::as_str)).await?;
     s.hub().publish(&events).await;
     Ok(Json(resp))
 }
@@ -196,9 +134,7 @@ async fn pinned(
     only(&q, &["limit"])?;
     let (channel, _) = channels::for_member(s.db(), &auth.user, &channel_type, &id).await?;
     let limit = int_param(&q, "limit")?.unwrap_or(50);
-    Ok(Json(MessagesResponse {
-        messages: message_list::pinned(s.db(), auth.user.id, &channel, limit).await?,
-    }))
+    Ok(Json(MessagesResponse { messages: message_list::pinned(s.db(), auth.user.id, &channel, limit).await? }))
 }
 
 async fn mark_read(
@@ -227,11 +163,7 @@ async fn unread(State(s): State<AppState>, auth: UserAuth) -> Result<Json<Unread
     Ok(Json(reads::unread(s.db(), &auth.user).await?))
 }
 
-async fn sync_handler(
-    State(s): State<AppState>,
-    auth: UserAuth,
-    Body(req): Body<SyncRequest>,
-) -> Result<Json<SyncResponse>> {
+async fn sync_handler(State(s): State<AppState>, auth: UserAuth, Body(req): Body<SyncRequest>) -> Result<Json<SyncResponse>> {
     Ok(Json(sync::sync(s.db(), &auth.user, &req).await?))
 }
 

@@ -2,12 +2,14 @@
 //! 404. Handlers live in the submodules, one group each.
 
 pub mod admin;
+pub mod channel_ops;
 pub mod channels;
 pub mod dev;
 pub mod devices;
 pub mod drafts;
 pub mod extract;
 pub mod messages;
+pub mod members;
 pub mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -26,33 +28,26 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({ "ok": true })) }),
-        )
+        .route("/healthz", get(|| async { Json(serde_json::json!({ "ok": true })) }))
         .route("/admin/apps", post(admin::create_app))
         .route("/v1/users", post(admin::upsert_users))
         .route("/v1/tokens", post(admin::mint_token))
         .route("/v1/tokens/revoke", post(admin::revoke_token))
         .route("/v1/me", get(channels::me))
-        .route(
-            "/v1/channels/{type}/{id}",
-            post(channels::get_or_create).get(channels::get),
-        )
+        .route("/v1/channels/{type}/{id}", post(channels::get_or_create).get(channels::get))
         .route(
             "/v1/channels/{type}/{id}/messages",
             post(channels::send_message).get(channels::list_messages),
         )
         .route("/v1/ws", get(ws::upgrade))
         .merge(messages::routes())
+        .merge(channel_ops::routes())
+        .merge(members::routes())
         .merge(users::routes())
         .merge(devices::routes())
         .merge(drafts::routes())
         // Keep this after every route: it rate-limits the user-facing ones (crate::ratelimit).
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::ratelimit::http_layer,
-        ));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::http_layer));
     if state.config().demo {
         api = api.route("/dev/credentials", get(dev::credentials));
     }

@@ -23,28 +23,12 @@ struct Backing {
 
 fn backing() -> &'static Backing {
     static B: OnceLock<Backing> = OnceLock::new();
-    B.get_or_init(|| {
-        match (
-            std::env::var("TEST_DATABASE_URL"),
-            std::env::var("TEST_REDIS_URL"),
-        ) {
-            (Ok(db), Ok(redis)) => Backing {
-                db,
-                redis,
-                _embedded: None,
-            },
-            _ => {
-                let e = Embedded::start(EmbeddedOptions {
-                    data_dir: None,
-                    durable: false,
-                })
+    B.get_or_init(|| match (std::env::var("TEST_DATABASE_URL"), std::env::var("TEST_REDIS_URL")) {
+        (Ok(db), Ok(redis)) => Backing { db, redis, _embedded: None },
+        _ => {
+            let e = Embedded::start(EmbeddedOptions { data_dir: None, durable: false })
                 .expect("start the embedded Postgres and Redis");
-                Backing {
-                    db: e.database_url(),
-                    redis: e.redis_url(),
-                    _embedded: Some(e),
-                }
-            }
+            Backing { db: e.database_url(), redis: e.redis_url(), _embedded: Some(e) }
         }
     })
 }
@@ -61,25 +45,17 @@ pub struct Node {
 
 impl Node {
     pub async fn start() -> Node {
-        Node::start_with(Config {
-            admin_token: Some("test-admin".into()),
-            ..Config::default()
-        })
-        .await
+        Node::start_with(Config { admin_token: Some("test-admin".into()), ..Config::default() }).await
     }
 
     pub async fn start_with(config: Config) -> Node {
         let b = backing();
-        let state = chat_server::build_state(&b.db, &b.redis, config)
-            .await
-            .expect("build state");
+        let state = chat_server::build_state(&b.db, &b.redis, config).await.expect("build state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let st = state.clone();
         tokio::spawn(async move {
-            chat_server::serve(listener, st, std::future::pending())
-                .await
-                .unwrap();
+            chat_server::serve(listener, st, std::future::pending()).await.unwrap();
         });
         Node { url, state }
     }
@@ -121,10 +97,7 @@ impl TestApp {
 
     /// The same application, addressed through another node.
     pub fn on(&self, node: &Node) -> TestApp {
-        TestApp {
-            url: node.url.clone(),
-            ..self.clone()
-        }
+        TestApp { url: node.url.clone(), ..self.clone() }
     }
 
     pub async fn server_post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -143,27 +116,14 @@ impl TestApp {
 
     pub async fn upsert_users(&self, ids: &[&str]) {
         let body = UpsertUsers {
-            users: ids
-                .iter()
-                .map(|id| UserInput {
-                    id: id.to_string(),
-                    ..Default::default()
-                })
-                .collect(),
+            users: ids.iter().map(|id| UserInput { id: id.to_string(), ..Default::default() }).collect(),
         };
-        let (status, v) = self
-            .server_post("/v1/users", serde_json::to_value(body).unwrap())
-            .await;
+        let (status, v) = self.server_post("/v1/users", serde_json::to_value(body).unwrap()).await;
         assert_eq!(status, 200, "{v}");
     }
 
     pub async fn token(&self, user: &str, expires_in: Option<u64>) -> String {
-        let (status, v) = self
-            .server_post(
-                "/v1/tokens",
-                json!({ "user_id": user, "expires_in": expires_in }),
-            )
-            .await;
+        let (status, v) = self.server_post("/v1/tokens", json!({ "user_id": user, "expires_in": expires_in })).await;
         assert_eq!(status, 200, "{v}");
         serde_json::from_value::<TokenResponse>(v).unwrap().token
     }
@@ -171,11 +131,7 @@ impl TestApp {
     pub async fn user(&self, id: &str) -> UserClient {
         self.upsert_users(&[id]).await;
         let token = self.token(id, None).await;
-        UserClient {
-            app: self.clone(),
-            user_id: id.into(),
-            token,
-        }
+        UserClient { app: self.clone(), user_id: id.into(), token }
     }
 }
 
@@ -189,18 +145,10 @@ pub struct UserClient {
 
 impl UserClient {
     pub fn via(&self, node: &Node) -> UserClient {
-        UserClient {
-            app: self.app.on(node),
-            ..self.clone()
-        }
+        UserClient { app: self.app.on(node), ..self.clone() }
     }
 
-    pub async fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    pub async fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self
             .app
             .http
@@ -225,32 +173,18 @@ impl UserClient {
 
     pub async fn create_channel(&self, cid: &str, members: &[&str]) -> Value {
         let (t, id) = cid.split_once(':').unwrap();
-        let (status, v) = self
-            .post(
-                &format!("/v1/channels/{t}/{id}"),
-                json!({ "members": members }),
-            )
-            .await;
+        let (status, v) = self.post(&format!("/v1/channels/{t}/{id}"), json!({ "members": members })).await;
         assert_eq!(status, 200, "{v}");
         v
     }
 
     pub async fn send(&self, cid: &str, id: &str, text: &str) -> (u16, Value) {
         let (t, c) = cid.split_once(':').unwrap();
-        self.post(
-            &format!("/v1/channels/{t}/{c}/messages"),
-            json!({ "id": id, "text": text }),
-        )
-        .await
+        self.post(&format!("/v1/channels/{t}/{c}/messages"), json!({ "id": id, "text": text })).await
     }
 
     pub async fn connect(&self, node: &Node) -> Socket {
-        let url = format!(
-            "{}?api_key={}&token={}",
-            node.ws_url(),
-            self.app.api_key,
-            self.token
-        );
+        let url = format!("{}?api_key={}&token={}", node.ws_url(), self.app.api_key, self.token);
         let mut s = Socket::open(&url).await;
         let first = s.next_json().await.expect("connection.ok");
         assert_eq!(first["type"], "connection.ok", "{first}");
@@ -264,9 +198,7 @@ pub fn new_id() -> String {
 
 /// A raw websocket client.
 pub struct Socket {
-    pub ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    pub ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 }
 
 /// What a socket read produced.
@@ -279,9 +211,7 @@ pub enum Read {
 
 impl Socket {
     pub async fn open(url: &str) -> Socket {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connect");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connect");
         Socket { ws }
     }
 
@@ -295,9 +225,7 @@ impl Socket {
                 Err(_) => return Read::Timeout,
                 Ok(None) | Ok(Some(Err(_))) => return Read::Closed(None),
                 Ok(Some(Ok(WsMessage::Close(f)))) => return Read::Closed(f),
-                Ok(Some(Ok(WsMessage::Text(t)))) => {
-                    return Read::Json(serde_json::from_str(&t).unwrap())
-                }
+                Ok(Some(Ok(WsMessage::Text(t)))) => return Read::Json(serde_json::from_str(&t).unwrap()),
                 Ok(Some(Ok(_))) => continue,
             }
         }
@@ -308,11 +236,7 @@ impl Socket {
     pub async fn next_json(&mut self) -> Option<Value> {
         loop {
             match self.read(Duration::from_secs(5)).await {
-                Read::Json(v)
-                    if v["type"] == "health.check" || v["type"] == "user.presence.changed" =>
-                {
-                    continue
-                }
+                Read::Json(v) if v["type"] == "health.check" || v["type"] == "user.presence.changed" => continue,
                 Read::Json(v) => return Some(v),
                 _ => return None,
             }
@@ -337,11 +261,7 @@ impl Socket {
         loop {
             match self.read(wait).await {
                 Read::Timeout => return,
-                Read::Json(v)
-                    if v["type"] == "health.check" || v["type"] == "user.presence.changed" =>
-                {
-                    continue
-                }
+                Read::Json(v) if v["type"] == "health.check" || v["type"] == "user.presence.changed" => continue,
                 other => panic!("expected silence, got {other:?}"),
             }
         }
@@ -365,11 +285,7 @@ impl Socket {
 
 /// A Redis connection to the test backing store.
 pub async fn redis_conn() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(redis_url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+    redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
 }
 
 /// Polls `check` every 20 ms until it holds or `within` passes.
@@ -405,31 +321,22 @@ impl TestApp {
     pub async fn set_team(&self, node: &Node, user: &str, team: &str) {
         let db = node.state.db();
         let app_id: (uuid::Uuid,) =
-            sqlx::query_as("SELECT id FROM applications WHERE api_key = $1")
-                .bind(&self.api_key)
-                .fetch_one(db)
-                .await
-                .unwrap();
-        let existing: Option<(uuid::Uuid,)> =
-            sqlx::query_as("SELECT id FROM teams WHERE app_id = $1 AND name = $2")
-                .bind(app_id.0)
-                .bind(team)
-                .fetch_optional(db)
-                .await
-                .unwrap();
+            sqlx::query_as("SELECT id FROM applications WHERE api_key = $1").bind(&self.api_key).fetch_one(db).await.unwrap();
+        let existing: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM teams WHERE app_id = $1 AND name = $2")
+            .bind(app_id.0)
+            .bind(team)
+            .fetch_optional(db)
+            .await
+            .unwrap();
         let team_id = match existing {
             Some((id,)) => id,
-            None => {
-                sqlx::query_as::<_, (uuid::Uuid,)>(
-                    "INSERT INTO teams (app_id, name) VALUES ($1, $2) RETURNING id",
-                )
+            None => sqlx::query_as::<_, (uuid::Uuid,)>("INSERT INTO teams (app_id, name) VALUES ($1, $2) RETURNING id")
                 .bind(app_id.0)
                 .bind(team)
                 .fetch_one(db)
                 .await
                 .unwrap()
-                .0
-            }
+                .0,
         };
         sqlx::query("UPDATE users SET team_id = $3 WHERE app_id = $1 AND external_id = $2")
             .bind(app_id.0)
@@ -465,12 +372,7 @@ impl UserClient {
 
     /// Connects with extra query parameters (e.g. `device_id=phone`).
     pub async fn connect_with(&self, node: &Node, extra: &str) -> Socket {
-        let url = format!(
-            "{}?api_key={}&token={}&{extra}",
-            node.ws_url(),
-            self.app.api_key,
-            self.token
-        );
+        let url = format!("{}?api_key={}&token={}&{extra}", node.ws_url(), self.app.api_key, self.token);
         let mut s = Socket::open(&url).await;
         let first = s.next_json().await.expect("connection.ok");
         assert_eq!(first["type"], "connection.ok", "{first}");
@@ -479,17 +381,12 @@ impl UserClient {
 
     /// A client of the same user presenting a token signed by another application.
     pub fn with_token(&self, token: &str) -> UserClient {
-        UserClient {
-            token: token.to_string(),
-            ..self.clone()
-        }
+        UserClient { token: token.to_string(), ..self.clone() }
     }
     /// Sends a message with extra fields; panics unless it is stored.
     pub async fn send_with(&self, cid: &str, body: Value) -> Value {
         let (t, c) = cid.split_once(':').unwrap();
-        let (status, v) = self
-            .post(&format!("/v1/channels/{t}/{c}/messages"), body)
-            .await;
+        let (status, v) = self.post(&format!("/v1/channels/{t}/{c}/messages"), body).await;
         assert_eq!(status, 200, "{v}");
         v["message"].clone()
     }
@@ -533,4 +430,68 @@ pub async fn logged_seqs(node: &Node, api_key: &str, cid: &str) -> Vec<i64> {
     .await
     .unwrap();
     rows.into_iter().map(|r| r.0).collect()
+}
+
+// ---- channels & members helpers ----
+
+impl UserClient {
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// `POST /v1/channels/{type}/{id}/{action}` for a `type:id` cid.
+    pub async fn act(&self, cid: &str, action: &str, body: Value) -> (u16, Value) {
+        let (t, id) = cid.split_once(':').unwrap();
+        self.post(&format!("/v1/channels/{t}/{id}/{action}"), body).await
+    }
+
+    /// The cids of a `POST /v1/channels/query` answer, asserting success.
+    pub async fn query_cids(&self, body: Value) -> (Vec<String>, Option<String>) {
+        let (status, v) = self.post("/v1/channels/query", body).await;
+        assert_eq!(status, 200, "{v}");
+        let cids = v["channels"].as_array().unwrap().iter().map(|c| c["channel"]["cid"].as_str().unwrap().to_string()).collect();
+        (cids, v["next"].as_str().map(String::from))
+    }
+}
+
+/// Asserts the channel's event log holds exactly sequences 1..=last_seq, each once, and returns
+/// the event types in order.
+pub async fn assert_gapless(node: &Node, api_key: &str, cid: &str) -> Vec<String> {
+    let (t, key) = cid.split_once(':').unwrap();
+    let db = node.state.db();
+    let (channel_id, last_seq): (uuid::Uuid, i64) = sqlx::query_as(
+        "SELECT c.id, c.last_seq FROM channels c JOIN applications a ON a.id = c.app_id
+          WHERE a.api_key = $1 AND c.type = $2 AND c.channel_key = $3",
+    )
+    .bind(api_key)
+    .bind(t)
+    .bind(key)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, event_type FROM channel_events WHERE channel_id = $1 ORDER BY seq")
+            .bind(channel_id)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(seqs, (1..=last_seq).collect::<Vec<_>>(), "channel_events of {cid} are gapless");
+    rows.into_iter().map(|r| r.1).collect()
+}
+
+/// Counts stored messages of a channel (any visibility).
+pub async fn stored_messages(node: &Node, api_key: &str, cid: &str) -> i64 {
+    let (t, key) = cid.split_once(':').unwrap();
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM messages m JOIN channels c ON c.id = m.channel_id JOIN applications a ON a.id = c.app_id
+          WHERE a.api_key = $1 AND c.type = $2 AND c.channel_key = $3",
+    )
+    .bind(api_key)
+    .bind(t)
+    .bind(key)
+    .fetch_one(node.state.db())
+    .await
+    .unwrap();
+    n
 }
