@@ -11,8 +11,11 @@ export interface ChatClientOptions {
   apiUrl: string;
   apiKey: string;
   userId: string;
-  /** The user's token (a JWT minted by your backend). */
-  token: string;
+  /** The user's token (a JWT minted by your backend). Optional with `tokenProvider`. */
+  token?: string;
+  /** Called for a fresh token when the server says the token expired (and for the first
+   * token when `token` is absent). */
+  tokenProvider?: () => Promise<string> | string;
   /** Identifies this device or tab to the server. */
   deviceId?: string;
 }
@@ -49,6 +52,13 @@ export interface ChannelInfo {
   /** The channel's latest sequence number. */
   last_seq: number;
   member_count: number;
+  is_distinct?: boolean;
+  slow_mode?: number;
+  cooldown?: number;
+  settings?: Metadata;
+  team?: string;
+  truncated_at?: string;
+  deleted_at?: string;
 }
 
 export interface ChannelMember {
@@ -58,6 +68,43 @@ export interface ChannelMember {
   joined_at: string;
   unread_count: number;
   last_read_at?: string;
+  is_muted?: boolean;
+  is_hidden?: boolean;
+  banned?: boolean;
+  ban_expires_at?: string;
+  invited?: boolean;
+  invite_accepted_at?: string;
+  invite_rejected_at?: string;
+}
+
+export interface Reaction { message_id: string; user_id: string; type: string; created_at: string }
+
+export interface ReadState {
+  cid: string;
+  user_id: string;
+  last_read_seq: number;
+  last_read_at?: string;
+  last_read_message_id?: string;
+  unread_count: number;
+}
+
+export interface Draft {
+  cid: string;
+  parent_id?: string;
+  text: string;
+  attachments: Metadata[];
+  mentions: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Device {
+  id: string;
+  push_provider: 'fcm' | 'apns' | 'webpush';
+  push_token: string;
+  platform?: 'android' | 'ios' | 'web';
+  last_active_at?: string;
+  registered_at: string;
 }
 
 export interface Message {
@@ -80,14 +127,115 @@ export interface Message {
   is_deleted?: boolean;
   created_at: string;
   updated_at: string;
+  reply_count?: number;
+  reaction_counts?: Record<string, number>;
+  latest_reactions?: Reaction[];
+  own_reactions?: Reaction[];
+  quoted_message?: Message;
+  pinned_at?: string;
+  pinned_by?: string;
+  edited_at?: string;
+  deleted_at?: string;
+  scheduled_for?: string;
+  /** Local echoes only: `sending`, or `failed` with `error`. */
+  error?: ChatError;
 }
 
-export interface ChannelState {
+export interface ChannelStateResponse {
   channel: ChannelInfo;
   members: ChannelMember[];
   /** The latest messages, oldest first. */
   messages: Message[];
   membership?: ChannelMember;
+  watcher_count?: number;
+  online_count?: number;
+}
+/** @deprecated use ChannelStateResponse */
+export type ChannelState = ChannelStateResponse;
+
+/** `channel.state`: the live local state. */
+export interface ChannelLocalState {
+  channel?: ChannelInfo;
+  /** Oldest first; local echoes (status `sending`/`failed`) last. */
+  messages: Message[];
+  /** Replies by parent message id. */
+  threads: Record<string, Message[]>;
+  /** Most recently pinned first. */
+  pinned: Message[];
+  members: Record<string, ChannelMember>;
+  read: Record<string, ReadState>;
+  membership?: ChannelMember;
+  unreadCount: number;
+  typing: { user_id: string; parent_id?: string }[];
+  watcherCount: number;
+  deleted: boolean;
+}
+
+export interface UnreadCount { total_unread_count: number; unread_channels: number }
+export interface UnreadResponse extends UnreadCount { channels: ReadState[] }
+
+type Cmp<T> = T | { $eq: T } | { $in: T[] };
+type Range = { $gt?: string; $gte?: string; $lt?: string; $lte?: string };
+export interface ChannelFilter {
+  type?: Cmp<string>;
+  id?: Cmp<string>;
+  cid?: Cmp<string>;
+  team?: Cmp<string>;
+  members?: { $in: string[] } | { $all: string[] };
+  frozen?: boolean;
+  hidden?: boolean;
+  muted?: boolean;
+  last_message_at?: Range;
+  created_at?: Range;
+  metadata?: Record<string, unknown>;
+}
+export interface ChannelSort {
+  field: 'last_message_at' | 'created_at' | 'updated_at' | 'unread';
+  direction: 1 | -1;
+}
+export interface QueryChannelsOptions { limit?: number; next?: string }
+export type ChannelPage = Channel[] & { next?: string };
+
+export interface UserFilter {
+  id_in?: string[];
+  prefix?: string;
+  user_type?: 'regular' | 'anonymous' | 'guest';
+  online?: boolean;
+  team?: string;
+}
+export interface QueryUsersOptions { sort?: 'id' | 'created_at' | '-created_at'; limit?: number; next?: string }
+export interface UsersPage { users: User[]; next?: string }
+export interface UserChanges {
+  display_name?: string | null;
+  avatar_url?: string | null;
+  bio?: string | null;
+  metadata?: Metadata | null;
+}
+export interface MessageChanges {
+  text?: string;
+  attachments?: Metadata[];
+  mentions?: string[];
+  metadata?: Metadata;
+}
+export interface ReactionResponse { message: Message; reaction: Reaction }
+export interface SearchOptions { cids?: string[]; limit?: number; next?: string }
+export interface SearchResponse { results: Message[]; next?: string }
+export interface DraftInput { text: string; parent_id?: string; attachments?: Metadata[]; mentions?: string[] }
+export interface DraftsPage { drafts: Draft[]; next?: string }
+export interface DeviceInput {
+  id: string;
+  push_provider: 'fcm' | 'apns' | 'webpush';
+  push_token: string;
+  platform?: 'android' | 'ios' | 'web';
+}
+export interface ChannelUpdate {
+  name?: string;
+  description?: string;
+  avatar_url?: string;
+  metadata?: Metadata;
+  settings?: Metadata;
+  slow_mode?: number;
+  cooldown?: number;
 }
 
 /** What `client.channel(type, id, data)` uses to create the channel. */
@@ -111,19 +259,23 @@ export interface SendMessageInput {
   mentions?: string[];
   metadata?: Metadata;
   silent?: boolean;
+  /** RFC 3339, in the future: delivered then. */
+  scheduled_for?: string;
 }
 
 export interface MessageQuery {
   limit?: number;
   before_seq?: number;
   after_seq?: number;
+  around_id?: string;
 }
 
 export type ErrorCode =
   | 'invalid_json' | 'invalid_input' | 'unknown_api_key' | 'app_inactive' | 'invalid_secret'
   | 'missing_token' | 'invalid_token' | 'token_expired' | 'token_revoked' | 'unknown_user'
   | 'user_deactivated' | 'forbidden' | 'not_found' | 'id_conflict' | 'frame_too_large'
-  | 'invalid_frame' | 'rate_limited' | 'internal' | 'unavailable';
+  | 'invalid_frame' | 'rate_limited' | 'internal' | 'unavailable' | 'channel_frozen'
+  | 'banned_from_channel' | 'slow_mode';
 
 /** Every rejected promise of the SDK rejects with one of these. */
 export interface ChatError extends Error {
@@ -163,6 +315,48 @@ export interface AddedToChannelEvent {
   user_seq: number;
   channel: ChannelInfo;
 }
+interface ChannelSeq { cid: string; channel_seq: number }
+export interface MessageUpdatedEvent extends ChannelSeq { type: 'message.updated'; message: Message }
+export interface MessageDeletedEvent extends ChannelSeq { type: 'message.deleted'; message: Message; hard_delete: boolean }
+export interface ReactionEvent extends ChannelSeq {
+  type: 'reaction.new' | 'reaction.deleted';
+  reaction: Reaction;
+  message: Message;
+}
+export interface MessageReadEvent extends ChannelSeq { type: 'message.read'; read: ReadState }
+export interface ChannelChangedEvent extends ChannelSeq {
+  type: 'channel.updated' | 'channel.deleted' | 'channel.truncated';
+  channel: ChannelInfo;
+}
+export interface MemberUpdatedEvent extends ChannelSeq { type: 'member.updated'; member: ChannelMember }
+export interface MemberRemovedEvent extends ChannelSeq { type: 'member.removed'; user_id: string }
+export interface WatchingEvent {
+  type: 'user.watching.start' | 'user.watching.stop';
+  cid: string;
+  user_id: string;
+  watcher_count: number;
+}
+export interface TypingEvent { type: 'typing.start' | 'typing.stop'; cid: string; user_id: string; parent_id?: string }
+export interface MentionEvent { type: 'notification.mention'; user_seq: number; cid: string; message: Message }
+export interface InvitedEvent { type: 'notification.invited'; user_seq: number; channel: ChannelInfo }
+export interface RemovedFromChannelEvent { type: 'notification.removed_from_channel'; user_seq: number; cid: string }
+export interface MembershipUpdatedEvent {
+  type: 'notification.membership_updated';
+  user_seq: number;
+  cid: string;
+  member: ChannelMember;
+}
+export interface UserUpdatedEvent { type: 'user.updated'; user_seq: number; user: User }
+export interface PresenceChangedEvent {
+  type: 'user.presence.changed';
+  user_id: string;
+  status: 'online' | 'away' | 'offline';
+  last_seen_at?: string;
+}
+export interface DraftUpdatedEvent { type: 'draft.updated'; user_seq: number; draft: Draft }
+export interface DraftDeletedEvent { type: 'draft.deleted'; user_seq: number; cid: string; parent_id?: string }
+/** Everything missed while disconnected has been applied. */
+export interface ConnectionRecoveredEvent { type: 'connection.recovered' }
 export interface ConnectionChangedEvent {
   type: 'connection.changed';
   state: ConnectionState;
@@ -171,25 +365,77 @@ export interface ConnectionChangedEvent {
 
 export type ChatEvent =
   | ConnectionOkEvent | HealthCheckEvent | PongEvent | ErrorEvent | MessageNewEvent
-  | MemberAddedEvent | AddedToChannelEvent | ConnectionChangedEvent;
+  | MemberAddedEvent | AddedToChannelEvent | ConnectionChangedEvent | ConnectionRecoveredEvent
+  | MessageUpdatedEvent | MessageDeletedEvent | ReactionEvent | MessageReadEvent
+  | ChannelChangedEvent | MemberUpdatedEvent | MemberRemovedEvent | WatchingEvent | TypingEvent
+  | MentionEvent | InvitedEvent | RemovedFromChannelEvent | MembershipUpdatedEvent
+  | UserUpdatedEvent | PresenceChangedEvent | DraftUpdatedEvent | DraftDeletedEvent;
 export type ChatEventType = ChatEvent['type'];
-export type EventOf<T extends ChatEventType> = Extract<ChatEvent, { type: T }>;
+/** The event type(s) whose `type` can be `T`. */
+export type EventOf<T extends ChatEventType> = ChatEvent extends infer E
+  ? E extends { type: infer K } ? (T extends K ? E : never) : never
+  : never;
 /** Channel events: what `channel.on()` can receive. */
-export type ChannelEvent = MessageNewEvent | MemberAddedEvent | AddedToChannelEvent;
+export type ChannelEvent =
+  | MessageNewEvent | MemberAddedEvent | AddedToChannelEvent | MessageUpdatedEvent
+  | MessageDeletedEvent | ReactionEvent | MessageReadEvent | ChannelChangedEvent
+  | MemberUpdatedEvent | MemberRemovedEvent | WatchingEvent | TypingEvent | MentionEvent
+  | RemovedFromChannelEvent | MembershipUpdatedEvent | DraftDeletedEvent;
 
 /** Removes the listener it was returned for. */
 export type Unsubscribe = () => void;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export declare class Channel {
   private constructor();
   /** `type:id`. */
   readonly cid: string;
-  /** Gets or creates the channel (idempotent). */
-  create(): Promise<ChannelState>;
-  /** Sends a message; resolves with the stored message. */
+  readonly type: string;
+  readonly id: string;
+  /** The live local state. */
+  readonly state: ChannelLocalState;
+  /** Gets or creates the channel (idempotent) and loads its state. */
+  create(): Promise<ChannelStateResponse>;
+  /** Watches the channel and loads its state. */
+  watch(): Promise<ChannelStateResponse>;
+  stopWatching(): Promise<{ watcher_count: number }>;
+  /** Sends a message (local echo at once); resolves with the stored message. */
   sendMessage(message: SendMessageInput): Promise<Message>;
-  /** A page of messages, oldest first. */
+  /** A page of messages, oldest first (merged into the state). */
   queryMessages(query?: MessageQuery): Promise<Message[]>;
+  replies(parentId: string, query?: MessageQuery): Promise<Message[]>;
+  pinnedMessages(limit?: number): Promise<Message[]>;
+  markRead(messageId?: string): Promise<ReadState>;
+  markUnread(messageId: string): Promise<ReadState>;
+  /** Throttled `typing.start` (one per 2 s); stops by itself. */
+  keystroke(parentId?: string): void;
+  stopTyping(parentId?: string): void;
+  update(data: ChannelUpdate): Promise<ChannelInfo>;
+  updatePartial(set?: ChannelUpdate, unset?: (keyof ChannelUpdate)[]): Promise<ChannelInfo>;
+  delete(): Promise<ChannelInfo>;
+  freeze(): Promise<ChannelInfo>;
+  unfreeze(): Promise<ChannelInfo>;
+  enableSlowMode(seconds: number): Promise<ChannelInfo>;
+  disableSlowMode(): Promise<ChannelInfo>;
+  truncate(options?: { message?: SendMessageInput }): Promise<ChannelInfo>;
+  hide(): Promise<ChannelMember>;
+  show(): Promise<ChannelMember>;
+  mute(): Promise<ChannelMember>;
+  unmute(): Promise<ChannelMember>;
+  addMembers(userIds: string[]): Promise<ChannelMember[]>;
+  removeMembers(userIds: string[]): Promise<{ removed: boolean }>;
+  leave(): Promise<{ left: boolean }>;
+  setRole(userId: string, role: 'admin' | 'moderator' | 'member'): Promise<ChannelMember>;
+  inviteMembers(userIds: string[]): Promise<ChannelMember[]>;
+  acceptInvite(): Promise<ChannelMember>;
+  rejectInvite(): Promise<ChannelMember>;
+  banUser(userId: string, options?: { expiresIn?: number; shadow?: boolean }): Promise<ChannelMember>;
+  shadowBan(userId: string, options?: { expiresIn?: number }): Promise<ChannelMember>;
+  unbanUser(userId: string): Promise<ChannelMember>;
+  getDraft(parentId?: string): Promise<Draft>;
+  saveDraft(draft: DraftInput): Promise<Draft>;
+  deleteDraft(parentId?: string): Promise<boolean>;
   /** Listens to this channel's events only. */
   on<T extends ChannelEvent['type']>(event: T, listener: (event: EventOf<T>) => void): Unsubscribe;
   on(event: '*', listener: (event: ChannelEvent) => void): Unsubscribe;
@@ -202,11 +448,37 @@ export declare class ChatClient {
   /** Connects; resolves once the server accepted the connection. Rejects with a `ChatError`. */
   static connect(options: ChatClientOptions): Promise<ChatClient>;
   readonly userId: string;
+  readonly user: User | undefined;
   readonly connectionState: ConnectionState;
+  /** Listed channel cids in display order. */
+  readonly channelList: string[];
+  /** Local unread counts (muted channels left out). */
+  readonly unreadCount: UnreadCount;
   on<T extends ChatEventType>(event: T, listener: (event: EventOf<T>) => void): Unsubscribe;
   on(event: '*', listener: (event: ChatEvent) => void): Unsubscribe;
   /** A handle on channel `type:id`; `data` is used by `create()`. */
   channel(type: string, id: string, data?: ChannelData): Channel;
+  queryChannels(filter?: ChannelFilter, sort?: ChannelSort[], options?: QueryChannelsOptions): Promise<ChannelPage>;
+  /** The distinct channel of a member set. */
+  distinctChannel(type: string, members: string[], data?: { name?: string; metadata?: Metadata }): Promise<ChannelStateResponse>;
+  queryUsers(filter?: UserFilter, options?: QueryUsersOptions): Promise<UsersPage>;
+  updateUser(changes: UserChanges): Promise<User>;
+  setPresence(status: 'online' | 'away'): void;
+  getMessage(id: string): Promise<Message>;
+  updateMessage(id: string, changes: MessageChanges): Promise<Message>;
+  deleteMessage(id: string, options?: { hard?: boolean }): Promise<Message>;
+  pinMessage(id: string): Promise<Message>;
+  unpinMessage(id: string): Promise<Message>;
+  sendReaction(messageId: string, type: string, options?: { enforceUnique?: boolean }): Promise<ReactionResponse>;
+  deleteReaction(messageId: string, type: string): Promise<ReactionResponse>;
+  search(query: string, options?: SearchOptions): Promise<SearchResponse>;
+  getUnreadCount(): Promise<UnreadResponse>;
+  queryDrafts(options?: { limit?: number; next?: string }): Promise<DraftsPage>;
+  addDevice(device: DeviceInput): Promise<Device>;
+  getDevices(): Promise<Device[]>;
+  removeDevice(id: string): Promise<boolean>;
+  /** Any REST call (`path` from `/v1/`); `mutation` adds a fresh `mutation_id`. */
+  request(method: HttpMethod, path: string, body?: object, mutation?: boolean): Promise<unknown>;
   /** Closes for good and releases the socket, timers and listeners. */
   disconnect(): Promise<void>;
   /** Releases this handle's wasm memory now instead of at garbage collection. */
