@@ -201,6 +201,13 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         for o in outs {
             match o {
                 SyncOut::Apply(event) => self.apply(now_ms, event, out),
+                SyncOut::Notify(event) => {
+                    let kind = event.str_of("type").unwrap_or_default();
+                    let listeners = self
+                        .events
+                        .listeners_for(&kind, event.str_of("cid").as_deref());
+                    out.push(Effect::Deliver { event, listeners });
+                }
                 SyncOut::Request(request) => out.push(Effect::Sync(request)),
                 SyncOut::Reload(cid) => out.push(Effect::Reload(cid)),
                 SyncOut::ReloadUser => out.push(Effect::ReloadUser),

@@ -24,6 +24,9 @@ pub enum Stream {
 pub enum SyncOut<E> {
     /// Apply this event to the state and deliver it to listeners.
     Apply(E),
+    /// Deliver this event to listeners only: the state already reflects it (it arrived while
+    /// the channel was being loaded, and the load includes it).
+    Notify(E),
     /// Send `POST /v1/sync` with this body; report with [`SyncEngine::answer`] or
     /// [`SyncEngine::failed`]. Never more than one at a time.
     Request(SyncRequest),
@@ -119,6 +122,10 @@ impl<E> Cursor<E> {
                 out.push(SyncOut::Apply(event));
             }
         }
+        if let Some(at) = self.applied {
+            // Keep only held events after the cursor: the others were just applied.
+            self.held = std::mem::take(&mut self.held).split_off(&(at + 1));
+        }
         if cursor.has_more {
             self.dirty = true;
             return self.applied != before;
@@ -196,14 +203,21 @@ impl<E> SyncEngine<E> {
     /// The channel's state was (re)loaded at `last_seq`: the cursor restarts there (events
     /// held below it are already part of the state).
     pub fn reloaded(&mut self, cid: &str, last_seq: u64) -> Vec<SyncOut<E>> {
+        let passed = self.untracked.get(cid).copied().unwrap_or(0);
         let cursor = self
             .channels
             .entry(cid.to_string())
             .or_insert_with(|| Cursor::new(None));
+        let before = cursor.applied.unwrap_or(0).max(passed);
         cursor.applied = Some(last_seq);
         cursor.reloading = false;
         cursor.dirty = false;
         let mut out = Vec::new();
+        let later = cursor.held.split_off(&(last_seq + 1));
+        let included = std::mem::replace(&mut cursor.held, later);
+        // Held copies of events applied before are not news.
+        let news = included.into_iter().filter(|(seq, _)| *seq > before);
+        out.extend(news.map(|(_, e)| SyncOut::Notify(e)));
         cursor.drain(&mut out);
         self.next(&mut out);
         out
@@ -223,13 +237,24 @@ impl<E> SyncEngine<E> {
     /// sync again later, which asks for the reload again.
     pub fn reload_failed(&mut self, cid: &str, gone: bool) -> Vec<SyncOut<E>> {
         let known = self.channels.get(cid).is_some_and(|c| c.applied.is_some());
+        let mut out = Vec::new();
         if gone || !known {
+            // Events that waited for the load still reach listeners.
+            let held = self
+                .channels
+                .get_mut(cid)
+                .map(|c| std::mem::take(&mut c.held))
+                .unwrap_or_default();
             self.untrack(cid);
+            if let Some((&last, _)) = held.last_key_value() {
+                let seen = self.untracked.entry(cid.to_string()).or_insert(0);
+                *seen = (*seen).max(last);
+            }
+            out.extend(held.into_values().map(SyncOut::Notify));
         } else if let Some(c) = self.channels.get_mut(cid) {
             c.reloading = false;
             c.dirty = true;
         }
-        let mut out = Vec::new();
         self.next(&mut out);
         out
     }
@@ -251,6 +276,10 @@ impl<E> SyncEngine<E> {
         match stream {
             Stream::User => self.user.live(seq, event, &mut out),
             Stream::Channel(cid) => match self.channels.get_mut(&cid) {
+                // Already passed through before the channel was tracked: a duplicate.
+                Some(cursor)
+                    if cursor.applied.is_none()
+                        && self.untracked.get(&cid).is_some_and(|seen| seq <= *seen) => {}
                 Some(cursor) => cursor.live(seq, event, &mut out),
                 None => {
                     let seen = self.untracked.entry(cid).or_insert(0);

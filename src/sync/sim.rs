@@ -396,7 +396,7 @@ const STEP_MS: u64 = 100;
 impl SimClient {
     fn perform(&mut self, now: u64, effects: Vec<Effect<(), Value>>, rng: &mut Rng) {
         for e in effects {
-            if std::env::var("SIM_TRACE").is_ok() && self.uid == "u2" {
+            if std::env::var("SIM_TRACE").is_ok_and(|u| u == self.uid) {
                 match &e {
                     Effect::Deliver { event, .. } => eprintln!(
                         "{now} deliver {} {:?} {:?} {:?}",
