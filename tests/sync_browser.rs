@@ -17,7 +17,12 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn server() -> &'static str {
-    option_env!("CHAT_TEST_SERVER").expect("set CHAT_TEST_SERVER=http://127.0.0.1:PORT")
+    match option_env!("CHAT_TEST_SERVER") {
+        Some(url) => url,
+        None => {
+            panic!("set CHAT_TEST_SERVER=http://127.0.0.1:PORT when building the browser tests")
+        }
+    }
 }
 
 fn unique(prefix: &str) -> String {
@@ -105,7 +110,7 @@ async fn live_events_update_the_other_clients_state() {
         .await
         .unwrap();
     let id = text(&sent, "id");
-    assert_eq!(message_ids(&alice_room), [id.clone()]);
+    assert_eq!(message_ids(&alice_room), std::slice::from_ref(&id));
     assert!(
         until(5_000, || message_ids(&bob_room) == [id.clone()]).await,
         "bob got it"
@@ -170,7 +175,7 @@ async fn live_events_update_the_other_clients_state() {
     );
     assert_eq!(
         message_ids(&bob_room),
-        [id.clone()],
+        std::slice::from_ref(&id),
         "replies stay out of the main list"
     );
 

@@ -13,8 +13,11 @@ pub enum Signal {
     Visible,
 }
 
+/// One registered listener: where, which event, and the callback (kept alive until drop).
+type Listener = (web_sys::EventTarget, &'static str, Closure<dyn FnMut()>);
+
 pub struct NetworkWatch {
-    listeners: Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>,
+    listeners: Vec<Listener>,
 }
 
 impl NetworkWatch {

@@ -147,7 +147,7 @@ impl<W: Wire> ChannelState<W> {
             self.pinned.push(message.clone());
             // Most recently pinned first; RFC 3339 UTC strings sort as times.
             self.pinned
-                .sort_by(|a, b| b.str_of("pinned_at").cmp(&a.str_of("pinned_at")));
+                .sort_by_key(|m| std::cmp::Reverse(m.str_of("pinned_at")));
         }
     }
 

@@ -69,7 +69,7 @@ impl<W: Wire> ClientState<W> {
         }
     }
 
-    fn to_top(&mut self, cid: &str) {
+    fn move_to_top(&mut self, cid: &str) {
         self.order.retain(|c| c != cid);
         self.order.insert(0, cid.to_string());
     }
@@ -153,7 +153,7 @@ impl<W: Wire> ClientState<W> {
                             .field("message")
                             .is_some_and(|m| m.field("parent_id").is_none()) =>
                     {
-                        self.to_top(&cid)
+                        self.move_to_top(&cid)
                     }
                     "channel.deleted" => self.order.retain(|c| *c != cid),
                     "member.removed" if frame.str_of("user_id").as_deref() == Some(&me) => {

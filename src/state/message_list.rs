@@ -69,7 +69,9 @@ impl<W: Wire> MessageList<W> {
     pub fn upsert(&mut self, entry: Entry<W>) -> bool {
         if let Some(i) = self.entries.iter().position(|e| e.id == entry.id) {
             let old = &self.entries[i];
-            if !(old.is_local() && !entry.is_local()) && entry.rev < old.rev {
+            // A confirmed copy always replaces an echo; otherwise an older copy loses.
+            let confirms_echo = old.is_local() && !entry.is_local();
+            if !confirms_echo && entry.rev < old.rev {
                 return false;
             }
             self.entries.remove(i);
