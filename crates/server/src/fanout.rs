@@ -2,7 +2,7 @@
 //! to the Redis channel [`EVENTS_CHANNEL`]; every node subscribes and hands the frame to its own
 //! sockets whose user is a recipient. Nodes are stateless: a client may be on any of them.
 //!
-//! The envelope is `recipient,recipient,...\n<cid> <channel_seq>\n<frame json>` (the middle line
+//! The envelope is `recipient,recipient,...\n<channel uuid> <channel_seq>\n<frame json>` (the middle line
 //! empty for events that are not channel changes), so a node routes and orders without parsing
 //! the frame; each node puts every channel's events back in sequence order before delivering
 //! them (see [`crate::reorder`]). Each socket has a bounded queue; a socket that falls that far behind is dropped
@@ -37,6 +37,9 @@ pub struct Outgoing {
     /// Internal ids of the users to deliver to.
     pub recipients: Vec<Uuid>,
     pub frame: ServerFrame,
+    /// The channel (internal id) whose sequence the frame carries: live delivery keeps each
+    /// channel's events in sequence order. `None` for events without a channel sequence.
+    pub stream: Option<Uuid>,
 }
 
 /// What the hub hands a socket: a frame to send, or an order to close it.
@@ -123,8 +126,8 @@ impl Hub {
                 envelope.push_str(&r.to_string());
             }
             envelope.push('\n');
-            if let Some((cid, seq)) = ev.frame.channel_position() {
-                envelope.push_str(cid);
+            if let (Some(stream), Some((_, seq))) = (ev.stream, ev.frame.channel_position()) {
+                envelope.push_str(&stream.to_string());
                 envelope.push(' ');
                 envelope.push_str(&seq.to_string());
             }
@@ -181,13 +184,13 @@ impl Hub {
         let Some((position, frame)) = rest.split_once('\n') else { return };
         let frame: Arc<str> = Arc::from(frame);
         let recipients: Vec<Uuid> = ids.split(',').filter_map(|s| Uuid::parse_str(s).ok()).collect();
-        let ordered = position.rsplit_once(' ').and_then(|(cid, seq)| Some((cid, seq.parse::<u64>().ok()?)));
+        let ordered = position.split_once(' ').and_then(|(stream, seq)| Some((stream, seq.parse::<u64>().ok()?)));
         match ordered {
             None => self.deliver_local(&recipients, &frame),
-            Some((cid, seq)) => {
+            Some((stream, seq)) => {
                 let ready = {
                     let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
-                    order.push(cid, seq, (recipients, frame), Instant::now())
+                    order.push(stream, seq, (recipients, frame), Instant::now())
                 };
                 for (recipients, frame) in ready {
                     self.deliver_local(&recipients, &frame);

@@ -130,7 +130,7 @@ async fn announce(state: &AppState, user: &UserRow, status: &str) -> Result<()> 
         status: status.to_string(),
         last_seen_at: Some(crate::time::fmt(chrono::Utc::now().naive_utc())),
     };
-    state.hub().publish(&[Outgoing { recipients, frame }]).await;
+    state.hub().publish(&[Outgoing { recipients, frame, stream: None }]).await;
     Ok(())
 }
 

@@ -92,7 +92,7 @@ impl Typist {
                 }
                 let ind = Indicator { channel_id, parent_id: parent_id.clone(), recipients: recipients.clone(), deadline };
                 let frame = ServerFrame::TypingStart { cid: cid.to_string(), user_id: user.external_id.clone(), parent_id };
-                events.push(Outgoing { recipients, frame });
+                events.push(Outgoing { recipients, frame, stream: None });
                 self.active.insert(cid.to_string(), ind);
             }
         }
@@ -142,6 +142,7 @@ fn stop_event(cid: &str, user: &UserRow, ind: &Indicator) -> Outgoing {
             user_id: user.external_id.clone(),
             parent_id: ind.parent_id.clone(),
         },
+        stream: None,
     }
 }
 

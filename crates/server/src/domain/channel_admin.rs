@@ -340,7 +340,7 @@ pub async fn truncate(
         let message = row.to_wire(&wire.cid, &authors);
         let frame = ServerFrame::MessageNew { cid: wire.cid.clone(), channel_seq: seq as u64, message };
         events::log_channel_event(&mut tx, channel.id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
-        out.push(Outgoing { recipients: channels::recipient_ids(&mut *tx, channel.id).await?, frame });
+        out.push(Outgoing { recipients: channels::recipient_ids(&mut *tx, channel.id).await?, frame, stream: Some(channel.id) });
         wire.last_seq = seq as u64;
     }
     tx.commit().await?;

@@ -397,7 +397,7 @@ async fn create_or_get(
             };
             events::log_channel_event(&mut tx, channel_id, *seq, "member.added", &serde_json::to_value(&frame)?)
                 .await?;
-            outgoing.push(Outgoing { recipients: recipients.clone(), frame });
+            outgoing.push(Outgoing { recipients: recipients.clone(), frame, stream: Some(channel_id) });
         }
         let wire = channel.to_wire();
         for uid in &recipients {
@@ -411,7 +411,7 @@ async fn create_or_get(
                 &serde_json::to_value(&frame)?,
             )
             .await?;
-            outgoing.push(Outgoing { recipients: vec![*uid], frame });
+            outgoing.push(Outgoing { recipients: vec![*uid], frame, stream: None });
         }
         tx.commit().await?;
     } else {

@@ -83,7 +83,7 @@ pub async fn emit_channel(
     let frame = build(seq as u64);
     log_channel_event(tx, channel_id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
     let recipients = super::channels::recipient_ids(&mut **tx, channel_id).await?;
-    Ok(Outgoing { recipients, frame })
+    Ok(Outgoing { recipients, frame, stream: Some(channel_id) })
 }
 
 /// Records a user-level event inside `tx` under the user's next sequence number and returns it
@@ -92,5 +92,5 @@ pub async fn emit_user(tx: &mut Tx<'_>, user_id: Uuid, build: impl FnOnce(u64) -
     let seq = next_user_seq(tx, user_id).await?;
     let frame = build(seq as u64);
     log_user_event(tx, user_id, seq, frame.kind(), &serde_json::to_value(&frame)?).await?;
-    Ok(Outgoing { recipients: vec![user_id], frame })
+    Ok(Outgoing { recipients: vec![user_id], frame, stream: None })
 }

@@ -18,20 +18,11 @@ use super::channels::{self, ChannelRow, MemberRow};
 use super::message_list;
 use super::messages::{self, MessageRow, MESSAGE_COLUMNS};
 use super::mutations::{self, Claim};
+use super::permissions::Role;
 use super::users::UserRow;
 use super::{events, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
-
-/// The role names of a member, from most to least powerful.
-pub fn role_rank(member: &MemberRow) -> u8 {
-    match member.role.as_deref().unwrap_or("member") {
-        "owner" => 3,
-        "admin" => 2,
-        "moderator" => 1,
-        _ => 0,
-    }
-}
 
 /// The message with `id` and its channel, provided `caller` is a member of that channel.
 pub async fn locate(db: &PgPool, caller: &UserRow, id: &str) -> Result<(MessageRow, ChannelRow, MemberRow)> {
@@ -58,12 +49,16 @@ pub async fn get(db: &PgPool, caller: &UserRow, id: &str) -> Result<Message> {
     list.pop().ok_or_else(|| Error::not_found("no such message"))
 }
 
-fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
-    if member.is_banned.unwrap_or(false) {
-        return Err(Error::forbidden("you are banned from this channel"));
+/// Changing messages (edit, pin, react) needs the same standing as posting, without slow mode.
+pub fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
+    if member.invite_pending() {
+        return Err(Error::forbidden("accept the invitation first"));
+    }
+    if member.banned_now() {
+        return Err(Error::api(ErrorCode::BannedFromChannel, "you are banned from this channel"));
     }
     if channel.frozen() {
-        return Err(Error::forbidden("the channel is frozen"));
+        return Err(Error::api(ErrorCode::ChannelFrozen, "the channel is frozen"));
     }
     Ok(())
 }
@@ -130,7 +125,7 @@ async fn scrub_logged_copies(tx: &mut events::Tx<'_>, channel_id: Uuid, message_
 pub async fn edit(db: &PgPool, caller: &UserRow, id: &str, input: &UpdateMessage) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     writable(&channel, &member)?;
-    if row.user_id != caller.id && role_rank(&member) < 2 {
+    if row.user_id != caller.id && Role::of(&member) < Role::Admin {
         return Err(Error::forbidden("only the author or a channel admin can edit this message"));
     }
     if row.deleted() {
@@ -170,7 +165,7 @@ pub async fn delete(
 ) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     let is_author = row.user_id == caller.id;
-    let allowed = if hard { is_author || role_rank(&member) >= 2 } else { is_author || role_rank(&member) >= 1 };
+    let allowed = if hard { is_author || Role::of(&member) >= Role::Admin } else { is_author || Role::of(&member) >= Role::Moderator };
     if !allowed {
         return Err(Error::forbidden("you may not delete this message"));
     }
@@ -209,7 +204,7 @@ pub async fn pin(
 ) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
     writable(&channel, &member)?;
-    if row.user_id != caller.id && role_rank(&member) < 1 {
+    if row.user_id != caller.id && Role::of(&member) < Role::Moderator {
         return Err(Error::forbidden("only the author or a moderator can pin this message"));
     }
     if row.deleted() {

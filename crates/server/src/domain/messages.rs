@@ -313,7 +313,7 @@ pub async fn deliver(
     let frame = ServerFrame::MessageNew { cid: cid.clone(), channel_seq: seq as u64, message: message.clone() };
     events::log_channel_event(tx, channel.id, seq, "message.new", &serde_json::to_value(&frame)?).await?;
     let recipients = posting::after_post(tx, channel, sender, row.id, seq, shadowed).await?;
-    let mut out = vec![Outgoing { recipients, frame }];
+    let mut out = vec![Outgoing { recipients, frame, stream: Some(channel.id) }];
     let mentioned: Vec<String> = message.mentions.iter().filter(|m| **m != sender.external_id).cloned().collect();
     if !mentioned.is_empty() && !shadowed {
         let ids: Vec<(Uuid,)> = sqlx::query_as(

@@ -43,9 +43,7 @@ pub async fn add(
 ) -> Result<(ReactionResponse, Vec<Outgoing>)> {
     validate_type(&input.reaction_type)?;
     let (row, channel, member) = locate(db, caller, message_id).await?;
-    if member.is_banned.unwrap_or(false) || channel.frozen() {
-        return Err(Error::forbidden("you cannot react in this channel now"));
-    }
+    super::message_ops::writable(&channel, &member)?;
     if row.deleted() || row.channel_seq.is_none() {
         return Err(Error::invalid("this message cannot take reactions"));
     }
@@ -134,9 +132,7 @@ pub async fn remove(
 ) -> Result<(ReactionResponse, Vec<Outgoing>)> {
     validate_type(reaction_type)?;
     let (row, channel, member) = locate(db, caller, message_id).await?;
-    if member.is_banned.unwrap_or(false) || channel.frozen() {
-        return Err(Error::forbidden("you cannot react in this channel now"));
-    }
+    super::message_ops::writable(&channel, &member)?;
     let cid = channel.cid();
     let mut tx = db.begin().await?;
     let claim = mutations::claim(&mut tx, caller.app_id, caller.id, "reaction.remove", mutation_id).await?;

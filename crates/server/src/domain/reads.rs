@@ -154,7 +154,8 @@ pub async fn unread(db: &PgPool, caller: &UserRow) -> Result<UnreadResponse> {
     let rows: Vec<(String, Option<String>, Uuid, i64, Option<NaiveDateTime>, Option<i32>, Option<bool>)> = sqlx::query_as(
         "SELECT c.type, c.channel_key, c.id, m.last_read_seq, m.last_read_at, m.unread_count, m.is_muted
            FROM channel_members m JOIN channels c ON c.id = m.channel_id
-          WHERE m.user_id = $1 AND m.unread_count > 0
+          WHERE m.user_id = $1 AND m.unread_count > 0 AND m.invite_rejected_at IS NULL
+            AND c.deleted_at IS NULL
           ORDER BY c.last_message_at DESC NULLS LAST LIMIT 500",
     )
     .bind(caller.id)

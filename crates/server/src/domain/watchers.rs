@@ -58,7 +58,7 @@ pub async fn watch(
             user_id: caller.external_id.clone(),
             watcher_count: count,
         };
-        out.push(Outgoing { recipients: channels::recipient_ids(db, channel.id).await?, frame });
+        out.push(Outgoing { recipients: channels::recipient_ids(db, channel.id).await?, frame, stream: None });
     }
     Ok((channels::state_of(db, redis, caller, &channel, &me).await?, out))
 }
@@ -95,7 +95,7 @@ async fn stop(
             user_id: user.external_id.clone(),
             watcher_count: count,
         };
-        out.push(Outgoing { recipients: channels::recipient_ids(db, channel_id).await?, frame });
+        out.push(Outgoing { recipients: channels::recipient_ids(db, channel_id).await?, frame, stream: None });
     }
     Ok((count, out))
 }
