@@ -400,7 +400,7 @@ fn query_string(query: &JsValue) -> String {
             continue;
         };
         let text = match value.as_f64() {
-            Some(n) => format!("{n}"),
+            Some(n) => (n as u64).to_string(),
             None => value
                 .as_string()
                 .map(|s| crate::config::encode_component(&s))
