@@ -10,6 +10,7 @@ use sqlx::PgPool;
 
 use crate::config::Config;
 use crate::domain::apps::App;
+use crate::domain::send_batch::SendBatcher;
 use crate::fanout::Hub;
 
 #[derive(Clone)]
@@ -22,6 +23,7 @@ pub struct Inner {
     pub redis: ConnectionManager,
     pub hub: Hub,
     pub config: Config,
+    pub batcher: SendBatcher,
     shutdown: tokio::sync::watch::Sender<bool>,
     app_cache: Mutex<HashMap<String, (Instant, App)>>,
 }
@@ -31,12 +33,14 @@ const APP_CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl AppState {
     pub fn new(db: PgPool, redis: ConnectionManager, hub: Hub, config: Config) -> AppState {
+        let batcher = SendBatcher::spawn(db.clone(), hub.clone());
         AppState {
             inner: Arc::new(Inner {
                 db,
                 redis,
                 hub,
                 config,
+                batcher,
                 shutdown: tokio::sync::watch::channel(false).0,
                 app_cache: Mutex::new(HashMap::new()),
             }),
@@ -49,6 +53,10 @@ impl AppState {
 
     pub fn redis(&self) -> ConnectionManager {
         self.inner.redis.clone()
+    }
+
+    pub fn batcher(&self) -> &SendBatcher {
+        &self.inner.batcher
     }
 
     pub fn hub(&self) -> &Hub {

@@ -179,18 +179,41 @@ pub fn validate_content(
 /// already stored by the same sender in the same channel returns the stored message and no
 /// event; an id used elsewhere is `id_conflict`. A scheduled message is stored without a
 /// sequence number and delivered by the scheduler when due.
-pub async fn send(
+/// A send that passed every check and waits to be stored: by [`store_one`] in its own
+/// transaction, or together with others by the send batcher (`send_batch`).
+#[derive(Debug, Clone)]
+pub struct PreparedSend {
+    pub id: Uuid,
+    pub channel: ChannelRow,
+    pub sender: UserRow,
+    pub parent: Option<Uuid>,
+    pub quoted: Option<MessageRow>,
+    pub input: SendMessage,
+    pub silent: bool,
+    pub scheduled: Option<NaiveDateTime>,
+}
+
+/// What checking a send found.
+pub enum Checked {
+    /// The id is already stored (a resend): the stored message, nothing to publish.
+    Stored(Message),
+    Ready(Box<PreparedSend>),
+}
+
+/// Validates a send and checks the sender may post it now (membership, ban, frozen, slow mode,
+/// cooldown, parent and quoted message); a resend of a stored id is answered here.
+pub async fn check(
     db: &PgPool,
     redis: &mut redis::aio::ConnectionManager,
     sender: &UserRow,
     channel_type: &str,
     key: &str,
     input: &SendMessage,
-) -> Result<(Message, Vec<Outgoing>)> {
+) -> Result<Checked> {
     let (id, scheduled) = validate_send(input)?;
     let (channel, member) = channels::for_member(db, sender, channel_type, key).await?;
     if let Some(existing) = by_id(db, id).await? {
-        return resend(db, existing, &channel, sender).await;
+        return Ok(Checked::Stored(resend(db, existing, &channel, sender).await?.0));
     }
     // Membership, ban, frozen, slow mode, cooldown (domain/posting.rs).
     posting::check_can_post(redis, &channel, &member).await?;
@@ -213,6 +236,40 @@ pub async fn send(
         }
     }
     let silent = input.silent || input.message_type.as_deref() == Some("silent");
+    Ok(Checked::Ready(Box::new(PreparedSend {
+        id,
+        channel,
+        sender: sender.clone(),
+        parent,
+        quoted: quoted_row,
+        input: input.clone(),
+        silent,
+        scheduled,
+    })))
+}
+
+/// Stores a message from `sender` in the channel and returns it with the events to publish
+/// (`message.new`, and `notification.mention` for each mentioned member). A resend of an id
+/// already stored by the same sender in the same channel returns the stored message and no
+/// event; an id used elsewhere is `id_conflict`. A scheduled message is stored without a
+/// sequence number and delivered by the scheduler when due.
+pub async fn send(
+    db: &PgPool,
+    redis: &mut redis::aio::ConnectionManager,
+    sender: &UserRow,
+    channel_type: &str,
+    key: &str,
+    input: &SendMessage,
+) -> Result<(Message, Vec<Outgoing>)> {
+    match check(db, redis, sender, channel_type, key, input).await? {
+        Checked::Stored(m) => Ok((m, Vec::new())),
+        Checked::Ready(p) => store_one(db, &p).await,
+    }
+}
+
+/// Stores one checked send in its own transaction.
+pub async fn store_one(db: &PgPool, p: &PreparedSend) -> Result<(Message, Vec<Outgoing>)> {
+    let (channel, sender, input) = (&p.channel, &p.sender, &p.input);
     let mut tx = db.begin().await?;
     let sql = format!(
         "INSERT INTO messages (id, channel_id, user_id, parent_message_id, quoted_message_id, text,
@@ -221,41 +278,46 @@ pub async fn send(
          ON CONFLICT (id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
     );
     let row = sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(id)
+        .bind(p.id)
         .bind(channel.id)
         .bind(sender.id)
-        .bind(parent)
-        .bind(quoted)
+        .bind(p.parent)
+        .bind(p.quoted.as_ref().map(|q| q.id))
         .bind(&input.text)
         .bind(&input.message_type)
-        .bind(silent)
+        .bind(p.silent)
         .bind(input.metadata.clone().map(Json))
         .bind(Json(&input.attachments))
         .bind(Json(&input.mentions))
-        .bind(scheduled)
+        .bind(p.scheduled)
         .fetch_optional(&mut *tx)
         .await?;
     let Some(row) = row else {
         // A concurrent resend committed first.
         tx.rollback().await?;
-        let existing = by_id(db, id)
+        let existing = by_id(db, p.id)
             .await?
             .ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished after conflict"))?;
-        return resend(db, existing, &channel, sender).await;
+        return resend(db, existing, channel, sender).await;
     };
-    let mut users = HashMap::from([(sender.id, sender.clone())]);
-    if scheduled.is_some() {
+    let users = HashMap::from([(sender.id, sender.clone())]);
+    if p.scheduled.is_some() {
         tx.commit().await?;
         return Ok((row.to_wire(&channel.cid(), &users), Vec::new()));
     }
-    let (row, events) = deliver(&mut tx, &channel, row, sender).await?;
+    let (row, events) = deliver(&mut tx, channel, row, sender).await?;
     tx.commit().await?;
-    let mut message = row.to_wire(&channel.cid(), &users);
-    if let Some(q) = quoted_row {
-        users.extend(super::message_list::users_of(&mut *db.acquire().await?, &[q.user_id]).await?);
-        message.quoted_message = Some(Box::new(q.to_wire(&channel.cid(), &users)));
-    }
+    let message = with_quoted(db, row.to_wire(&channel.cid(), &users), p).await?;
     Ok((message, events))
+}
+
+/// Adds the quoted message to a freshly stored message's wire form.
+pub async fn with_quoted(db: &PgPool, mut message: Message, p: &PreparedSend) -> Result<Message> {
+    if let Some(q) = &p.quoted {
+        let users = super::message_list::users_of(&mut *db.acquire().await?, &[q.user_id]).await?;
+        message.quoted_message = Some(Box::new(q.to_wire(&p.channel.cid(), &users)));
+    }
+    Ok(message)
 }
 
 /// Delivers a stored message inside `tx`: gives it the channel's next sequence number, updates

@@ -40,8 +40,13 @@ pub async fn send_message(
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<SendMessage>,
 ) -> Result<Json<MessageResponse>> {
-    let (message, events) = messages::send(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await?;
-    state.hub().publish(&events).await;
+    let message = match messages::check(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await? {
+        messages::Checked::Stored(message) => message,
+        // Scheduled messages are only stored now (no sequence number, no event).
+        messages::Checked::Ready(p) if p.scheduled.is_some() => messages::store_one(state.db(), &p).await?.0,
+        // Group commit: stored with whatever else is being sent, events published by the writer.
+        messages::Checked::Ready(p) => state.batcher().submit(*p).await?,
+    };
     Ok(Json(MessageResponse { message }))
 }
 
