@@ -2,8 +2,11 @@
 //! cross-node figure) on a private, DURABLE Postgres and Redis, driven over HTTP and websockets
 //! on loopback. Prints one JSON line:
 //! - `persist_fanout_msgs_per_s`: 8 concurrent senders, each into its own channel of 11 members
-//!   of which 10 are connected; messages per second from the first send until every connected
-//!   member has received every message.
+//!   of which 10 are connected, each sender keeping up to 8 sends in flight (as an outbox
+//!   draining does); messages per second from the first send until every connected member has
+//!   received every message.
+//! - `closed_loop_msgs_per_s`: the same with one send in flight per sender (each waits for its
+//!   answer): bounded by 8 / the durable commit latency.
 //! - `send_to_receive_p50_ms` / `_p99_ms`: one sender at 100 msgs/s; from the start of the HTTP
 //!   send to the `message.new` frame arriving at a member's socket.
 //! - `cross_node_p50_ms`: the same at 50 msgs/s with the sender on node A and the receiver on B.
@@ -26,7 +29,15 @@ struct Node {
 }
 
 async fn node(db: &str, redis: &str) -> Node {
-    let config = Config { health_interval: Duration::from_secs(30), idle_timeout: Duration::from_secs(120), ..Config::default() };
+    // The limiter still runs on every request; its limits are raised so the bench measures the
+    // pipeline, not the limit.
+    let rate_limits = chat_server::config::RateLimits { send_message: 10_000_000, write: 10_000_000, read: 10_000_000, typing: 1000, presence: 1000 };
+    let config = Config {
+        health_interval: Duration::from_secs(30),
+        idle_timeout: Duration::from_secs(120),
+        rate_limits,
+        ..Config::default()
+    };
     let state = chat_server::build_state(db, redis, config).await.expect("node");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -79,6 +90,46 @@ impl Sender {
     }
 }
 
+/// Runs the 8 senders for `secs` with `inflight` sends in flight each; returns messages per
+/// second (until every listener has every message) and the number of messages.
+async fn throughput(
+    senders: &[Arc<Sender>],
+    received: &Arc<std::sync::atomic::AtomicUsize>,
+    secs: u64,
+    inflight: usize,
+) -> (f64, usize) {
+    eprintln!("[load] throughput: 8 senders, {inflight} in flight each, for {secs} s");
+    let before = received.load(std::sync::atomic::Ordering::Relaxed);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for (s, sender) in senders.iter().enumerate() {
+        for _ in 0..inflight {
+            let sender = sender.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    sender.send(&format!("load{s}"), &uuid::Uuid::new_v4().to_string(), "load").await;
+                    n += 1;
+                }
+                n
+            }));
+        }
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    let expected = before + total * 10;
+    while received.load(std::sync::atomic::Ordering::Relaxed) < expected {
+        assert!(start.elapsed() < Duration::from_secs(secs + 60), "deliveries stalled");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    eprintln!("[load] {total} messages persisted and delivered to 10 sockets each in {elapsed:.2} s");
+    (total as f64 / elapsed, total)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -108,6 +159,10 @@ async fn latency_run(sender: &Sender, channel: &str, rate: u32, n: usize, arriva
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let secs: u64 = std::env::var("LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let emb = Embedded::start(EmbeddedOptions { data_dir: None, durable: true }).expect("embedded");
     let a = node(&emb.database_url(), &emb.redis_url()).await;
@@ -138,33 +193,8 @@ async fn main() {
         .collect();
 
     // Phase 1: sustained throughput with durable commits and fan-out to 10 sockets each.
-    eprintln!("[load] throughput: 8 senders for {secs} s");
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for (s, sender) in senders.iter().enumerate() {
-        let sender = sender.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut n = 0usize;
-            while Instant::now() < deadline {
-                sender.send(&format!("load{s}"), &uuid::Uuid::new_v4().to_string(), "load").await;
-                n += 1;
-            }
-            n
-        }));
-    }
-    let mut total = 0;
-    for t in tasks {
-        total += t.await.unwrap();
-    }
-    let expected = total * 10;
-    while received.load(std::sync::atomic::Ordering::Relaxed) < expected {
-        assert!(start.elapsed() < Duration::from_secs(secs + 60), "deliveries stalled");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let throughput = total as f64 / elapsed;
-    eprintln!("[load] {total} messages persisted and delivered to 10 sockets each in {elapsed:.2} s");
+    let closed = throughput(&senders, &received, secs / 2, 1).await;
+    let pipelined = throughput(&senders, &received, secs, 8).await;
 
     // Phase 2: latency at 100 msgs/s on one node.
     let arrivals: Arrivals = Arc::default();
@@ -181,8 +211,9 @@ async fn main() {
 
     let line = serde_json::json!({
         "bench": "server",
-        "persist_fanout_msgs_per_s": (throughput * 10.0).round() / 10.0,
-        "persist_fanout_messages": total,
+        "persist_fanout_msgs_per_s": (pipelined.0 * 10.0).round() / 10.0,
+        "persist_fanout_messages": pipelined.1,
+        "closed_loop_msgs_per_s": (closed.0 * 10.0).round() / 10.0,
         "send_to_receive_p50_ms": (p50 * 100.0).round() / 100.0,
         "send_to_receive_p99_ms": (p99 * 100.0).round() / 100.0,
         "cross_node_p50_ms": (percentile(&xms, 0.5) * 100.0).round() / 100.0,

@@ -13,6 +13,14 @@ use crate::fanout::Outgoing;
 
 pub type Tx<'a> = Transaction<'a, Postgres>;
 
+/// Takes the channel's row lock up front. Lock order everywhere is channel row, then member and
+/// message rows, then user rows: a change that will emit a channel event and also locks other
+/// rows of the channel takes this first, so it can never deadlock with a send.
+pub async fn lock_channel(tx: &mut Tx<'_>, channel_id: Uuid) -> Result<()> {
+    sqlx::query("SELECT 1 FROM channels WHERE id = $1 FOR UPDATE").bind(channel_id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Takes the channel's next sequence number (and marks the channel updated).
 pub async fn next_channel_seq(tx: &mut Tx<'_>, channel_id: Uuid) -> Result<i64> {
     let (seq,): (i64,) = sqlx::query_as(

@@ -89,6 +89,7 @@ async fn change(
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
     }
+    events::lock_channel(&mut tx, channel.id).await?;
     let row = bind(sqlx::query_as::<_, MessageRow>(update_sql)).fetch_one(&mut *tx).await?;
     let cid = channel.cid();
     let mut ids = vec![row.user_id];

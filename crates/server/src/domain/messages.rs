@@ -212,6 +212,8 @@ pub async fn check(
 ) -> Result<Checked> {
     let (id, scheduled) = validate_send(input)?;
     let (channel, member) = channels::for_member(db, sender, channel_type, key).await?;
+    // A resend of a stored id is answered before the posting checks: it is not a new post (slow
+    // mode must not refuse it). Concurrent copies still in flight are caught when storing.
     if let Some(existing) = by_id(db, id).await? {
         return Ok(Checked::Stored(resend(db, existing, &channel, sender).await?.0));
     }
@@ -309,6 +311,14 @@ pub async fn store_one(db: &PgPool, p: &PreparedSend) -> Result<(Message, Vec<Ou
     tx.commit().await?;
     let message = with_quoted(db, row.to_wire(&channel.cid(), &users), p).await?;
     Ok((message, events))
+}
+
+/// The answer to a send whose id turned out to be stored already: the stored message when it is
+/// the same sender's in the same channel, `id_conflict` otherwise.
+pub async fn answer_resend(db: &PgPool, p: &PreparedSend) -> Result<Message> {
+    let existing =
+        by_id(db, p.id).await?.ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished after conflict"))?;
+    Ok(resend(db, existing, &p.channel, &p.sender).await?.0)
 }
 
 /// Adds the quoted message to a freshly stored message's wire form.

@@ -65,6 +65,7 @@ async fn set_position(
         tx.rollback().await?;
         return Ok((serde_json::from_value(result)?, Vec::new()));
     }
+    events::lock_channel(&mut tx, channel.id).await?;
     let (current,): (i64,) =
         sqlx::query_as("SELECT last_read_seq FROM channel_members WHERE channel_id = $1 AND user_id = $2 FOR UPDATE")
             .bind(channel.id)

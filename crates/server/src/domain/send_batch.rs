@@ -83,7 +83,7 @@ async fn write(db: &PgPool, hub: &Hub, jobs: Vec<Job>) {
             tracing::debug!(sends = results.len(), "batch committed");
             hub.publish(&events).await;
             for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.reply.send(Ok(result));
+                let _ = job.reply.send(result);
             }
         }
         Err(e) => {
@@ -105,7 +105,7 @@ async fn write(db: &PgPool, hub: &Hub, jobs: Vec<Job>) {
 }
 
 /// Stores `sends` in one transaction; returns each send's message (in order) and the events.
-async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Message>, Vec<Outgoing>)> {
+async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Result<Message>>, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
     // Channel row locks first, in id order: the sequence numbers are taken under them.
     let mut channel_ids: Vec<Uuid> = sends.iter().map(|s| s.channel.id).collect();
@@ -120,10 +120,13 @@ async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Messag
         return Err(Error::not_found("a channel of the batch was deleted"));
     }
     let inserted = insert_rows(&mut tx, sends).await?;
-    // Sends whose id was stored meanwhile (a concurrent resend) are answered one by one.
-    if inserted.len() != sends.len() {
-        return Err(Error::api(ErrorCode::IdConflict, "a message id of the batch is already stored"));
-    }
+    // A send whose id is already stored (a resend, or the same id twice in the batch) takes no
+    // sequence number; it is answered with the stored message after the commit.
+    let all: Vec<&PreparedSend> = sends.to_vec();
+    let mut seen = HashSet::new();
+    let sends: Vec<&PreparedSend> =
+        all.iter().copied().filter(|s| inserted.contains(&s.id) && seen.insert(s.id)).collect();
+    let sends = &sends[..];
     // Sequence numbers in queue order, per channel.
     let mut next: HashMap<Uuid, i64> = locked.iter().map(|(id, seq)| (*id, *seq)).collect();
     let seqs: Vec<i64> = sends
@@ -246,9 +249,18 @@ async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Messag
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    let mut results = Vec::with_capacity(messages_out.len());
+    let mut stored: HashMap<Uuid, Message> = HashMap::with_capacity(messages_out.len());
     for (message, s) in messages_out {
-        results.push(messages::with_quoted(db, message, s).await?);
+        stored.insert(s.id, messages::with_quoted(db, message, s).await?);
+    }
+    // In queue order; the copies of an id (resends) get what is stored under it.
+    let mut results = Vec::with_capacity(all.len());
+    let mut answered = HashSet::new();
+    for s in all {
+        match stored.get(&s.id) {
+            Some(m) if answered.insert(s.id) => results.push(Ok(m.clone())),
+            _ => results.push(messages::answer_resend(db, s).await),
+        }
     }
     Ok((results, events_out))
 }
