@@ -58,6 +58,10 @@ pub enum ServerFrame {
         /// How often the server sends `health.check`; the client reconnects when it has heard
         /// nothing for about twice this long.
         health_interval_ms: u32,
+        /// The user's latest user-event sequence number: where a fresh client starts its user
+        /// stream (a resuming client syncs from its own cursor instead).
+        #[serde(default)]
+        user_seq: u64,
     },
     /// Periodic liveness frame from the server; the client answers `health.check`.
     #[serde(rename = "health.check")]

@@ -77,6 +77,14 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         Ok(x) => x,
         Err(e) => return refuse(socket, e.to_api()).await,
     };
+    let user_seq: i64 = match sqlx::query_as::<_, (i64,)>("SELECT last_seq FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(state.db())
+        .await
+    {
+        Ok((seq,)) => seq,
+        Err(e) => return refuse(socket, crate::error::Error::Db(e).to_api()).await,
+    };
     let conn_id = Uuid::new_v4();
     let rx = state.hub().register(user.id, conn_id);
     presence::connected(&state, &user, conn_id, &device_id).await;
@@ -91,6 +99,7 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         me,
         protocol: PROTOCOL_VERSION,
         health_interval_ms: state.config().health_interval.as_millis() as u32,
+        user_seq: user_seq.max(0) as u64,
     };
     let mut typist = Typist::default();
     if send_frame(&mut socket, &ok).await {

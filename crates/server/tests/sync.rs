@@ -182,3 +182,22 @@ async fn search_finds_words_in_the_callers_channels_only() {
     assert_eq!(bob.post("/v1/search", json!({ "query": "" })).await.1["code"], "invalid_input");
     assert_eq!(bob.post("/v1/search", json!({ "query": "x", "next": "garbage" })).await.1["code"], "invalid_input");
 }
+
+#[tokio::test]
+async fn connection_ok_tells_where_the_user_stream_stands() {
+    let node = Node::start().await;
+    let app = TestApp::create(&node).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let url = format!("{}?api_key={}&token={}", node.ws_url(), app.api_key, bob.token);
+    let mut s = common::Socket::open(&url).await;
+    assert_eq!(s.next_json().await.unwrap()["user_seq"], 0);
+    alice.create_channel("messaging:u1", &["bob"]).await;
+    alice.create_channel("messaging:u2", &["bob"]).await;
+    let mut s = common::Socket::open(&url).await;
+    let ok = s.next_json().await.unwrap();
+    assert_eq!(ok["type"], "connection.ok");
+    assert_eq!(ok["user_seq"], 2, "two notification.added_to_channel events");
+    let (_, page) = bob.post("/v1/sync", json!({ "user_seq": 0 })).await;
+    assert_eq!(page["user"]["last_seq"], 2);
+}
