@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SCRIPT_NAME=test
 . scripts/lib.sh
 
-bash scripts/setup.sh tests/e2e
+bash scripts/setup.sh tests/e2e js
 
 # Everything the runners print also goes to a log, to total the counts at the end.
 summary_log=$(mktemp /tmp/chat-sdk-test-log-XXXXXX)
@@ -28,9 +28,13 @@ log "server for browser tests at $SERVER_URL"
 log "browser tests (wasm-bindgen-test in headless Chromium)"
 CHAT_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
 
+log "TypeScript declarations (tsc --noEmit on a usage file that touches every public method)"
+(cd js && npx --no-install tsc -p ../tests/types)
+echo "typecheck: 1 passed, 0 failed"
+
 log "end-to-end tests (Playwright, Debian chromium)"
 (cd tests/e2e && CHAT_DEMO_URL="$SERVER_URL" node --test)
 
-passed=$(sed -nE 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^# pass ([0-9]+)$/\1/p' "$summary_log" | awk '{s+=$1} END {print s+0}')
+passed=$(sed -nE 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^# pass ([0-9]+)$/\1/p; s/^typecheck: ([0-9]+) passed.*/\1/p' "$summary_log" | awk '{s+=$1} END {print s+0}')
 log "all tests passed"
 echo "all: ${passed} passed, 0 failed"
