@@ -116,9 +116,13 @@ impl Hub {
     /// Publishes committed events to every node (this one included). If Redis cannot be
     /// reached the events go to this node's sockets only; they stay in the event log for sync.
     pub async fn publish(&self, events: &[Outgoing]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut envelopes = Vec::with_capacity(events.len());
         for ev in events {
             let Ok(frame) = serde_json::to_string(&ev.frame) else { continue };
-            let mut envelope = String::with_capacity(frame.len() + ev.recipients.len() * 37);
+            let mut envelope = String::with_capacity(frame.len() + ev.recipients.len() * 37 + 48);
             for (i, r) in ev.recipients.iter().enumerate() {
                 if i > 0 {
                     envelope.push(',');
@@ -133,12 +137,19 @@ impl Hub {
             }
             envelope.push('\n');
             envelope.push_str(&frame);
-            let mut conn = self.redis.clone();
-            let res: redis::RedisResult<i64> =
-                redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
-            if let Err(e) = res {
-                tracing::warn!(error = %e, "publish failed; delivering to this node only");
-                self.deliver_envelope(&envelope);
+            envelopes.push(envelope);
+        }
+        // One round trip for all of them, in order.
+        let mut pipe = redis::pipe();
+        for e in &envelopes {
+            pipe.cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(e).ignore();
+        }
+        let mut conn = self.redis.clone();
+        let res: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "publish failed; delivering to this node only");
+            for envelope in &envelopes {
+                self.deliver_envelope(envelope);
             }
         }
     }
