@@ -21,6 +21,7 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod typing;
+pub mod vecmap;
 
 #[cfg(target_family = "wasm")]
 pub mod bindings;
