@@ -12,6 +12,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod decode;
 pub mod error;
 pub mod events;
 pub mod frame;
