@@ -115,6 +115,22 @@ impl<T: Transport> Api<T> {
         }
     }
 
+    /// The transport the calls go through.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The request for any endpoint (`path` starts with `/v1/` and carries its query string),
+    /// with this client's headers.
+    pub fn prepare<'a, B: ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&'a B>,
+    ) -> ApiRequest<'a, B> {
+        self.request(method, format!("{}{path}", self.base), body)
+    }
+
     fn request<'a, B: ?Sized>(
         &self,
         method: Method,
@@ -157,8 +173,7 @@ impl<T: Transport> Api<T> {
         B: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let url = format!("{}{path}", self.base);
-        self.transport.send(self.request(method, url, body)).await
+        self.transport.send(self.prepare(method, path, body)).await
     }
 
     /// `GET /v1/me`.

@@ -12,6 +12,7 @@ pub mod api;
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod decode;
 pub mod error;
 pub mod events;
 pub mod frame;
@@ -21,6 +22,7 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod typing;
+pub mod vecmap;
 
 #[cfg(target_family = "wasm")]
 pub mod bindings;

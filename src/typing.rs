@@ -3,7 +3,7 @@
 //! sent, and [`TypingThrottle::expire`] stops indicators left without a keystroke for
 //! [`TYPING_AUTO_STOP_MS`].
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 use chat_protocol::ClientFrame;
 
@@ -15,7 +15,7 @@ type Key = (String, Option<String>);
 #[derive(Debug, Default, Clone)]
 pub struct TypingThrottle {
     /// (cid, parent) → (last `typing.start` sent, last keystroke).
-    active: BTreeMap<Key, (u64, u64)>,
+    active: VecMap<Key, (u64, u64)>,
 }
 
 impl TypingThrottle {

@@ -12,7 +12,6 @@ use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
 use super::shared::{channel_path, object, Shared};
 use crate::api::Method;
-use crate::platform::json::Raw;
 use crate::platform::timer::now_ms;
 use crate::state::{ChannelState, Wire};
 
@@ -82,7 +81,6 @@ impl Channel {
         path: &str,
         body: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let body = body.map(Raw);
         self.shared
             .request(method, path, body.as_ref())
             .await

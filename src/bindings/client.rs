@@ -19,7 +19,7 @@ use crate::config::{ClientConfig, ClientOptions};
 use crate::error::SdkError;
 use crate::events::SubscriptionId;
 use crate::platform::http::FetchTransport;
-use crate::platform::json::{self, Raw};
+
 use crate::platform::timer::{now_ms, Sleep};
 use crate::state::Wire;
 
@@ -46,8 +46,8 @@ impl ChatClient {
         let provider = Reflect::get(&options, &"tokenProvider".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
-        let mut parsed: ClientOptions =
-            json::from_js(options).map_err(|e| bad_argument("ChatClient.connect options", e))?;
+        let mut parsed: ClientOptions = crate::decode::client_options(&options)
+            .map_err(|e| bad_argument("ChatClient.connect options", e))?;
         let (commands, commands_rx) = mpsc::unbounded();
         if parsed.token.is_empty() && provider.is_some() {
             parsed.token = "pending".into();
@@ -181,7 +181,7 @@ impl ChatClient {
         }
         let shared = &self.shared;
         let answer = shared
-            .request(Method::Post, "/v1/channels/query", Some(&Raw(body.into())))
+            .request(Method::Post, "/v1/channels/query", Some(&body.into()))
             .await
             .map_err(to_js_error)?;
         let out = Array::new();
@@ -234,7 +234,7 @@ impl ChatClient {
             let sep = if path.contains('?') { '&' } else { '?' };
             path.push_str(&format!("{sep}mutation_id={}", uuid::Uuid::new_v4()));
         }
-        let body = (!is_absent(&body)).then(|| Raw(body));
+        let body = (!is_absent(&body)).then_some(body);
         self.shared
             .request(method, &path, body.as_ref())
             .await

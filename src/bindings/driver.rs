@@ -16,7 +16,6 @@ use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use super::shared::{Command, Shared};
 use crate::connection::{Action, ConnectionState, Input, TICK_INTERVAL_MS};
 use crate::error::SdkError;
-use crate::frame::FrameHeader;
 use crate::platform::json;
 use crate::platform::network::{NetworkWatch, Signal};
 use crate::platform::timer::{now_ms, Sleep};
@@ -211,7 +210,7 @@ impl Driver {
     /// One text frame: parse, then the core decides (connection, sync, state, listeners).
     fn receive(&mut self, shared: &Rc<Shared>, text: &str, inputs: &mut VecDeque<Input>) {
         let Ok(event) = json::parse(text) else { return };
-        let Ok(header) = json::from_js::<FrameHeader>(event.clone()) else {
+        let Some(header) = crate::decode::frame_header(&event) else {
             return;
         };
         let effects = shared.core.borrow_mut().receive(now_ms(), &header, event);

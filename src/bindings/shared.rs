@@ -20,7 +20,7 @@ use crate::connection::{Action, ConnectionState};
 use crate::error::SdkError;
 use crate::events::SubscriptionId;
 use crate::platform::http::FetchTransport;
-use crate::platform::json::Raw;
+use crate::platform::json;
 use crate::platform::timer::now_ms;
 use crate::state::Wire;
 use crate::sync::SyncAnswer;
@@ -107,17 +107,14 @@ impl Shared {
         &self,
         method: Method,
         path: &str,
-        body: Option<&Raw>,
+        body: Option<&JsValue>,
     ) -> Result<JsValue, SdkError> {
-        match self.api.call::<Raw, Raw>(method, path, body).await {
+        match self.api.call_js(method, path, body).await {
             Err(e) if e.code == ErrorCode::TokenExpired && self.token_provider.is_some() => {
                 self.refresh_token().await?;
-                self.api
-                    .call::<Raw, Raw>(method, path, body)
-                    .await
-                    .map(|r| r.0)
+                self.api.call_js(method, path, body).await
             }
-            other => other.map(|r| r.0),
+            other => other,
         }
     }
 
@@ -135,12 +132,17 @@ impl Shared {
                 Effect::Sync(request) => {
                     let shared = self.clone();
                     spawn_local(async move {
-                        let answer = shared
-                            .api
-                            .call::<_, Raw>(Method::Post, "/v1/sync", Some(&request))
-                            .await;
+                        let answer = match json::to_js(&request) {
+                            Ok(body) => {
+                                shared
+                                    .api
+                                    .call_js(Method::Post, "/v1/sync", Some(&body))
+                                    .await
+                            }
+                            Err(e) => Err(e),
+                        };
                         let effects = match answer {
-                            Ok(Raw(answer)) => {
+                            Ok(answer) => {
                                 let answer = sync_answer(&answer);
                                 let effects =
                                     shared.core.borrow_mut().sync_answer(now_ms(), answer);

@@ -2,7 +2,7 @@
 //! serde-wasm-bindgen, which is much smaller in wasm than parsing with serde_json.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 
 use crate::error::SdkError;
@@ -31,8 +31,3 @@ pub fn stringify<T: Serialize + ?Sized>(value: &T) -> Result<String, SdkError> {
         .map(String::from)
         .map_err(|_| SdkError::invalid_input("value cannot be written as JSON"))
 }
-
-/// A JS value carried through serde untouched (request bodies and answers the SDK hands to JS
-/// as they are).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Raw(#[serde(with = "serde_wasm_bindgen::preserve")] pub JsValue);

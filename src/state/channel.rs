@@ -3,7 +3,7 @@
 //! caller's unread count — built from a `ChannelState` answer and kept current by applying the
 //! channel's events in sequence order (the sync engine guarantees the order and uniqueness).
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 use super::message_list::{Entry, MessageList};
 use super::wire::Wire;
@@ -18,18 +18,18 @@ pub struct ChannelState<W> {
     pub channel: Option<W>,
     pub messages: MessageList<W>,
     /// Replies by parent message id.
-    pub threads: BTreeMap<String, MessageList<W>>,
+    pub threads: VecMap<String, MessageList<W>>,
     /// Pinned messages, most recently pinned first.
     pub pinned: Vec<W>,
-    pub members: BTreeMap<String, W>,
+    pub members: VecMap<String, W>,
     /// `ReadState` by user id.
-    pub reads: BTreeMap<String, W>,
+    pub reads: VecMap<String, W>,
     /// The caller's membership (`ChannelMember`).
     pub membership: Option<W>,
     /// The caller's unread count.
     pub unread_count: u64,
     /// (user id, thread parent id) → when the typing indicator expires.
-    pub typing: BTreeMap<(String, Option<String>), u64>,
+    pub typing: VecMap<(String, Option<String>), u64>,
     pub watcher_count: u64,
     pub deleted: bool,
 }
@@ -40,13 +40,13 @@ impl<W: Wire> ChannelState<W> {
             cid: cid.to_string(),
             channel: None,
             messages: MessageList::default(),
-            threads: BTreeMap::new(),
+            threads: VecMap::new(),
             pinned: Vec::new(),
-            members: BTreeMap::new(),
-            reads: BTreeMap::new(),
+            members: VecMap::new(),
+            reads: VecMap::new(),
             membership: None,
             unread_count: 0,
-            typing: BTreeMap::new(),
+            typing: VecMap::new(),
             watcher_count: 0,
             deleted: false,
         }
@@ -95,7 +95,10 @@ impl<W: Wire> ChannelState<W> {
             return false;
         };
         let changed = match message.str_of("parent_id") {
-            Some(parent) => self.threads.entry(parent).or_default().upsert(entry),
+            Some(parent) => self
+                .threads
+                .get_or_insert_with(parent, MessageList::default)
+                .upsert(entry),
             None => self.messages.upsert(entry),
         };
         if changed {

@@ -3,7 +3,7 @@
 //! [`ChannelState`], the caller's drafts and the presence of other users. One entry point,
 //! [`ClientState::apply`], takes every event the sync engine releases.
 
-use std::collections::BTreeMap;
+use crate::vecmap::VecMap;
 
 use super::channel::ChannelState;
 use super::wire::Wire;
@@ -15,12 +15,12 @@ pub type DraftKey = (String, Option<String>);
 pub struct ClientState<W> {
     pub user_id: String,
     pub me: Option<W>,
-    pub channels: BTreeMap<String, ChannelState<W>>,
+    pub channels: VecMap<String, ChannelState<W>>,
     /// Listed channels, in display order.
     pub order: Vec<String>,
-    pub drafts: BTreeMap<DraftKey, W>,
+    pub drafts: VecMap<DraftKey, W>,
     /// user id → `online`, `away` or `offline`, from presence events.
-    pub presence: BTreeMap<String, String>,
+    pub presence: VecMap<String, String>,
 }
 
 impl<W: Wire> ClientState<W> {
@@ -28,10 +28,10 @@ impl<W: Wire> ClientState<W> {
         ClientState {
             user_id: user_id.to_string(),
             me: None,
-            channels: BTreeMap::new(),
+            channels: VecMap::new(),
             order: Vec::new(),
-            drafts: BTreeMap::new(),
-            presence: BTreeMap::new(),
+            drafts: VecMap::new(),
+            presence: VecMap::new(),
         }
     }
 
@@ -41,8 +41,7 @@ impl<W: Wire> ClientState<W> {
 
     pub fn channel_mut(&mut self, cid: &str) -> &mut ChannelState<W> {
         self.channels
-            .entry(cid.to_string())
-            .or_insert_with(|| ChannelState::new(cid))
+            .get_or_insert_with(cid.to_string(), || ChannelState::new(cid))
     }
 
     /// Loads one `ChannelState` answer; returns its cid and `last_seq` (the sync baseline).

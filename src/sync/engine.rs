@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::vecmap::VecMap;
+
 use chat_protocol::requests::{SyncCursor, SyncRequest};
 
 /// Sent as `user_seq` while the user stream's position is unknown: the server answers `resync`
@@ -54,7 +56,7 @@ struct Cursor<E> {
     /// Last sequence applied; `None` while unknown (the user stream before the first probe).
     applied: Option<u64>,
     /// Live events that arrived ahead of a hole, by sequence.
-    held: BTreeMap<u64, E>,
+    held: VecMap<u64, E>,
     /// Needs a sync (gap, reconnect, or more pages).
     dirty: bool,
     /// A reload was requested; events are held until it is done.
@@ -65,7 +67,7 @@ impl<E> Cursor<E> {
     fn new(applied: Option<u64>) -> Self {
         Cursor {
             applied,
-            held: BTreeMap::new(),
+            held: VecMap::new(),
             dirty: false,
             reloading: false,
         }
@@ -151,9 +153,9 @@ impl<E> Cursor<E> {
 
 #[derive(Debug, Clone)]
 pub struct SyncEngine<E> {
-    channels: BTreeMap<String, Cursor<E>>,
+    channels: VecMap<String, Cursor<E>>,
     /// Highest sequence passed through per untracked channel, so a duplicate is still dropped.
-    untracked: BTreeMap<String, u64>,
+    untracked: VecMap<String, u64>,
     user: Cursor<E>,
     in_flight: bool,
     recovering: bool,
@@ -165,8 +167,8 @@ pub struct SyncEngine<E> {
 impl<E> Default for SyncEngine<E> {
     fn default() -> Self {
         SyncEngine {
-            channels: BTreeMap::new(),
-            untracked: BTreeMap::new(),
+            channels: VecMap::new(),
+            untracked: VecMap::new(),
             user: Cursor::new(None),
             in_flight: false,
             recovering: false,
@@ -206,8 +208,7 @@ impl<E> SyncEngine<E> {
         let passed = self.untracked.get(cid).copied().unwrap_or(0);
         let cursor = self
             .channels
-            .entry(cid.to_string())
-            .or_insert_with(|| Cursor::new(None));
+            .get_or_insert_with(cid.to_string(), || Cursor::new(None));
         let before = cursor.applied.unwrap_or(0).max(passed);
         cursor.applied = Some(last_seq);
         cursor.reloading = false;
@@ -227,8 +228,7 @@ impl<E> SyncEngine<E> {
     pub fn begin_reload(&mut self, cid: &str) {
         let cursor = self
             .channels
-            .entry(cid.to_string())
-            .or_insert_with(|| Cursor::new(None));
+            .get_or_insert_with(cid.to_string(), || Cursor::new(None));
         cursor.reloading = true;
         cursor.dirty = false;
     }
@@ -247,7 +247,7 @@ impl<E> SyncEngine<E> {
                 .unwrap_or_default();
             self.untrack(cid);
             if let Some((&last, _)) = held.last_key_value() {
-                let seen = self.untracked.entry(cid.to_string()).or_insert(0);
+                let seen = self.untracked.get_or_insert_with(cid.to_string(), || 0);
                 *seen = (*seen).max(last);
             }
             out.extend(held.into_values().map(SyncOut::Notify));
@@ -266,7 +266,7 @@ impl<E> SyncEngine<E> {
             .remove(cid)
             .and_then(|c| c.applied)
             .unwrap_or(0);
-        let seen = self.untracked.entry(cid.to_string()).or_insert(0);
+        let seen = self.untracked.get_or_insert_with(cid.to_string(), || 0);
         *seen = (*seen).max(at);
     }
 
@@ -282,7 +282,7 @@ impl<E> SyncEngine<E> {
                         && self.untracked.get(&cid).is_some_and(|seen| seq <= *seen) => {}
                 Some(cursor) => cursor.live(seq, event, &mut out),
                 None => {
-                    let seen = self.untracked.entry(cid).or_insert(0);
+                    let seen = self.untracked.get_or_insert_with(cid, || 0);
                     if seq > *seen {
                         *seen = seq;
                         out.push(SyncOut::Apply(event));
@@ -322,9 +322,11 @@ impl<E> SyncEngine<E> {
         self.in_flight = false;
         let mut out = Vec::new();
         let mut stalled = false;
-        let mut per_channel: BTreeMap<String, Vec<(u64, E)>> = BTreeMap::new();
+        let mut per_channel: VecMap<String, Vec<(u64, E)>> = VecMap::new();
         for (cid, seq, event) in answer.events {
-            per_channel.entry(cid).or_default().push((seq, event));
+            per_channel
+                .get_or_insert_with(cid, Vec::new)
+                .push((seq, event));
         }
         for (cid, cursor) in &answer.channels {
             let Some(c) = self.channels.get_mut(cid) else {
