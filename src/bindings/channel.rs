@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
-use super::shared::{channel_path, object, Shared};
+use super::shared::{channel_path, object, promise, Shared};
 use crate::api::Method;
 use crate::platform::timer::now_ms;
 use crate::state::{ChannelState, Wire};
@@ -136,25 +136,6 @@ impl Channel {
         self.id.clone()
     }
 
-    /// Gets or creates the channel (idempotent) and loads its state.
-    #[wasm_bindgen(unchecked_return_type = "ChannelStateResponse")]
-    pub async fn create(&self) -> Result<JsValue, JsValue> {
-        self.load(Method::Post, "", Some(self.data.clone())).await
-    }
-
-    /// Starts watching (the server counts the watcher and sends typing/watching events) and
-    /// loads the state.
-    #[wasm_bindgen(unchecked_return_type = "ChannelStateResponse")]
-    pub async fn watch(&self) -> Result<JsValue, JsValue> {
-        self.load(Method::Post, "/watch", None).await
-    }
-
-    #[wasm_bindgen(js_name = stopWatching, unchecked_return_type = "{ watcher_count: number }")]
-    pub async fn stop_watching(&self) -> Result<JsValue, JsValue> {
-        self.call(Method::Post, &self.path("/stop-watching"), None)
-            .await
-    }
-
     /// The live state: messages (oldest first, local echoes last), threads, pinned, members,
     /// reads, typing, watcher count, unread count.
     #[wasm_bindgen(getter, unchecked_return_type = "ChannelLocalState")]
@@ -202,13 +183,133 @@ impl Channel {
         })
     }
 
+    #[wasm_bindgen(js_name = create, unchecked_return_type = "Promise<ChannelStateResponse>")]
+    pub fn create_js(&self) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.create().await }))
+    }
+
+    #[wasm_bindgen(js_name = watch, unchecked_return_type = "Promise<ChannelStateResponse>")]
+    pub fn watch_js(&self) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.watch().await }))
+    }
+
+    #[wasm_bindgen(js_name = stopWatching, unchecked_return_type = "Promise<{ watcher_count: number }>")]
+    pub fn stop_watching_js(&self) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.stop_watching().await }))
+    }
+
+    #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Promise<Message>")]
+    pub fn send_message_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SendMessageInput")] message: JsValue,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.send_message(message).await }))
+    }
+
+    #[wasm_bindgen(js_name = queryMessages, unchecked_return_type = "Promise<Message[]>")]
+    pub fn query_messages_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.query_messages(query).await }))
+    }
+
+    #[wasm_bindgen(js_name = replies, unchecked_return_type = "Promise<Message[]>")]
+    pub fn replies_js(
+        &self,
+        #[wasm_bindgen(js_name = parentId)] parent_id: String,
+        #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.replies(&parent_id, query).await }))
+    }
+
+    #[wasm_bindgen(js_name = pinnedMessages, unchecked_return_type = "Promise<Message[]>")]
+    pub fn pinned_messages_js(&self, limit: Option<u32>) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.pinned_messages(limit).await }))
+    }
+
+    #[wasm_bindgen(js_name = markRead, unchecked_return_type = "Promise<ReadState>")]
+    pub fn mark_read_js(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: Option<String>,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.mark_read(message_id).await }))
+    }
+
+    #[wasm_bindgen(js_name = markUnread, unchecked_return_type = "Promise<ReadState>")]
+    pub fn mark_unread_js(
+        &self,
+        #[wasm_bindgen(js_name = messageId)] message_id: String,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.mark_unread(message_id).await }))
+    }
+
+    /// Call on every keystroke: sends `typing.start` at most once every 2 s (per thread with
+    /// `parentId`); `typing.stop` follows by itself after a few seconds without keystrokes.
+    pub fn keystroke(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) {
+        let frame =
+            self.shared
+                .core
+                .borrow_mut()
+                .keystroke(now_ms(), &self.cid, parent_id.as_deref());
+        if let Some(frame) = frame {
+            self.shared.send_frame(frame);
+        }
+    }
+
+    /// Sends `typing.stop` now (if a start was sent).
+    #[wasm_bindgen(js_name = stopTyping)]
+    pub fn stop_typing(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) {
+        let frame = self
+            .shared
+            .core
+            .borrow_mut()
+            .stop_typing(&self.cid, parent_id.as_deref());
+        if let Some(frame) = frame {
+            self.shared.send_frame(frame);
+        }
+    }
+
+    /// Listens to `event` (or `*`) on this channel only. Returns a function that unsubscribes.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(&self, event: &str, listener: Function) -> Function {
+        subscribe(&self.shared, event, Some(&self.cid), listener)
+    }
+}
+
+/// The channel calls behind the promise-returning bindings above (also used from Rust).
+impl Channel {
+    /// Gets or creates the channel (idempotent) and loads its state.
+    pub async fn create(&self) -> Result<JsValue, JsValue> {
+        self.load(Method::Post, "", Some(self.data.clone())).await
+    }
+
+    /// Starts watching (the server counts the watcher and sends typing/watching events) and
+    /// loads the state.
+    pub async fn watch(&self) -> Result<JsValue, JsValue> {
+        self.load(Method::Post, "/watch", None).await
+    }
+    pub async fn stop_watching(&self) -> Result<JsValue, JsValue> {
+        self.call(Method::Post, &self.path("/stop-watching"), None)
+            .await
+    }
+
+
     /// Sends a message: it shows at once in `state.messages` as a local echo (`status:
     /// 'sending'`), replaced by the server's copy, or marked `failed` with the error. `id` is
     /// generated unless given; resending the same id never duplicates.
-    #[wasm_bindgen(js_name = sendMessage, unchecked_return_type = "Message")]
     pub async fn send_message(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "SendMessageInput")] message: JsValue,
+        message: JsValue,
     ) -> Result<JsValue, JsValue> {
         if !message.is_object() {
             return Err(bad_argument("sendMessage", "a message object is required"));
@@ -260,10 +361,9 @@ impl Channel {
 
     /// A page of messages, oldest first: `{limit, before_seq | after_seq | around_id}`. The
     /// messages are merged into the state.
-    #[wasm_bindgen(js_name = queryMessages, unchecked_return_type = "Message[]")]
     pub async fn query_messages(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
+        query: JsValue,
     ) -> Result<JsValue, JsValue> {
         let path = self.path(&format!("/messages{}", query_string(&query)));
         let answer = self.call(Method::Get, &path, None).await?;
@@ -280,11 +380,10 @@ impl Channel {
 
     /// The replies to `parentId`, oldest first (`{limit, before_seq, after_seq}`), merged into
     /// `state.threads`.
-    #[wasm_bindgen(unchecked_return_type = "Message[]")]
     pub async fn replies(
         &self,
-        #[wasm_bindgen(js_name = parentId)] parent_id: &str,
-        #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
+        parent_id: &str,
+        query: JsValue,
     ) -> Result<JsValue, JsValue> {
         let path = format!(
             "/v1/messages/{}/replies{}",
@@ -304,7 +403,6 @@ impl Channel {
     }
 
     /// Pinned messages, most recently pinned first; also becomes `state.pinned`.
-    #[wasm_bindgen(js_name = pinnedMessages, unchecked_return_type = "Message[]")]
     pub async fn pinned_messages(&self, limit: Option<u32>) -> Result<JsValue, JsValue> {
         let q = limit.map(|l| format!("?limit={l}")).unwrap_or_default();
         let answer = self
@@ -318,19 +416,17 @@ impl Channel {
     }
 
     /// Marks the channel read up to `messageId` (everything when absent).
-    #[wasm_bindgen(js_name = markRead, unchecked_return_type = "ReadState")]
     pub async fn mark_read(
         &self,
-        #[wasm_bindgen(js_name = messageId)] message_id: Option<String>,
+        message_id: Option<String>,
     ) -> Result<JsValue, JsValue> {
         self.read("/read", message_id).await
     }
 
     /// Marks `messageId` and everything after it unread.
-    #[wasm_bindgen(js_name = markUnread, unchecked_return_type = "ReadState")]
     pub async fn mark_unread(
         &self,
-        #[wasm_bindgen(js_name = messageId)] message_id: String,
+        message_id: String,
     ) -> Result<JsValue, JsValue> {
         self.read("/unread", Some(message_id)).await
     }
@@ -355,38 +451,6 @@ impl Channel {
             }
         });
         Ok(read)
-    }
-
-    /// Call on every keystroke: sends `typing.start` at most once every 2 s (per thread with
-    /// `parentId`); `typing.stop` follows by itself after a few seconds without keystrokes.
-    pub fn keystroke(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) {
-        let frame =
-            self.shared
-                .core
-                .borrow_mut()
-                .keystroke(now_ms(), &self.cid, parent_id.as_deref());
-        if let Some(frame) = frame {
-            self.shared.send_frame(frame);
-        }
-    }
-
-    /// Sends `typing.stop` now (if a start was sent).
-    #[wasm_bindgen(js_name = stopTyping)]
-    pub fn stop_typing(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) {
-        let frame = self
-            .shared
-            .core
-            .borrow_mut()
-            .stop_typing(&self.cid, parent_id.as_deref());
-        if let Some(frame) = frame {
-            self.shared.send_frame(frame);
-        }
-    }
-
-    /// Listens to `event` (or `*`) on this channel only. Returns a function that unsubscribes.
-    #[wasm_bindgen(unchecked_return_type = "() => void")]
-    pub fn on(&self, event: &str, listener: Function) -> Function {
-        subscribe(&self.shared, event, Some(&self.cid), listener)
     }
 }
 

@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use super::channel::Channel;
 use super::driver;
 use super::errors::{bad_argument, to_js_error};
-use super::shared::{object, Command, Shared};
+use super::shared::{object, promise, Command, Shared};
 use crate::api::{Api, Method};
 use crate::client::ClientCore;
 use crate::config::{ClientConfig, ClientOptions};
@@ -36,60 +36,6 @@ fn is_absent(value: &JsValue) -> bool {
 
 #[wasm_bindgen]
 impl ChatClient {
-    /// Connects and resolves once the server accepted the connection and the user stream's
-    /// position is known. Rejects with the server's error code for bad credentials, or
-    /// `unavailable` when the server cannot be reached.
-    #[wasm_bindgen(unchecked_return_type = "ChatClient")]
-    pub async fn connect(
-        #[wasm_bindgen(unchecked_param_type = "ChatClientOptions")] options: JsValue,
-    ) -> Result<ChatClient, JsValue> {
-        let provider = Reflect::get(&options, &"tokenProvider".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<Function>().ok());
-        let mut parsed: ClientOptions = crate::decode::client_options(&options)
-            .map_err(|e| bad_argument("ChatClient.connect options", e))?;
-        let (commands, commands_rx) = mpsc::unbounded();
-        if parsed.token.is_empty() && provider.is_some() {
-            parsed.token = "pending".into();
-        }
-        let config = ClientConfig::new(parsed).map_err(to_js_error)?;
-        let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
-        let mut core = ClientCore::new(&config.user_id, seed);
-        if provider.is_some() {
-            core = core.with_token_refresh();
-        }
-        let shared = Rc::new(Shared {
-            core: RefCell::new(core),
-            api: Api::new(&config, FetchTransport),
-            token: RefCell::new(config.token.clone()),
-            config,
-            commands,
-            token_provider: provider,
-        });
-        if shared.config.token == "pending" {
-            shared.refresh_token().await.map_err(to_js_error)?;
-        }
-        let (connected_tx, connected_rx) = oneshot::channel();
-        wasm_bindgen_futures::spawn_local(driver::run(
-            Rc::downgrade(&shared),
-            commands_rx,
-            connected_tx,
-        ));
-        match connected_rx.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => return Err(to_js_error(error)),
-            Err(_) => return Err(to_js_error(SdkError::closed())),
-        }
-        // Loads made after this point are newer than the user stream's starting position.
-        for _ in 0..500 {
-            if shared.core.borrow().sync_engine().user_cursor().is_some() {
-                break;
-            }
-            Sleep::new(10).await;
-        }
-        Ok(ChatClient { shared })
-    }
-
     /// The id of the connected user.
     #[wasm_bindgen(getter, js_name = userId)]
     pub fn user_id(&self) -> String {
@@ -155,15 +101,118 @@ impl ChatClient {
         Channel::new(self.shared.clone(), channel_type, id, data)
     }
 
-    /// Channels the user is a member of, matching `filter`, in `sort` order; their states are
-    /// loaded and kept current. `options.next` continues a previous page (the answer array's
-    /// `next`).
-    #[wasm_bindgen(js_name = queryChannels, unchecked_return_type = "ChannelPage")]
-    pub async fn query_channels(
+    /// Sets the user's presence (`online` or `away`) for the users sharing a channel.
+    #[wasm_bindgen(js_name = setPresence)]
+    pub fn set_presence(&self, status: &str) {
+        self.shared
+            .send_frame(chat_protocol::ClientFrame::PresenceSet {
+                status: status.to_string(),
+            });
+    }
+
+    #[wasm_bindgen(js_name = connect, unchecked_return_type = "Promise<ChatClient>")]
+    pub fn connect_js(
+        #[wasm_bindgen(unchecked_param_type = "ChatClientOptions")] options: JsValue,
+    ) -> js_sys::Promise {
+        promise(Box::pin(async move { Self::connect(options).await.map(JsValue::from) }))
+    }
+
+    #[wasm_bindgen(js_name = queryChannels, unchecked_return_type = "Promise<ChannelPage>")]
+    pub fn query_channels_js(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChannelFilter | undefined")] filter: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ChannelSort[] | undefined")] sort: JsValue,
         #[wasm_bindgen(unchecked_param_type = "QueryChannelsOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.query_channels(filter, sort, options).await }))
+    }
+
+    #[wasm_bindgen(js_name = request, unchecked_return_type = "Promise<unknown>")]
+    pub fn request_js(
+        &self,
+        method: String,
+        path: String,
+        #[wasm_bindgen(unchecked_param_type = "object | undefined")] body: JsValue,
+        mutation: Option<bool>,
+    ) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move { this.request(&method, &path, body, mutation).await }))
+    }
+
+    #[wasm_bindgen(js_name = disconnect, unchecked_return_type = "Promise<void>")]
+    pub fn disconnect_js(&self) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move {
+            this.disconnect().await;
+            Ok(JsValue::UNDEFINED)
+        }))
+    }
+}
+
+/// The calls behind the promise-returning bindings above (also used from Rust).
+impl ChatClient {
+    /// Connects and resolves once the server accepted the connection and the user stream's
+    /// position is known. Rejects with the server's error code for bad credentials, or
+    /// `unavailable` when the server cannot be reached.
+    pub async fn connect(
+        options: JsValue,
+    ) -> Result<ChatClient, JsValue> {
+        let provider = Reflect::get(&options, &"tokenProvider".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        let mut parsed: ClientOptions = crate::decode::client_options(&options)
+            .map_err(|e| bad_argument("ChatClient.connect options", e))?;
+        let (commands, commands_rx) = mpsc::unbounded();
+        if parsed.token.is_empty() && provider.is_some() {
+            parsed.token = "pending".into();
+        }
+        let config = ClientConfig::new(parsed).map_err(to_js_error)?;
+        let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+        let mut core = ClientCore::new(&config.user_id, seed);
+        if provider.is_some() {
+            core = core.with_token_refresh();
+        }
+        let shared = Rc::new(Shared {
+            core: RefCell::new(core),
+            api: Api::new(&config, FetchTransport),
+            token: RefCell::new(config.token.clone()),
+            config,
+            commands,
+            token_provider: provider,
+        });
+        if shared.config.token == "pending" {
+            shared.refresh_token().await.map_err(to_js_error)?;
+        }
+        let (connected_tx, connected_rx) = oneshot::channel();
+        wasm_bindgen_futures::spawn_local(driver::run(
+            Rc::downgrade(&shared),
+            commands_rx,
+            connected_tx,
+        ));
+        match connected_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return Err(to_js_error(error)),
+            Err(_) => return Err(to_js_error(SdkError::closed())),
+        }
+        // Loads made after this point are newer than the user stream's starting position.
+        for _ in 0..500 {
+            if shared.core.borrow().sync_engine().user_cursor().is_some() {
+                break;
+            }
+            Sleep::new(10).await;
+        }
+        Ok(ChatClient { shared })
+    }
+
+    /// Channels the user is a member of, matching `filter`, in `sort` order; their states are
+    /// loaded and kept current. `options.next` continues a previous page (the answer array's
+    /// `next`).
+    pub async fn query_channels(
+        &self,
+        filter: JsValue,
+        sort: JsValue,
+        options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let body = js_sys::Object::new();
         for (key, value) in [("filter", &filter), ("sort", &sort)] {
@@ -216,12 +265,11 @@ impl ChatClient {
 
     /// Any REST call of the API, authenticated as the user (`path` starts with `/v1/`). With
     /// `mutation`, a fresh `mutation_id` is added so a retry is applied only once.
-    #[wasm_bindgen(unchecked_return_type = "unknown")]
     pub async fn request(
         &self,
         method: &str,
         path: &str,
-        #[wasm_bindgen(unchecked_param_type = "object | undefined")] body: JsValue,
+        body: JsValue,
         mutation: Option<bool>,
     ) -> Result<JsValue, JsValue> {
         let method =
@@ -239,15 +287,6 @@ impl ChatClient {
             .request(method, &path, body.as_ref())
             .await
             .map_err(to_js_error)
-    }
-
-    /// Sets the user's presence (`online` or `away`) for the users sharing a channel.
-    #[wasm_bindgen(js_name = setPresence)]
-    pub fn set_presence(&self, status: &str) {
-        self.shared
-            .send_frame(chat_protocol::ClientFrame::PresenceSet {
-                status: status.to_string(),
-            });
     }
 
     /// Closes the connection for good and releases the socket, timers and listeners. No event
