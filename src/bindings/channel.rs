@@ -226,7 +226,9 @@ impl Channel {
         #[wasm_bindgen(unchecked_param_type = "MessageQuery | undefined")] query: JsValue,
     ) -> js_sys::Promise {
         let this = self.clone();
-        promise(Box::pin(async move { this.replies(&parent_id, query).await }))
+        promise(Box::pin(
+            async move { this.replies(&parent_id, query).await },
+        ))
     }
 
     #[wasm_bindgen(js_name = pinnedMessages, unchecked_return_type = "Promise<Message[]>")]
@@ -303,14 +305,10 @@ impl Channel {
             .await
     }
 
-
     /// Sends a message: it shows at once in `state.messages` as a local echo (`status:
     /// 'sending'`), replaced by the server's copy, or marked `failed` with the error. `id` is
     /// generated unless given; resending the same id never duplicates.
-    pub async fn send_message(
-        &self,
-        message: JsValue,
-    ) -> Result<JsValue, JsValue> {
+    pub async fn send_message(&self, message: JsValue) -> Result<JsValue, JsValue> {
         if !message.is_object() {
             return Err(bad_argument("sendMessage", "a message object is required"));
         }
@@ -361,10 +359,7 @@ impl Channel {
 
     /// A page of messages, oldest first: `{limit, before_seq | after_seq | around_id}`. The
     /// messages are merged into the state.
-    pub async fn query_messages(
-        &self,
-        query: JsValue,
-    ) -> Result<JsValue, JsValue> {
+    pub async fn query_messages(&self, query: JsValue) -> Result<JsValue, JsValue> {
         let path = self.path(&format!("/messages{}", query_string(&query)));
         let answer = self.call(Method::Get, &path, None).await?;
         let messages = answer
@@ -380,11 +375,7 @@ impl Channel {
 
     /// The replies to `parentId`, oldest first (`{limit, before_seq, after_seq}`), merged into
     /// `state.threads`.
-    pub async fn replies(
-        &self,
-        parent_id: &str,
-        query: JsValue,
-    ) -> Result<JsValue, JsValue> {
+    pub async fn replies(&self, parent_id: &str, query: JsValue) -> Result<JsValue, JsValue> {
         let path = format!(
             "/v1/messages/{}/replies{}",
             crate::config::encode_component(parent_id),
@@ -416,18 +407,12 @@ impl Channel {
     }
 
     /// Marks the channel read up to `messageId` (everything when absent).
-    pub async fn mark_read(
-        &self,
-        message_id: Option<String>,
-    ) -> Result<JsValue, JsValue> {
+    pub async fn mark_read(&self, message_id: Option<String>) -> Result<JsValue, JsValue> {
         self.read("/read", message_id).await
     }
 
     /// Marks `messageId` and everything after it unread.
-    pub async fn mark_unread(
-        &self,
-        message_id: String,
-    ) -> Result<JsValue, JsValue> {
+    pub async fn mark_unread(&self, message_id: String) -> Result<JsValue, JsValue> {
         self.read("/unread", Some(message_id)).await
     }
 

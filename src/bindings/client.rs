@@ -114,7 +114,9 @@ impl ChatClient {
     pub fn connect_js(
         #[wasm_bindgen(unchecked_param_type = "ChatClientOptions")] options: JsValue,
     ) -> js_sys::Promise {
-        promise(Box::pin(async move { Self::connect(options).await.map(JsValue::from) }))
+        promise(Box::pin(async move {
+            Self::connect(options).await.map(JsValue::from)
+        }))
     }
 
     #[wasm_bindgen(js_name = queryChannels, unchecked_return_type = "Promise<ChannelPage>")]
@@ -125,7 +127,9 @@ impl ChatClient {
         #[wasm_bindgen(unchecked_param_type = "QueryChannelsOptions | undefined")] options: JsValue,
     ) -> js_sys::Promise {
         let this = self.clone();
-        promise(Box::pin(async move { this.query_channels(filter, sort, options).await }))
+        promise(Box::pin(async move {
+            this.query_channels(filter, sort, options).await
+        }))
     }
 
     #[wasm_bindgen(js_name = request, unchecked_return_type = "Promise<unknown>")]
@@ -137,7 +141,9 @@ impl ChatClient {
         mutation: Option<bool>,
     ) -> js_sys::Promise {
         let this = self.clone();
-        promise(Box::pin(async move { this.request(&method, &path, body, mutation).await }))
+        promise(Box::pin(async move {
+            this.request(&method, &path, body, mutation).await
+        }))
     }
 
     #[wasm_bindgen(js_name = disconnect, unchecked_return_type = "Promise<void>")]
@@ -155,9 +161,7 @@ impl ChatClient {
     /// Connects and resolves once the server accepted the connection and the user stream's
     /// position is known. Rejects with the server's error code for bad credentials, or
     /// `unavailable` when the server cannot be reached.
-    pub async fn connect(
-        options: JsValue,
-    ) -> Result<ChatClient, JsValue> {
+    pub async fn connect(options: JsValue) -> Result<ChatClient, JsValue> {
         let provider = Reflect::get(&options, &"tokenProvider".into())
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());

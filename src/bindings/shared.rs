@@ -260,7 +260,8 @@ impl PromiseExt for JsValue {
 
 /// A binding's future, boxed so every async method shares one `future_to_promise`
 /// instantiation (a `#[wasm_bindgen] async fn` instantiates the promise task per method).
-pub(crate) type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
+pub(crate) type Pending =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
 
 pub(crate) fn promise(future: Pending) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(future)
