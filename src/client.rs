@@ -4,7 +4,7 @@
 //! applied to the state and only then handed to its listeners. Platform-free: the browser
 //! driver and the native simulation both feed it and perform the [`Effect`]s it returns.
 
-use chat_protocol::requests::SyncRequest;
+use crate::sync::SyncRequest;
 use chat_protocol::ClientFrame;
 
 use crate::connection::{Action, ConnectionMachine, ConnectionState, Input};

@@ -20,10 +20,9 @@ use crate::connection::{Action, ConnectionState};
 use crate::error::SdkError;
 use crate::events::SubscriptionId;
 use crate::platform::http::FetchTransport;
-use crate::platform::json;
 use crate::platform::timer::now_ms;
 use crate::state::Wire;
-use crate::sync::SyncAnswer;
+use crate::sync::{SyncAnswer, SyncRequest};
 
 pub(crate) enum Command {
     /// Close for good; answer when the socket and timers are released.
@@ -132,15 +131,11 @@ impl Shared {
                 Effect::Sync(request) => {
                     let shared = self.clone();
                     spawn_local(async move {
-                        let answer = match json::to_js(&request) {
-                            Ok(body) => {
-                                shared
-                                    .api
-                                    .call_js(Method::Post, "/v1/sync", Some(&body))
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        };
+                        let body = sync_body(&request);
+                        let answer = shared
+                            .api
+                            .call_js(Method::Post, "/v1/sync", Some(&body))
+                            .await;
                         let effects = match answer {
                             Ok(answer) => {
                                 let answer = sync_answer(&answer);
@@ -205,6 +200,25 @@ pub(crate) fn object(pairs: &[(&str, JsValue)]) -> JsValue {
         let _ = Reflect::set(&o, &JsValue::from_str(k), v);
     }
     o.into()
+}
+
+/// The `POST /v1/sync` body (`SyncRequest` in the protocol), written field by field.
+fn sync_body(request: &SyncRequest) -> JsValue {
+    let channels = Object::new();
+    for (cid, seq) in &request.channels {
+        let _ = Reflect::set(&channels, &JsValue::from_str(cid), &(*seq as f64).into());
+    }
+    let body = object(&[("channels", channels.into())]);
+    let optional = [
+        ("user_seq", request.user_seq.map(|s| s as f64)),
+        ("limit", request.limit.map(f64::from)),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            let _ = Reflect::set(&body, &key.into(), &value.into());
+        }
+    }
+    body
 }
 
 fn cursor(value: &JsValue) -> SyncCursor {

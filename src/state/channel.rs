@@ -147,10 +147,15 @@ impl<W: Wire> ChannelState<W> {
             self.pinned.remove(i);
         }
         if message.flag("is_pinned") && !message.flag("is_deleted") {
-            self.pinned.push(message.clone());
-            // Most recently pinned first; RFC 3339 UTC strings sort as times.
-            self.pinned
-                .sort_by_key(|m| std::cmp::Reverse(m.str_of("pinned_at")));
+            // Most recently pinned first (the list is kept in that order, as the server gives
+            // it); RFC 3339 UTC strings sort as times. Inserted after equal times, no sort.
+            let at = message.str_of("pinned_at");
+            let i = self
+                .pinned
+                .iter()
+                .position(|p| p.str_of("pinned_at") < at)
+                .unwrap_or(self.pinned.len());
+            self.pinned.insert(i, message.clone());
         }
     }
 

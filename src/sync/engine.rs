@@ -1,10 +1,8 @@
 //! The sync engine: cursors, held-back events, and the decisions of when to sync or reload.
 
-use std::collections::BTreeMap;
-
 use crate::vecmap::VecMap;
 
-use chat_protocol::requests::{SyncCursor, SyncRequest};
+use chat_protocol::requests::SyncCursor;
 
 /// Sent as `user_seq` while the user stream's position is unknown: the server answers `resync`
 /// with its current `last_seq`, which becomes the starting point (nothing is replayed).
@@ -19,6 +17,16 @@ const MAX_PAGE: u32 = 1_000;
 pub enum Stream {
     Channel(String),
     User,
+}
+
+/// A `POST /v1/sync` request (the protocol's `SyncRequest`), with the channels in cid order
+/// as the engine holds them: the wasm writes the JSON body from it directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRequest {
+    /// Last channel sequence number applied, per cid (sorted by cid).
+    pub channels: Vec<(String, u64)>,
+    pub user_seq: Option<u64>,
+    pub limit: Option<u32>,
 }
 
 /// What the engine asks for, in order.
@@ -367,7 +375,7 @@ impl<E> SyncEngine<E> {
         if self.in_flight {
             return;
         }
-        let channels: BTreeMap<String, u64> = self
+        let channels: Vec<(String, u64)> = self
             .channels
             .iter()
             .filter(|(_, c)| c.dirty && !c.reloading)

@@ -10,4 +10,4 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{Stream, SyncAnswer, SyncEngine, SyncOut, USER_SEQ_PROBE};
+pub use engine::{Stream, SyncAnswer, SyncEngine, SyncOut, SyncRequest, USER_SEQ_PROBE};

@@ -6,7 +6,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chat_protocol::requests::{SyncCursor, SyncRequest};
+use super::SyncRequest;
+use chat_protocol::requests::SyncCursor;
 use serde_json::{json, Value};
 
 use crate::client::{ClientCore, Effect};

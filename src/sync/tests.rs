@@ -21,7 +21,7 @@ fn applied(out: &[SyncOut<u64>]) -> Vec<u64> {
         .collect()
 }
 
-fn request(out: &[SyncOut<u64>]) -> Option<&chat_protocol::requests::SyncRequest> {
+fn request(out: &[SyncOut<u64>]) -> Option<&super::SyncRequest> {
     out.iter().find_map(|o| match o {
         SyncOut::Request(r) => Some(r),
         _ => None,
@@ -56,7 +56,7 @@ fn a_gap_holds_later_events_and_syncs_only_that_channel_from_its_cursor() {
     let req = request(&out).expect("a sync");
     assert_eq!(
         req.channels.iter().collect::<Vec<_>>(),
-        [(&"m:a".to_string(), &5)]
+        [&("m:a".to_string(), 5)]
     );
     assert_eq!(req.user_seq, None);
     // Live 9 while the sync is under way: held too, no second request.
@@ -99,7 +99,7 @@ fn pages_continue_while_has_more_then_recovery_is_announced() {
     let req = request(&out).expect("next page");
     assert_eq!(
         req.channels.iter().collect::<Vec<_>>(),
-        [(&"m:a".to_string(), &6)]
+        [&("m:a".to_string(), 6)]
     );
     assert_eq!(e.user_cursor(), Some(40), "the probe set the user position");
     let out = e.answer(SyncAnswer {
