@@ -7,7 +7,7 @@
 //! transaction per send would give. If a batch fails as a whole, its sends are stored one by
 //! one, so one bad send never fails the others.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chat_protocol::frames::ServerFrame;
 use chat_protocol::{ErrorCode, Message};
@@ -105,30 +105,34 @@ async fn write(db: &PgPool, hub: &Hub, jobs: Vec<Job>) {
 }
 
 /// Stores `sends` in one transaction; returns each send's message (in order) and the events.
+/// Five statements whatever the batch size: lock (with each channel's shadow bans and
+/// recipients), insert, senders' read positions, unread counts, and one statement for the
+/// channels, thread counts, unhiding and the event log. An id that is already stored makes the
+/// batch fail, and its sends are then stored one by one (a resend is answered there).
 async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Result<Message>>, Vec<Outgoing>)> {
     let mut tx = db.begin().await?;
-    // Channel row locks first, in id order: the sequence numbers are taken under them.
     let mut channel_ids: Vec<Uuid> = sends.iter().map(|s| s.channel.id).collect();
     channel_ids.sort();
     channel_ids.dedup();
-    let locked: Vec<(Uuid, i64)> =
-        sqlx::query_as("SELECT id, last_seq FROM channels WHERE id = ANY($1) AND deleted_at IS NULL ORDER BY id FOR UPDATE")
-            .bind(&channel_ids)
-            .fetch_all(&mut *tx)
-            .await?;
+    // Channel row locks in id order (the sequence numbers are taken under them), with who is
+    // shadow-banned and who receives events, read in the same round trip.
+    let sql = format!(
+        "SELECT c.id, c.last_seq,
+                ARRAY(SELECT m.user_id FROM channel_members m WHERE m.channel_id = c.id
+                        AND m.is_shadow_banned IS TRUE AND (m.ban_expires_at IS NULL OR m.ban_expires_at > NOW())) AS shadow,
+                ARRAY(SELECT m.user_id FROM channel_members m WHERE m.channel_id = c.id
+                        AND NOT {BANNED_NOW} AND {ACTIVE_MEMBER}) AS recipients
+           FROM channels c WHERE c.id = ANY($1) AND c.deleted_at IS NULL ORDER BY c.id FOR UPDATE OF c"
+    );
+    let locked: Vec<(Uuid, i64, Vec<Uuid>, Vec<Uuid>)> =
+        sqlx::query_as(&sql).bind(&channel_ids).fetch_all(&mut *tx).await?;
     if locked.len() != channel_ids.len() {
         return Err(Error::not_found("a channel of the batch was deleted"));
     }
-    let inserted = insert_rows(&mut tx, sends).await?;
-    // A send whose id is already stored (a resend, or the same id twice in the batch) takes no
-    // sequence number; it is answered with the stored message after the commit.
-    let all: Vec<&PreparedSend> = sends.to_vec();
-    let mut seen = HashSet::new();
-    let sends: Vec<&PreparedSend> =
-        all.iter().copied().filter(|s| inserted.contains(&s.id) && seen.insert(s.id)).collect();
-    let sends = &sends[..];
+    let mut next: HashMap<Uuid, i64> = locked.iter().map(|l| (l.0, l.1)).collect();
+    let shadow: HashSet<(Uuid, Uuid)> = locked.iter().flat_map(|l| l.2.iter().map(move |u| (l.0, *u))).collect();
+    let recipients: HashMap<Uuid, Vec<Uuid>> = locked.into_iter().map(|l| (l.0, l.3)).collect();
     // Sequence numbers in queue order, per channel.
-    let mut next: HashMap<Uuid, i64> = locked.iter().map(|(id, seq)| (*id, *seq)).collect();
     let seqs: Vec<i64> = sends
         .iter()
         .map(|s| {
@@ -137,33 +141,11 @@ async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Result
             *n
         })
         .collect();
-    let shadowed = shadowed_pairs(&mut tx, sends).await?;
-    let is_shadowed: Vec<bool> = sends.iter().map(|s| shadowed.contains(&(s.channel.id, s.sender.id))).collect();
-    let ids: Vec<Uuid> = sends.iter().map(|s| s.id).collect();
-    let sql = format!(
-        "UPDATE messages m SET channel_seq = v.seq, shadowed = v.shadowed, updated_at = NOW()
-           FROM UNNEST($1::uuid[], $2::int8[], $3::bool[]) AS v(id, seq, shadowed)
-          WHERE m.id = v.id RETURNING {}",
-        MESSAGE_COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ")
-    );
-    let mut rows: HashMap<Uuid, MessageRow> = sqlx::query_as::<_, MessageRow>(&sql)
-        .bind(&ids)
-        .bind(&seqs)
-        .bind(&is_shadowed)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    let (last_ids, last_seqs): (Vec<Uuid>, Vec<i64>) = next.iter().map(|(k, v)| (*k, *v)).unzip();
-    sqlx::query(
-        "UPDATE channels c SET last_seq = v.seq, updated_at = NOW(), last_message_at = NOW()
-           FROM UNNEST($1::uuid[], $2::int8[]) AS v(id, seq) WHERE c.id = v.id",
-    )
-    .bind(&last_ids)
-    .bind(&last_seqs)
-    .execute(&mut *tx)
-    .await?;
+    let is_shadowed: Vec<bool> = sends.iter().map(|s| shadow.contains(&(s.channel.id, s.sender.id))).collect();
+    let mut rows = insert_rows(&mut tx, sends, &seqs, &is_shadowed).await?;
+    if rows.len() != sends.len() {
+        return Err(Error::api(ErrorCode::IdConflict, "a message id of the batch is already stored"));
+    }
     let chan: Vec<Uuid> = sends.iter().map(|s| s.channel.id).collect();
     let senders: Vec<Uuid> = sends.iter().map(|s| s.sender.id).collect();
     // Each sender has read up to its own message.
@@ -179,45 +161,25 @@ async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Result
     .execute(&mut *tx)
     .await?;
     // Unread counts: main-list, non-silent, non-shadowed messages count for everyone else.
-    let counts: Vec<bool> = sends
-        .iter()
-        .zip(&is_shadowed)
-        .map(|(s, sh)| !s.silent && s.parent.is_none() && !sh)
-        .collect();
-    sqlx::query(
-        "UPDATE channel_members m SET unread_count = m.unread_count + x.n
-           FROM (SELECT v.c, mm.user_id, COUNT(*)::int AS n
-                   FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::bool[]) AS v(c, u, s, counts)
-                   JOIN channel_members mm ON mm.channel_id = v.c AND mm.user_id <> v.u AND mm.last_read_seq < v.s
-                  WHERE v.counts GROUP BY v.c, mm.user_id) x
-          WHERE m.channel_id = x.c AND m.user_id = x.user_id",
-    )
-    .bind(&chan)
-    .bind(&senders)
-    .bind(&seqs)
-    .bind(&counts)
-    .execute(&mut *tx)
-    .await?;
-    let parents: Vec<Uuid> = sends.iter().filter_map(|s| s.parent).collect();
-    if !parents.is_empty() {
+    let counts: Vec<bool> =
+        sends.iter().zip(&is_shadowed).map(|(s, sh)| !s.silent && s.parent.is_none() && !sh).collect();
+    if counts.iter().any(|c| *c) {
         sqlx::query(
-            "UPDATE messages p SET reply_count = p.reply_count + x.n
-               FROM (SELECT id, COUNT(*)::int AS n FROM UNNEST($1::uuid[]) AS id GROUP BY id) x WHERE p.id = x.id",
+            "UPDATE channel_members m SET unread_count = m.unread_count + x.n
+               FROM (SELECT v.c, mm.user_id, COUNT(*)::int AS n
+                       FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::bool[]) AS v(c, u, s, counts)
+                       JOIN channel_members mm ON mm.channel_id = v.c AND mm.user_id <> v.u AND mm.last_read_seq < v.s
+                      WHERE v.counts GROUP BY v.c, mm.user_id) x
+              WHERE m.channel_id = x.c AND m.user_id = x.user_id",
         )
-        .bind(&parents)
+        .bind(&chan)
+        .bind(&senders)
+        .bind(&seqs)
+        .bind(&counts)
         .execute(&mut *tx)
         .await?;
     }
-    // A (visible) new message unhides the channel for everyone who hid it.
-    let unhide: Vec<Uuid> = sends.iter().zip(&is_shadowed).filter(|(_, sh)| !**sh).map(|(s, _)| s.channel.id).collect();
-    if !unhide.is_empty() {
-        sqlx::query("UPDATE channel_members SET is_hidden = false WHERE channel_id = ANY($1) AND is_hidden IS TRUE")
-            .bind(&unhide)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let recipients = recipients(&mut tx, &channel_ids).await?;
-    // Frames, the event log, mentions.
+    // Frames, mentions.
     let mut messages_out = Vec::with_capacity(sends.len());
     let mut events_out = Vec::with_capacity(sends.len());
     let (mut log_channel, mut log_seq, mut log_payload, mut log_only) = (vec![], vec![], vec![], vec![]);
@@ -238,10 +200,34 @@ async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Result
         }
         messages_out.push((message, *s));
     }
+    // Channels' last sequence numbers, thread reply counts, unhiding (a visible new message
+    // unhides the channel for everyone who hid it) and the event log, in one statement: the
+    // parts touch different rows.
+    let (last_ids, last_seqs): (Vec<Uuid>, Vec<i64>) = next.iter().map(|(k, v)| (*k, *v)).unzip();
+    let parents: Vec<Uuid> = sends.iter().filter_map(|s| s.parent).collect();
+    let unhide: Vec<Uuid> = sends.iter().zip(&is_shadowed).filter(|(_, sh)| !**sh).map(|(s, _)| s.channel.id).collect();
     sqlx::query(
-        "INSERT INTO channel_events (channel_id, seq, event_type, payload, only_user_id)
-         SELECT c, s, 'message.new', p, o FROM UNNEST($1::uuid[], $2::int8[], $3::jsonb[], $4::uuid[]) AS v(c, s, p, o)",
+        "WITH ch AS (
+           UPDATE channels c SET last_seq = v.seq, updated_at = NOW(), last_message_at = NOW()
+             FROM UNNEST($1::uuid[], $2::int8[]) AS v(id, seq) WHERE c.id = v.id RETURNING 1
+         ), rc AS (
+           UPDATE messages p SET reply_count = p.reply_count + x.n
+             FROM (SELECT id, COUNT(*)::int AS n FROM UNNEST($3::uuid[]) AS id GROUP BY id) x
+            WHERE p.id = x.id RETURNING 1
+         ), uh AS (
+           UPDATE channel_members SET is_hidden = false
+            WHERE channel_id = ANY($4) AND is_hidden IS TRUE RETURNING 1
+         ), ev AS (
+           INSERT INTO channel_events (channel_id, seq, event_type, payload, only_user_id)
+           SELECT c, s, 'message.new', p, o FROM UNNEST($5::uuid[], $6::int8[], $7::jsonb[], $8::uuid[]) AS v(c, s, p, o)
+           RETURNING 1
+         )
+         SELECT (SELECT COUNT(*) FROM ch) + (SELECT COUNT(*) FROM ev)",
     )
+    .bind(&last_ids)
+    .bind(&last_seqs)
+    .bind(&parents)
+    .bind(&unhide)
     .bind(&log_channel)
     .bind(&log_seq)
     .bind(&log_payload)
@@ -249,23 +235,19 @@ async fn store_batch(db: &PgPool, sends: &[&PreparedSend]) -> Result<(Vec<Result
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    let mut stored: HashMap<Uuid, Message> = HashMap::with_capacity(messages_out.len());
+    let mut results = Vec::with_capacity(messages_out.len());
     for (message, s) in messages_out {
-        stored.insert(s.id, messages::with_quoted(db, message, s).await?);
-    }
-    // In queue order; the copies of an id (resends) get what is stored under it.
-    let mut results = Vec::with_capacity(all.len());
-    let mut answered = HashSet::new();
-    for s in all {
-        match stored.get(&s.id) {
-            Some(m) if answered.insert(s.id) => results.push(Ok(m.clone())),
-            _ => results.push(messages::answer_resend(db, s).await),
-        }
+        results.push(messages::with_quoted(db, message, s).await);
     }
     Ok((results, events_out))
 }
 
-async fn insert_rows(tx: &mut events::Tx<'_>, sends: &[&PreparedSend]) -> Result<HashSet<Uuid>> {
+async fn insert_rows(
+    tx: &mut events::Tx<'_>,
+    sends: &[&PreparedSend],
+    seqs: &[i64],
+    shadowed: &[bool],
+) -> Result<HashMap<Uuid, MessageRow>> {
     let ids: Vec<Uuid> = sends.iter().map(|s| s.id).collect();
     let chan: Vec<Uuid> = sends.iter().map(|s| s.channel.id).collect();
     let users: Vec<Uuid> = sends.iter().map(|s| s.sender.id).collect();
@@ -279,57 +261,30 @@ async fn insert_rows(tx: &mut events::Tx<'_>, sends: &[&PreparedSend]) -> Result
     let attachments: Vec<serde_json::Value> =
         sends.iter().map(|s| serde_json::Value::Array(s.input.attachments.clone())).collect();
     let mentions: Vec<serde_json::Value> = sends.iter().map(|s| serde_json::json!(s.input.mentions)).collect();
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
-        "INSERT INTO messages (id, channel_id, user_id, parent_message_id, quoted_message_id, text, type,
-                               is_silent, metadata, attachments, mentions)
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
-                              $7::text[], $8::bool[], $9::jsonb[], $10::jsonb[], $11::jsonb[])
-         ON CONFLICT (id) DO NOTHING RETURNING id",
-    )
-    .bind(&ids)
-    .bind(&chan)
-    .bind(&users)
-    .bind(&parents)
-    .bind(&quoted)
-    .bind(&texts)
-    .bind(&types)
-    .bind(&silent)
-    .bind(&metadata)
-    .bind(&attachments)
-    .bind(&mentions)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
-/// (channel, sender) pairs of the batch under a shadow ban in force.
-async fn shadowed_pairs(tx: &mut events::Tx<'_>, sends: &[&PreparedSend]) -> Result<HashSet<(Uuid, Uuid)>> {
-    let chan: Vec<Uuid> = sends.iter().map(|s| s.channel.id).collect();
-    let users: Vec<Uuid> = sends.iter().map(|s| s.sender.id).collect();
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT m.channel_id, m.user_id FROM channel_members m
-           JOIN UNNEST($1::uuid[], $2::uuid[]) AS v(c, u) ON m.channel_id = v.c AND m.user_id = v.u
-          WHERE m.is_shadow_banned IS TRUE AND (m.ban_expires_at IS NULL OR m.ban_expires_at > NOW())",
-    )
-    .bind(&chan)
-    .bind(&users)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Who receives each channel's events (the same rule as `channels::recipient_ids`).
-async fn recipients(tx: &mut events::Tx<'_>, channel_ids: &[Uuid]) -> Result<BTreeMap<Uuid, Vec<Uuid>>> {
     let sql = format!(
-        "SELECT m.channel_id, m.user_id FROM channel_members m
-          WHERE m.channel_id = ANY($1) AND NOT {BANNED_NOW} AND {ACTIVE_MEMBER}"
+        "INSERT INTO messages (id, channel_id, user_id, parent_message_id, quoted_message_id, text, type,
+                               is_silent, metadata, attachments, mentions, channel_seq, shadowed)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
+                              $7::text[], $8::bool[], $9::jsonb[], $10::jsonb[], $11::jsonb[], $12::int8[], $13::bool[])
+         ON CONFLICT (id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
     );
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(&sql).bind(channel_ids).fetch_all(&mut **tx).await?;
-    let mut out: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-    for (c, u) in rows {
-        out.entry(c).or_default().push(u);
-    }
-    Ok(out)
+    let rows = sqlx::query_as::<_, MessageRow>(&sql)
+        .bind(&ids)
+        .bind(&chan)
+        .bind(&users)
+        .bind(&parents)
+        .bind(&quoted)
+        .bind(&texts)
+        .bind(&types)
+        .bind(&silent)
+        .bind(&metadata)
+        .bind(&attachments)
+        .bind(&mentions)
+        .bind(seqs)
+        .bind(shadowed)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }
 
 async fn mention_events(tx: &mut events::Tx<'_>, s: &PreparedSend, message: &Message) -> Result<Vec<Outgoing>> {
