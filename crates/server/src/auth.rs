@@ -87,13 +87,14 @@ pub async fn user(state: &AppState, api_key: &str, token: &str) -> Result<(App, 
     }
     let claims = verify(&app, token, true)?;
     let mut redis = state.redis();
-    let revoked: bool = redis::cmd("EXISTS").arg(revoked_key(&claims.jti)).query_async(&mut redis).await?;
+    // The revocation check (Redis) and the user (Postgres) are looked up at the same time.
+    let key = revoked_key(&claims.jti);
+    let revoked = async { Ok::<bool, Error>(redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await?) };
+    let (revoked, user) = tokio::try_join!(revoked, users::by_external_id(state.db(), app.id, &claims.user_id))?;
     if revoked {
         return Err(Error::api(ErrorCode::TokenRevoked, "the token has been revoked"));
     }
-    let user = users::by_external_id(state.db(), app.id, &claims.user_id)
-        .await?
-        .ok_or_else(|| Error::api(ErrorCode::UnknownUser, "the token's user does not exist"))?;
+    let user = user.ok_or_else(|| Error::api(ErrorCode::UnknownUser, "the token's user does not exist"))?;
     if user.deactivated() {
         return Err(Error::api(ErrorCode::UserDeactivated, "the user is deactivated"));
     }

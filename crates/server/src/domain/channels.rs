@@ -212,11 +212,27 @@ pub async fn for_member(
 ) -> Result<(ChannelRow, MemberRow)> {
     validate::channel_type(channel_type)?;
     validate::external_id("channel id", key)?;
-    let channel = by_key(db, user.app_id, channel_type, key)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
-    let member = membership(db, channel.id, user.id)
-        .await?
+    // Both lookups go by the channel's key, so they run at the same time (one round trip of
+    // latency on the hot path of every channel request).
+    let member_sql = member_select(&format!(
+        "JOIN channels c ON c.id = m.channel_id
+          WHERE c.app_id = $1 AND c.type = $2 AND c.channel_key = $3 AND c.deleted_at IS NULL
+            AND m.user_id = $4 AND {ACTIVE_MEMBER}"
+    ));
+    let member_query = async {
+        let row = sqlx::query_as::<_, MemberRow>(&member_sql)
+            .bind(user.app_id)
+            .bind(channel_type)
+            .bind(key)
+            .bind(user.id)
+            .fetch_optional(db)
+            .await?;
+        Ok::<_, Error>(row)
+    };
+    let (channel, member) = tokio::try_join!(by_key(db, user.app_id, channel_type, key), member_query)?;
+    let channel =
+        channel.ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
+    let member = member
         .filter(|m| m.invite_rejected_at.is_none())
         .ok_or_else(|| Error::forbidden("you are not a member of this channel"))?;
     Ok((channel, member))

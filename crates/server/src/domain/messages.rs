@@ -211,10 +211,11 @@ pub async fn check(
     input: &SendMessage,
 ) -> Result<Checked> {
     let (id, scheduled) = validate_send(input)?;
-    let (channel, member) = channels::for_member(db, sender, channel_type, key).await?;
+    let ((channel, member), existing) =
+        tokio::try_join!(channels::for_member(db, sender, channel_type, key), by_id(db, id))?;
     // A resend of a stored id is answered before the posting checks: it is not a new post (slow
     // mode must not refuse it). Concurrent copies still in flight are caught when storing.
-    if let Some(existing) = by_id(db, id).await? {
+    if let Some(existing) = existing {
         return Ok(Checked::Stored(resend(db, existing, &channel, sender).await?.0));
     }
     // Membership, ban, frozen, slow mode, cooldown (domain/posting.rs).
