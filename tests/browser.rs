@@ -11,43 +11,16 @@ use std::rc::Rc;
 
 use chat_sdk::bindings::{Channel, ChatClient};
 use chat_sdk::platform::timer::Sleep;
-use js_sys::{Function, Object, Reflect};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn server() -> &'static str {
-    match option_env!("CHAT_TEST_SERVER") {
-        Some(url) => url,
-        None => {
-            panic!("set CHAT_TEST_SERVER=http://127.0.0.1:PORT when building the browser tests")
-        }
-    }
-}
+mod support;
+use support::{get, object, server, text, unique};
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
-fn get(value: &JsValue, path: &str) -> JsValue {
-    path.split('.').fold(value.clone(), |v, key| {
-        Reflect::get(&v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    })
-}
-
-fn text(value: &JsValue, path: &str) -> String {
-    get(value, path).as_string().unwrap_or_default()
-}
-
-fn object(pairs: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (k, v) in pairs {
-        Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
-    }
-    o.into()
-}
 
 async fn token_for(user_id: &str) -> String {
     let url = format!("{}/dev/credentials?user_id={user_id}", server());

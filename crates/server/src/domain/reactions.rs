@@ -66,18 +66,8 @@ pub async fn add(
         .fetch_all(&mut *tx)
         .await?;
         for (emoji, at) in removed {
-            let r = wire(row.id, caller, &emoji, at);
             let m = decorated(&mut tx, caller, &cid, &row).await?;
-            let c = cid.clone();
-            out.push(
-                events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::ReactionDeleted {
-                    cid: c,
-                    channel_seq: seq,
-                    reaction: r,
-                    message: m,
-                })
-                .await?,
-            );
+            out.push(emit(&mut tx, channel.id, &cid, wire(row.id, caller, &emoji, at), m, false).await?);
         }
     }
     let inserted: Option<(Option<NaiveDateTime>,)> = sqlx::query_as(
@@ -106,16 +96,7 @@ pub async fn add(
     let reaction = wire(row.id, caller, &input.reaction_type, at);
     let message = decorated(&mut tx, caller, &cid, &row).await?;
     if inserted.is_some() {
-        let (c, r, m) = (cid.clone(), reaction.clone(), message.clone());
-        out.push(
-            events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::ReactionNew {
-                cid: c,
-                channel_seq: seq,
-                reaction: r,
-                message: m,
-            })
-            .await?,
-        );
+        out.push(emit(&mut tx, channel.id, &cid, reaction.clone(), message.clone(), true).await?);
     }
     let resp = ReactionResponse { message, reaction };
     mutations::finish(&mut tx, &claim, &resp).await?;
@@ -152,21 +133,32 @@ pub async fn remove(
     let message = decorated(&mut tx, caller, &cid, &row).await?;
     let mut out = Vec::new();
     if removed.is_some() {
-        let (c, r, m) = (cid.clone(), reaction.clone(), message.clone());
-        out.push(
-            events::emit_channel(&mut tx, channel.id, |seq| ServerFrame::ReactionDeleted {
-                cid: c,
-                channel_seq: seq,
-                reaction: r,
-                message: m,
-            })
-            .await?,
-        );
+        out.push(emit(&mut tx, channel.id, &cid, reaction.clone(), message.clone(), false).await?);
     }
     let resp = ReactionResponse { message, reaction };
     mutations::finish(&mut tx, &claim, &resp).await?;
     tx.commit().await?;
     Ok((resp, out))
+}
+
+/// Logs `reaction.new` (`added`) or `reaction.deleted` under the channel's next sequence number.
+async fn emit(
+    tx: &mut events::Tx<'_>,
+    channel_id: uuid::Uuid,
+    cid: &str,
+    reaction: Reaction,
+    message: chat_protocol::Message,
+    added: bool,
+) -> Result<Outgoing> {
+    let cid = cid.to_string();
+    events::emit_channel(tx, channel_id, |channel_seq| {
+        if added {
+            ServerFrame::ReactionNew { cid, channel_seq, reaction, message }
+        } else {
+            ServerFrame::ReactionDeleted { cid, channel_seq, reaction, message }
+        }
+    })
+    .await
 }
 
 async fn decorated(
