@@ -59,9 +59,10 @@ pub enum ServerFrame {
         /// nothing for about twice this long.
         health_interval_ms: u32,
         /// The user's latest user-event sequence number: where a fresh client starts its user
-        /// stream (a resuming client syncs from its own cursor instead).
+        /// stream (a resuming client syncs from its own cursor instead). Not named `user_seq`:
+        /// this frame is not itself a user event.
         #[serde(default)]
-        user_seq: u64,
+        user_last_seq: u64,
     },
     /// Periodic liveness frame from the server; the client answers `health.check`.
     #[serde(rename = "health.check")]

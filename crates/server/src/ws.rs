@@ -99,7 +99,7 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         me,
         protocol: PROTOCOL_VERSION,
         health_interval_ms: state.config().health_interval.as_millis() as u32,
-        user_seq: user_seq.max(0) as u64,
+        user_last_seq: user_seq.max(0) as u64,
     };
     let mut typist = Typist::default();
     if send_frame(&mut socket, &ok).await {

@@ -191,13 +191,14 @@ async fn connection_ok_tells_where_the_user_stream_stands() {
     let bob = app.user("bob").await;
     let url = format!("{}?api_key={}&token={}", node.ws_url(), app.api_key, bob.token);
     let mut s = common::Socket::open(&url).await;
-    assert_eq!(s.next_json().await.unwrap()["user_seq"], 0);
+    assert_eq!(s.next_json().await.unwrap()["user_last_seq"], 0);
     alice.create_channel("messaging:u1", &["bob"]).await;
     alice.create_channel("messaging:u2", &["bob"]).await;
     let mut s = common::Socket::open(&url).await;
     let ok = s.next_json().await.unwrap();
     assert_eq!(ok["type"], "connection.ok");
-    assert_eq!(ok["user_seq"], 2, "two notification.added_to_channel events");
+    assert_eq!(ok["user_last_seq"], 2, "two notification.added_to_channel events");
+    assert!(ok.get("user_seq").is_none(), "connection.ok is not a user event");
     let (_, page) = bob.post("/v1/sync", json!({ "user_seq": 0 })).await;
     assert_eq!(page["user"]["last_seq"], 2);
 }
