@@ -109,6 +109,11 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
     /// Feeds one incoming frame (`header` is read from `frame`).
     pub fn receive(&mut self, now_ms: u64, header: &FrameHeader, frame: W) -> Vec<Effect<L, W>> {
         let mut out = Vec::new();
+        // Only `connection.ok` carries the user stream's position.
+        if let Some(last) = frame.u64_of("user_last_seq") {
+            let outs = self.sync.user_position(last);
+            self.run(now_ms, outs, &mut out);
+        }
         let actions = self
             .machine
             .handle(now_ms, Input::Frame(header.to_incoming()));

@@ -454,7 +454,9 @@ fn query_string(query: &JsValue) -> String {
                 .unwrap_or_default(),
         };
         out.push(if out.is_empty() { '?' } else { '&' });
-        out.push_str(&format!("{key}={text}"));
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&text);
     }
     out
 }

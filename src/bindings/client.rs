@@ -284,7 +284,9 @@ impl ChatClient {
         let mut path = path.to_string();
         if mutation == Some(true) {
             let sep = if path.contains('?') { '&' } else { '?' };
-            path.push_str(&format!("{sep}mutation_id={}", uuid::Uuid::new_v4()));
+            path.push(sep);
+            path.push_str("mutation_id=");
+            path.push_str(&uuid::Uuid::new_v4().to_string());
         }
         let body = (!is_absent(&body)).then_some(body);
         self.shared

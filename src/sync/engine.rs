@@ -170,6 +170,8 @@ pub struct SyncEngine<E> {
     page_limit: Option<u32>,
     /// Pages in a row that moved no stream: the next page is asked twice as large.
     stalls: u32,
+    /// The user stream's position was just learned from `connection.ok`: nothing to catch up.
+    user_fresh: bool,
 }
 
 impl<E> Default for SyncEngine<E> {
@@ -182,6 +184,7 @@ impl<E> Default for SyncEngine<E> {
             recovering: false,
             page_limit: None,
             stalls: 0,
+            user_fresh: false,
         }
     }
 }
@@ -302,12 +305,25 @@ impl<E> SyncEngine<E> {
         out
     }
 
+    /// `connection.ok` said where the user stream stands. A client without a position starts
+    /// there (a fresh client has nothing to replay, so no probe is needed); a client with one
+    /// keeps it and catches up through sync.
+    pub fn user_position(&mut self, last_seq: u64) -> Vec<SyncOut<E>> {
+        let mut out = Vec::new();
+        if self.user.applied.is_none() {
+            self.user.applied = Some(last_seq);
+            self.user_fresh = true;
+            self.user.drain(&mut out);
+        }
+        out
+    }
+
     /// The socket is (again) accepted: catch up on every stream.
     pub fn connected(&mut self) -> Vec<SyncOut<E>> {
         for c in self.channels.values_mut() {
             c.dirty = !c.reloading;
         }
-        self.user.dirty = true;
+        self.user.dirty = !std::mem::take(&mut self.user_fresh);
         self.recovering = true;
         let mut out = Vec::new();
         self.next(&mut out);

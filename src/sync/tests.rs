@@ -188,3 +188,21 @@ fn untracked_channels_pass_through_and_failed_syncs_are_retried() {
     e.failed();
     assert!(request(&e.poll()).is_some(), "asked again");
 }
+
+#[test]
+fn a_position_from_connection_ok_needs_no_probe_and_recovers_at_once() {
+    let mut e: SyncEngine<u64> = SyncEngine::new();
+    assert!(e.user_position(7).is_empty());
+    let out = e.connected();
+    assert!(out.iter().all(|o| !matches!(o, SyncOut::Request(_))), "no user probe");
+    assert!(out.iter().any(|o| matches!(o, SyncOut::Recovered)));
+    assert_eq!(e.user_cursor(), Some(7));
+    // The next user event follows on from there; an older one is a duplicate.
+    let out = e.live(Stream::User, 8, 80);
+    assert!(matches!(out.as_slice(), [SyncOut::Apply(80)]));
+    assert!(e.live(Stream::User, 6, 60).is_empty());
+    // A later connection.ok never moves a known position: the reconnect catches up by sync.
+    assert!(e.user_position(20).is_empty());
+    let out = e.connected();
+    assert_eq!(request(&out).unwrap().user_seq, Some(8));
+}
