@@ -837,12 +837,10 @@ test('errors: a non-member\'s channel calls reject with a ChatError (code, statu
   });
 });
 
-// Known server bug (crates/server/src/domain/message_list.rs, `page`, the around branch): the
-// centre is fetched with the older half (`older(seq + 1, half + 1)`) and the newer half still
-// gets `limit - half`, so the page holds `limit + 1` messages. Marked `todo` (it runs and reports,
-// without failing the run) until the server is fixed; the assertion is unchanged.
+// This test found a server bug (an around page held limit + 1 messages), fixed in
+// crates/server/src/domain/message_list.rs.
 test('messages: queryMessages({ around_id, limit: 3 }) returns exactly the 3 messages centred on it',
-  { todo: 'KNOWN SERVER BUG: around_id pages hold limit + 1 messages' }, async (t) => {
+  async (t) => {
     await withPair(t, async ({ alice, bob }) => {
       const { cid: c } = await sharedChannel(alice, bob);
       const seq = [];

@@ -187,7 +187,14 @@ async fn pages_around_a_message() {
     }
     let (_, page) = alice.get(&format!("/v1/channels/messaging/around/messages?limit=4&around_id={}", ids[4].as_str().unwrap())).await;
     let texts: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["m2", "m3", "m4", "m5", "m6"]);
+    assert_eq!(texts, ["m2", "m3", "m4", "m5"], "exactly limit messages, centred on m4");
+    for (limit, expected) in [(1, vec!["m4"]), (3, vec!["m3", "m4", "m5"])] {
+        let (_, page) = alice
+            .get(&format!("/v1/channels/messaging/around/messages?limit={limit}&around_id={}", ids[4].as_str().unwrap()))
+            .await;
+        let texts: Vec<&str> = page["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+        assert_eq!(texts, expected);
+    }
     let (status, _) = alice.get(&format!("/v1/channels/messaging/around/messages?around_id={}", new_id())).await;
     assert_eq!(status, 404);
 }

@@ -73,9 +73,10 @@ pub async fn page(db: &PgPool, viewer: Uuid, channel: &ChannelRow, p: Page) -> R
         let Some((Some(seq),)) = seq else {
             return Err(crate::error::Error::not_found("around_id names no message of this channel"));
         };
-        let half = (limit / 2).max(1);
+        // The message itself, up to `limit / 2` before it, and the rest after it: `limit` in all.
+        let half = limit / 2;
         let mut r = older(seq + 1, half + 1).await?;
-        r.extend(newer(seq, limit - half).await?);
+        r.extend(newer(seq, limit - half - 1).await?);
         r
     } else if let Some(after) = p.after_seq {
         newer(after, limit).await?
