@@ -62,11 +62,12 @@ pub struct Hub {
     sessions: Arc<RwLock<HashMap<Uuid, Vec<Session>>>>,
     redis: ConnectionManager,
     order: Arc<Mutex<Reorder<Held>>>,
+    subscriber: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Hub {
     pub fn new(redis: ConnectionManager) -> Hub {
-        let hub = Hub { sessions: Arc::default(), redis, order: Arc::default() };
+        let hub = Hub { sessions: Arc::default(), redis, order: Arc::default(), subscriber: Arc::default() };
         // Releases events whose wait for an earlier one ran out.
         let weak = Arc::downgrade(&hub.order);
         let sessions = hub.sessions.clone();
@@ -78,7 +79,7 @@ impl Hub {
                 let Some(order) = weak.upgrade() else { return };
                 let released = order.lock().unwrap_or_else(|p| p.into_inner()).expire(Instant::now());
                 if !released.is_empty() {
-                    let hub = Hub { sessions: sessions.clone(), redis: redis.clone(), order };
+                    let hub = Hub { sessions: sessions.clone(), redis: redis.clone(), order, subscriber: Arc::default() };
                     for (recipients, frame) in released {
                         hub.deliver_local(&recipients, &frame);
                     }
@@ -236,7 +237,7 @@ impl Hub {
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(EVENTS_CHANNEL).await?;
         let hub = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut current = Some(pubsub);
             let mut backoff = Duration::from_millis(100);
             loop {
@@ -261,6 +262,14 @@ impl Hub {
                 }
             }
         });
+        *self.subscriber.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         Ok(())
+    }
+
+    /// Stops listening for events (at shutdown, before Redis may go away).
+    pub fn stop_subscriber(&self) {
+        if let Some(task) = self.subscriber.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
     }
 }

@@ -196,9 +196,11 @@ async fn serve(args: ServeArgs, db_url: &str, redis_url: &str) -> Result<(), Box
         eprintln!("chat-server: shutting down");
         st.begin_shutdown();
     };
-    chat_server::serve(listener, state, shutdown).await?;
-    // Let sockets send their GoingAway close frames.
+    chat_server::serve(listener, state.clone(), shutdown).await?;
+    // Let sockets send their GoingAway close frames, then stop listening before the embedded
+    // Redis (if any) is stopped.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    state.hub().stop_subscriber();
     Ok(())
 }
 
