@@ -11,73 +11,14 @@
 // Every wait polls with a deadline (15 s); nothing here asserts how long anything took.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { setUp, watchPage, TIMEOUT } from './harness.mjs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
 
-const TIMEOUT = 15_000;
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-let baseUrl = process.env.CHAT_DEMO_URL ? process.env.CHAT_DEMO_URL.replace(/\/+$/, '') : null;
-let server = null;      // { proc, dataDir } when this file started the server
+let baseUrl = null;
 let browser = null;
+let env = null;         // the harness: server under test + launched browser
 const logs = [];        // browser console + page errors, printed when a test fails
-
-// ---- server (only when CHAT_DEMO_URL is not given) -----------------------------------------
-
-function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-api-'));
-  const args = ['serve', '--demo', '--port', '0', '--data-dir', dataDir,
-    '--static', '/pkg=pkg', '--static', '/js=js', '--static', '/=examples/demo'];
-  const bin = process.env.CHAT_SERVER_BIN;
-  const proc = bin
-    ? spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('cargo', ['run', '-q', '-p', 'chat-server', '--', ...args],
-        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = { proc, dataDir };
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    let err = '';
-    // Building the server may take minutes the first time; this is a start-up guard, not a test.
-    const timer = setTimeout(() => reject(new Error(`server did not start in time\n${out}\n${err}`)), 15 * 60_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/chat-server listening on (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolveUrl(m[1].replace(/\/+$/, '')); }
-    });
-    proc.stderr.on('data', (d) => { err += d; if (err.length > 20_000) err = err.slice(-20_000); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code})\n${out}\n${err}`)); });
-  });
-}
-
-async function stopServer() {
-  if (!server) return;
-  const { proc, dataDir } = server;
-  server = null;
-  if (proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-  }
-  try { rmSync(dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-}
 
 // ---- clients in pages ----------------------------------------------------------------------
 
@@ -105,10 +46,7 @@ async function eventually(what, fn, timeout = TIMEOUT) {
 async function openClient(userId) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  page.on('console', (m) => logs.push(`[${userId}] console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => logs.push(`[${userId}] pageerror: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) logs.push(`[${userId}] HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
-  page.on('requestfailed', (r) => logs.push(`[${userId}] request failed: ${r.url()} ${r.failure()?.errorText}`));
+  watchPage(page, userId, logs);
   await page.goto(`${baseUrl}/healthz`, { timeout: TIMEOUT });
   await page.evaluate(async (id) => {
     const { ChatClient } = await import('/js/index.js');
@@ -213,13 +151,12 @@ async function sharedChannel(alice, bob, extra = {}) {
 // ---- lifecycle -----------------------------------------------------------------------------
 
 before(async () => {
-  if (!baseUrl) baseUrl = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  env = await setUp();
+  ({ baseUrl, browser } = env);
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  await stopServer();
+  if (env) await env.close();
 });
 
 /** Runs a test body with alice and bob; prints the browser log when it fails. */

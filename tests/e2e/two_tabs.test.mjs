@@ -9,82 +9,20 @@
 // Timeouts are generous; nothing here asserts how long anything took.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { setUp, watchPage, TIMEOUT } from './harness.mjs';
 
-const TIMEOUT = 15_000;
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-let baseUrl = process.env.CHAT_DEMO_URL ? process.env.CHAT_DEMO_URL.replace(/\/+$/, '') : null;
-let server = null;      // { proc, dataDir } when this file started the server
+let baseUrl = null;
 let browser = null;
+let env = null;         // the harness: server under test + launched browser
 const logs = [];        // browser console + page errors, printed when a test fails
-
-// ---- server (only when CHAT_DEMO_URL is not given) -----------------------------------------
-
-function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'));
-  const args = ['serve', '--demo', '--port', '0', '--data-dir', dataDir,
-    '--static', '/pkg=pkg', '--static', '/js=js', '--static', '/=examples/demo'];
-  const bin = process.env.CHAT_SERVER_BIN;
-  const proc = bin
-    ? spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('cargo', ['run', '-q', '-p', 'chat-server', '--', ...args],
-        { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = { proc, dataDir };
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    let err = '';
-    // Building the server may take minutes the first time; this is a start-up guard, not a test.
-    const timer = setTimeout(() => reject(new Error(`server did not start in time\n${out}\n${err}`)), 15 * 60_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/chat-server listening on (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolveUrl(m[1].replace(/\/+$/, '')); }
-    });
-    proc.stderr.on('data', (d) => { err += d; if (err.length > 20_000) err = err.slice(-20_000); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code})\n${out}\n${err}`)); });
-  });
-}
-
-async function stopServer() {
-  if (!server) return;
-  const { proc, dataDir } = server;
-  server = null;
-  if (proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-  }
-  try { rmSync(dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-}
 
 // ---- page helpers --------------------------------------------------------------------------
 
 async function openAs(user) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  page.on('console', (m) => logs.push(`[${user}] console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => logs.push(`[${user}] pageerror: ${e.message}`));
-  page.on('response', (r) => { if (r.status() >= 400) logs.push(`[${user}] HTTP ${r.status()} ${r.request().method()} ${r.url()}`); });
-  page.on('requestfailed', (r) => logs.push(`[${user}] request failed: ${r.url()} ${r.failure()?.errorText}`));
+  watchPage(page, user, logs);
   await page.goto(`${baseUrl}/?user=${encodeURIComponent(user)}`, { timeout: TIMEOUT });
   await waitReady(page, user);
   return { context, page };
@@ -156,13 +94,12 @@ async function errorShown(page) {
 // ---- lifecycle -----------------------------------------------------------------------------
 
 before(async () => {
-  if (!baseUrl) baseUrl = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  env = await setUp();
+  ({ baseUrl, browser } = env);
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  await stopServer();
+  if (env) await env.close();
 });
 
 async function withDiagnostics(t, fn) {
