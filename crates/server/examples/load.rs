@@ -130,6 +130,66 @@ async fn throughput(
     (total as f64 / elapsed, total)
 }
 
+/// Profiling aid: the statements of the pipelined phase per message sent, by total time.
+async fn print_statements(db: &sqlx::PgPool, messages: usize) {
+    let rows: Vec<(i64, f64, String)> = sqlx::query_as(
+        "SELECT calls, total_exec_time, query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    eprintln!("[load] statements per message sent, by total execution time:");
+    for (calls, ms, query) in rows {
+        let q: String = query.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(150).collect();
+        eprintln!("  {:6.3} calls/msg {:7.1} us/msg  {q}", calls as f64 / messages as f64, ms * 1000.0 / messages as f64);
+    }
+}
+
+/// CPU time (seconds) used so far by this process (server nodes and load generator), by the
+/// embedded Postgres (postmaster and its children) and by the embedded Redis. Read from /proc,
+/// so the figures hold on a machine shared with other work (unlike messages per second).
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    this: f64,
+    postgres: f64,
+    redis: f64,
+}
+
+fn proc_stat(pid: &str) -> Option<(String, u32, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(") ")?;
+    let comm = head.split_once(" (")?.1.to_string();
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ppid = f.get(1)?.parse().ok()?;
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some((comm, ppid, ticks / 100.0))
+}
+
+impl Cpu {
+    fn now(pg_data: &std::path::Path) -> Cpu {
+        let me = std::process::id();
+        let postmaster: Option<u32> = std::fs::read_to_string(pg_data.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse().ok()));
+        let mut cpu = Cpu { this: proc_stat("self").map(|s| s.2).unwrap_or(0.0), ..Cpu::default() };
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let Ok(pid) = name.parse::<u32>() else { continue };
+            let Some((comm, ppid, secs)) = proc_stat(&name) else { continue };
+            if Some(pid) == postmaster || (postmaster == Some(ppid) && ppid != 0) {
+                cpu.postgres += secs;
+            } else if ppid == me && comm == "redis-server" {
+                cpu.redis += secs;
+            }
+        }
+        cpu
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu { this: self.this - before.this, postgres: self.postgres - before.postgres, redis: self.redis - before.redis }
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -194,7 +254,23 @@ async fn main() {
 
     // Phase 1: sustained throughput with durable commits and fan-out to 10 sockets each.
     let closed = throughput(&senders, &received, secs / 2, 1).await;
+    let stats = std::env::var("CHAT_PG_OPTIONS").is_ok_and(|o| o.contains("pg_stat_statements"));
+    if stats {
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&db).await.unwrap();
+        sqlx::query("SELECT pg_stat_statements_reset()").execute(&db).await.unwrap();
+    }
+    let pg_data = emb.data_dir().join("pg");
+    let cpu_before = Cpu::now(&pg_data);
     let pipelined = throughput(&senders, &received, secs, 8).await;
+    let cpu = Cpu::now(&pg_data).since(cpu_before);
+    let per_msg = |secs: f64| (secs * 1e6 / pipelined.1 as f64).round();
+    eprintln!(
+        "[load] CPU per message: {} us in this process (server + load generator), {} us Postgres, {} us Redis",
+        per_msg(cpu.this), per_msg(cpu.postgres), per_msg(cpu.redis)
+    );
+    if stats {
+        print_statements(&db, pipelined.1).await;
+    }
 
     // Phase 2: latency at 100 msgs/s on one node.
     let arrivals: Arrivals = Arc::default();
@@ -217,6 +293,10 @@ async fn main() {
         "send_to_receive_p50_ms": (p50 * 100.0).round() / 100.0,
         "send_to_receive_p99_ms": (p99 * 100.0).round() / 100.0,
         "cross_node_p50_ms": (percentile(&xms, 0.5) * 100.0).round() / 100.0,
+        "cpu_us_per_msg": per_msg(cpu.this + cpu.postgres + cpu.redis),
+        "cpu_us_per_msg_process": per_msg(cpu.this),
+        "cpu_us_per_msg_postgres": per_msg(cpu.postgres),
+        "cpu_us_per_msg_redis": per_msg(cpu.redis),
         "durable_commits": true,
         "seconds": secs,
     });

@@ -54,7 +54,7 @@ pub fn verify(app: &App, token: &str, check_exp: bool) -> Result<Claims> {
         })
 }
 
-fn revoked_key(jti: &str) -> String {
+pub fn revoked_key(jti: &str) -> String {
     format!("revoked:token:{jti}")
 }
 
@@ -77,6 +77,60 @@ pub async fn app_by_key(state: &AppState, api_key: &str) -> Result<App> {
         return Err(Error::api(ErrorCode::AppInactive, "the application is disabled"));
     }
     Ok(app)
+}
+
+/// Who a user request comes from, established from the token alone when this node already
+/// knows the user's internal id: the application, the verified claims and that id. It does NOT
+/// cover revocation (the caller checks `revoked:token:{jti}`, see [`is_revoked`]; the HTTP
+/// middleware does it in the same Redis round trip as the rate limit) nor deactivation (checked
+/// by whoever loads the user row: [`load_user`], or the send batch inside its transaction).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub app: App,
+    pub user_id: uuid::Uuid,
+    pub claims: Claims,
+}
+
+/// Verifies api_key + token and finds the user's internal id (from this node's cache, else
+/// Postgres: `unknown_user` when the user does not exist).
+pub async fn identify(state: &AppState, api_key: &str, token: &str) -> Result<Identity> {
+    let app = app_by_key(state, api_key).await?;
+    if token.is_empty() {
+        return Err(Error::api(ErrorCode::MissingToken, "no user token was given"));
+    }
+    let claims = verify(&app, token, true)?;
+    let user_id = match state.cached_user_id(app.id, &claims.user_id) {
+        Some(id) => id,
+        None => {
+            let user = users::by_external_id(state.db(), app.id, &claims.user_id)
+                .await?
+                .ok_or_else(|| Error::api(ErrorCode::UnknownUser, "the token's user does not exist"))?;
+            state.cache_user_id(app.id, &claims.user_id, user.id);
+            user.id
+        }
+    };
+    Ok(Identity { app, user_id, claims })
+}
+
+/// Whether the token with this `jti` has been revoked.
+pub async fn is_revoked(state: &AppState, jti: &str) -> Result<bool> {
+    let mut redis = state.redis();
+    Ok(redis::cmd("EXISTS").arg(revoked_key(jti)).query_async(&mut redis).await?)
+}
+
+pub fn revoked_error() -> Error {
+    Error::api(ErrorCode::TokenRevoked, "the token has been revoked")
+}
+
+/// The identified user's row, refused when the user is deactivated.
+pub async fn load_user(state: &AppState, who: &Identity) -> Result<UserRow> {
+    let user = users::by_id(state.db(), who.user_id)
+        .await?
+        .ok_or_else(|| Error::api(ErrorCode::UnknownUser, "the token's user does not exist"))?;
+    if user.deactivated() {
+        return Err(Error::api(ErrorCode::UserDeactivated, "the user is deactivated"));
+    }
+    Ok(user)
 }
 
 /// Checks api_key + user token: signature, expiry, revocation, user existence and activity.

@@ -111,6 +111,12 @@ impl Embedded {
         if !opts.durable {
             pg_opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
+        // Extra server settings for profiling, e.g.
+        // `CHAT_PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements"` (bench/README.md).
+        if let Ok(extra) = std::env::var("CHAT_PG_OPTIONS") {
+            pg_opts.push(' ');
+            pg_opts.push_str(&extra);
+        }
         let start = format!(
             "{} -D {} -l {} -o '{}' -w -t 60 start",
             q(&pg_bin.join("pg_ctl")),

@@ -42,6 +42,35 @@ pub struct Outgoing {
     pub stream: Option<Uuid>,
 }
 
+impl Outgoing {
+    /// The event as published: see [`envelope`].
+    pub fn envelope(&self) -> Option<String> {
+        let frame = serde_json::to_string(&self.frame).ok()?;
+        let position = self.stream.zip(self.frame.channel_position().map(|(_, seq)| seq));
+        Some(envelope(&self.recipients, position, &frame))
+    }
+}
+
+/// The published form of an event: `recipient,recipient,...\n<channel uuid> <channel_seq>\n<frame json>`
+/// (`position` is the channel and sequence number of a channel event, for ordering).
+pub fn envelope(recipients: &[Uuid], position: Option<(Uuid, u64)>, frame_json: &str) -> String {
+    use std::fmt::Write;
+    let mut envelope = String::with_capacity(frame_json.len() + recipients.len() * 37 + 48);
+    for (i, r) in recipients.iter().enumerate() {
+        if i > 0 {
+            envelope.push(',');
+        }
+        let _ = write!(envelope, "{r}");
+    }
+    envelope.push('\n');
+    if let Some((stream, seq)) = position {
+        let _ = write!(envelope, "{stream} {seq}");
+    }
+    envelope.push('\n');
+    envelope.push_str(frame_json);
+    envelope
+}
+
 /// What the hub hands a socket: a frame to send, or an order to close it.
 #[derive(Debug, Clone)]
 pub enum Delivery {
@@ -117,39 +146,25 @@ impl Hub {
     /// Publishes committed events to every node (this one included). If Redis cannot be
     /// reached the events go to this node's sockets only; they stay in the event log for sync.
     pub async fn publish(&self, events: &[Outgoing]) {
-        if events.is_empty() {
+        let envelopes: Vec<String> = events.iter().filter_map(Outgoing::envelope).collect();
+        self.publish_envelopes(&envelopes).await;
+    }
+
+    /// Publishes envelopes built with [`envelope`] (or [`Outgoing::envelope`]), in order.
+    pub async fn publish_envelopes(&self, envelopes: &[String]) {
+        if envelopes.is_empty() {
             return;
-        }
-        let mut envelopes = Vec::with_capacity(events.len());
-        for ev in events {
-            let Ok(frame) = serde_json::to_string(&ev.frame) else { continue };
-            let mut envelope = String::with_capacity(frame.len() + ev.recipients.len() * 37 + 48);
-            for (i, r) in ev.recipients.iter().enumerate() {
-                if i > 0 {
-                    envelope.push(',');
-                }
-                envelope.push_str(&r.to_string());
-            }
-            envelope.push('\n');
-            if let (Some(stream), Some((_, seq))) = (ev.stream, ev.frame.channel_position()) {
-                envelope.push_str(&stream.to_string());
-                envelope.push(' ');
-                envelope.push_str(&seq.to_string());
-            }
-            envelope.push('\n');
-            envelope.push_str(&frame);
-            envelopes.push(envelope);
         }
         // One round trip for all of them, in order.
         let mut pipe = redis::pipe();
-        for e in &envelopes {
+        for e in envelopes {
             pipe.cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(e).ignore();
         }
         let mut conn = self.redis.clone();
         let res: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
         if let Err(e) = res {
             tracing::warn!(error = %e, "publish failed; delivering to this node only");
-            for envelope in &envelopes {
+            for envelope in envelopes {
                 self.deliver_envelope(envelope);
             }
         }

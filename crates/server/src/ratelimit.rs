@@ -5,7 +5,7 @@
 //! user-facing route (limits per group in [`crate::config::RateLimits`]); [`check`] is the same
 //! test for websocket frames.
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::config::RateLimits;
 use crate::error::{Error, Result};
-use crate::http::extract::UserAuth;
+use crate::auth::{self, Identity};
+use crate::http::extract;
 use crate::state::AppState;
 
 /// Length of the fixed window, in seconds.
@@ -25,17 +26,39 @@ pub const WINDOW_SECS: i64 = 60;
 pub async fn check(state: &AppState, user: Uuid, endpoint: &str, limit: u32) -> Result<()> {
     let key = format!("ratelimit:{user}:{endpoint}");
     let mut redis = state.redis();
-    let (count, ttl): (i64, i64) = redis::pipe()
-        .atomic()
+    let (count, ttl): (i64, i64) = count_pipe(&key).query_async(&mut redis).await?;
+    verdict(endpoint, limit, count, ttl)
+}
+
+/// INCR + EXPIRE NX + TTL of a window counter, in one MULTI.
+fn count_pipe(key: &str) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic().incr(key, 1).cmd("EXPIRE").arg(key).arg(WINDOW_SECS).arg("NX").ignore().ttl(key);
+    pipe
+}
+
+/// Revocation of the request's token and its rate limit, in one Redis round trip: `token_revoked`
+/// or `rate_limited`, else Ok.
+pub async fn check_request(state: &AppState, who: &Identity, endpoint: &str, limit: u32) -> Result<()> {
+    let key = format!("ratelimit:{}:{endpoint}", who.user_id);
+    let mut pipe = redis::pipe();
+    pipe.exists(auth::revoked_key(&who.claims.jti))
         .incr(&key, 1)
         .cmd("EXPIRE")
         .arg(&key)
         .arg(WINDOW_SECS)
         .arg("NX")
         .ignore()
-        .ttl(&key)
-        .query_async(&mut redis)
-        .await?;
+        .ttl(&key);
+    let mut redis = state.redis();
+    let (revoked, count, ttl): (bool, i64, i64) = pipe.query_async(&mut redis).await?;
+    if revoked {
+        return Err(auth::revoked_error());
+    }
+    verdict(endpoint, limit, count, ttl)
+}
+
+fn verdict(endpoint: &str, limit: u32, count: i64, ttl: i64) -> Result<()> {
     if count > i64::from(limit) {
         let retry_after = if ttl > 0 { ttl } else { WINDOW_SECS };
         let mut err = ApiError::new(
@@ -68,8 +91,8 @@ fn exempt(path: &str) -> bool {
 
 /// Middleware for user-facing routes (mounted with `route_layer` after every route): requests
 /// with a user token (and no api secret) are authenticated, counted, and refused over the limit
-/// before the handler runs. The authenticated user is handed to the handler's [`UserAuth`]
-/// extractor, so authentication still happens once per request.
+/// before the handler runs. The [`Identity`] is handed to the handler's extractor (`Identity`
+/// or `UserAuth`), so the token is verified once per request.
 pub async fn http_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     if !headers.contains_key("authorization") || headers.contains_key("x-api-secret") {
@@ -82,15 +105,16 @@ pub async fn http_layer(State(state): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let auth = match UserAuth::from_request_parts(&mut parts, &state).await {
+    // Revocation is checked below, with the rate limit.
+    let who = match auth::identify(&state, &extract::api_key(&parts), extract::bearer(&parts)).await {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
     let (endpoint, limit) = classify(&parts.method, &path, &state.config().rate_limits);
-    if let Err(e) = check(&state, auth.user.id, &endpoint, limit).await {
+    if let Err(e) = check_request(&state, &who, &endpoint, limit).await {
         return e.into_response();
     }
-    parts.extensions.insert(auth);
+    parts.extensions.insert(who);
     next.run(Request::from_parts(parts, body)).await
 }
 

@@ -1,5 +1,6 @@
-//! Shared server state handed to every handler: the pool, Redis, the fan-out hub, config and a
-//! short-lived cache of applications by api_key.
+//! Shared server state handed to every handler: the pool, Redis, the fan-out hub, config, a
+//! short-lived cache of applications by api_key and a cache of user ids by application user id
+//! (a user's internal id never changes: users are never deleted).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::config::Config;
 use crate::domain::apps::App;
@@ -26,6 +28,7 @@ pub struct Inner {
     pub batcher: SendBatcher,
     shutdown: tokio::sync::watch::Sender<bool>,
     app_cache: Mutex<HashMap<String, (Instant, App)>>,
+    user_ids: Mutex<HashMap<(Uuid, String), Uuid>>,
 }
 
 /// How long an application row is served from memory before it is read again.
@@ -33,7 +36,7 @@ const APP_CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl AppState {
     pub fn new(db: PgPool, redis: ConnectionManager, hub: Hub, config: Config) -> AppState {
-        let batcher = SendBatcher::spawn(db.clone(), hub.clone());
+        let batcher = SendBatcher::spawn(db.clone(), redis.clone(), hub.clone());
         AppState {
             inner: Arc::new(Inner {
                 db,
@@ -43,6 +46,7 @@ impl AppState {
                 batcher,
                 shutdown: tokio::sync::watch::channel(false).0,
                 app_cache: Mutex::new(HashMap::new()),
+                user_ids: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -87,5 +91,19 @@ impl AppState {
             cache.clear();
         }
         cache.insert(app.api_key.clone(), (Instant::now(), app.clone()));
+    }
+
+    /// The internal id of the application's user `external_id`, when this node has seen it.
+    pub fn cached_user_id(&self, app_id: Uuid, external_id: &str) -> Option<Uuid> {
+        let cache = self.inner.user_ids.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(&(app_id, external_id.to_string())).copied()
+    }
+
+    pub fn cache_user_id(&self, app_id: Uuid, external_id: &str, id: Uuid) {
+        let mut cache = self.inner.user_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 100_000 {
+            cache.clear();
+        }
+        cache.insert((app_id, external_id.to_string()), id);
     }
 }

@@ -244,6 +244,16 @@ async fn deactivation_closes_sockets_on_every_node_and_blocks_reconnects() {
     assert_eq!(code, Some(4006));
     let (status, v) = alice.get("/v1/me").await;
     assert_eq!((status, v["code"].as_str()), (403, Some("user_deactivated")));
+    // A send (checked inside the send batch, not at authentication) is refused too, on both
+    // nodes, and stores nothing.
+    for node in [&n1, &n2] {
+        let mut on = alice.clone();
+        on.app = app.on(node);
+        let (status, v) = on.send("messaging:d", &common::new_id(), "still here?").await;
+        assert_eq!((status, v["code"].as_str()), (403, Some("user_deactivated")), "{v}");
+    }
+    let (_, page) = bob.get("/v1/channels/messaging/d/messages").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 0);
     // Deactivating again changes nothing.
     let (status, _) = app.server_post("/v1/users/alice/deactivate", json!({})).await;
     assert_eq!(status, 200);

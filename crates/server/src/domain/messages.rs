@@ -115,7 +115,8 @@ impl MessageRow {
     }
 }
 
-fn validate_send(input: &SendMessage) -> Result<(Uuid, Option<NaiveDateTime>)> {
+/// Checks a send's own content, without looking anything up: its id, type, limits and schedule.
+pub fn validate_send(input: &SendMessage) -> Result<(Uuid, Option<NaiveDateTime>)> {
     let id = validate::uuid("id", &input.id)?;
     if let Some(t) = &input.message_type {
         if !CLIENT_TYPES.contains(&t.as_str()) {
@@ -174,11 +175,6 @@ pub fn validate_content(
     Ok(())
 }
 
-/// Stores a message from `sender` in the channel and returns it with the events to publish
-/// (`message.new`, and `notification.mention` for each mentioned member). A resend of an id
-/// already stored by the same sender in the same channel returns the stored message and no
-/// event; an id used elsewhere is `id_conflict`. A scheduled message is stored without a
-/// sequence number and delivered by the scheduler when due.
 /// A send that passed every check and waits to be stored: by [`store_one`] in its own
 /// transaction, or together with others by the send batcher (`send_batch`).
 #[derive(Debug, Clone)]
@@ -191,12 +187,14 @@ pub struct PreparedSend {
     pub input: SendMessage,
     pub silent: bool,
     pub scheduled: Option<NaiveDateTime>,
+    /// Slow-mode / cooldown windows this send claimed (given back if it is not stored).
+    pub claimed: Vec<String>,
 }
 
 /// What checking a send found.
 pub enum Checked {
     /// The id is already stored (a resend): the stored message, nothing to publish.
-    Stored(Message),
+    Stored(Box<Message>),
     Ready(Box<PreparedSend>),
 }
 
@@ -216,27 +214,32 @@ pub async fn check(
     // A resend of a stored id is answered before the posting checks: it is not a new post (slow
     // mode must not refuse it). Concurrent copies still in flight are caught when storing.
     if let Some(existing) = existing {
-        return Ok(Checked::Stored(resend(db, existing, &channel, sender).await?.0));
+        return Ok(Checked::Stored(Box::new(resend(db, existing, &channel, sender).await?.0)));
     }
-    // Membership, ban, frozen, slow mode, cooldown (domain/posting.rs).
-    posting::check_can_post(redis, &channel, &member).await?;
+    // Membership, ban, frozen (domain/posting.rs).
+    posting::check_can_post(&channel, &member)?;
     let parent = opt_uuid("parent_id", input.parent_id.as_deref())?;
     let quoted = opt_uuid("quoted_message_id", input.quoted_message_id.as_deref())?;
     let mut quoted_row = None;
     for (field, m) in [("parent_id", parent), ("quoted_message_id", quoted)] {
         if let Some(m) = m {
             match by_id(db, m).await? {
-                Some(r) if r.channel_id == channel.id && !r.deleted() => {
-                    if field == "parent_id" && r.parent_message_id.is_some() {
-                        return Err(Error::invalid("replies cannot have replies; use the thread's parent"));
+                Some(r) => {
+                    if let Some(e) = reference_refusal(field, r.channel_id == channel.id, r.deleted(), r.parent_message_id.is_some()) {
+                        return Err(e);
                     }
                     if field == "quoted_message_id" {
                         quoted_row = Some(r);
                     }
                 }
-                _ => return Err(Error::invalid(format!("{field} names no message of this channel"))),
+                None => return Err(reference_missing(field)),
             }
         }
+    }
+    // Slow mode and cooldown last: a send refused for another reason spends no window.
+    let windows = posting::PostingFacts::of(&member).windows(channel.id, sender.id, channel.slow_mode, channel.cooldown);
+    if !windows.is_empty() {
+        posting::claim(redis, &[&windows]).await.pop().unwrap_or(Ok(()))?;
     }
     let silent = input.silent || input.message_type.as_deref() == Some("silent");
     Ok(Checked::Ready(Box::new(PreparedSend {
@@ -248,26 +251,38 @@ pub async fn check(
         input: input.clone(),
         silent,
         scheduled,
+        claimed: windows.keys(),
     })))
 }
 
-/// Stores a message from `sender` in the channel and returns it with the events to publish
-/// (`message.new`, and `notification.mention` for each mentioned member). A resend of an id
-/// already stored by the same sender in the same channel returns the stored message and no
-/// event; an id used elsewhere is `id_conflict`. A scheduled message is stored without a
-/// sequence number and delivered by the scheduler when due.
-pub async fn send(
+/// Why a message named by `field` (parent_id / quoted_message_id) cannot be referenced, if so:
+/// it is in another channel, deleted, or (as a parent) itself a reply.
+pub fn reference_refusal(field: &str, same_channel: bool, deleted: bool, is_reply: bool) -> Option<Error> {
+    if !same_channel || deleted {
+        return Some(reference_missing(field));
+    }
+    if field == "parent_id" && is_reply {
+        return Some(Error::invalid("replies cannot have replies; use the thread's parent"));
+    }
+    None
+}
+
+pub fn reference_missing(field: &str) -> Error {
+    Error::invalid(format!("{field} names no message of this channel"))
+}
+
+/// Stores a checked send in its own transaction; a send that fails to be stored gives its
+/// slow-mode window back.
+pub async fn store_checked(
     db: &PgPool,
     redis: &mut redis::aio::ConnectionManager,
-    sender: &UserRow,
-    channel_type: &str,
-    key: &str,
-    input: &SendMessage,
+    p: &PreparedSend,
 ) -> Result<(Message, Vec<Outgoing>)> {
-    match check(db, redis, sender, channel_type, key, input).await? {
-        Checked::Stored(m) => Ok((m, Vec::new())),
-        Checked::Ready(p) => store_one(db, &p).await,
+    let stored = store_one(db, p).await;
+    if stored.is_err() {
+        posting::release(redis, &p.claimed).await;
     }
+    stored
 }
 
 /// Stores one checked send in its own transaction.
@@ -320,6 +335,23 @@ pub async fn answer_resend(db: &PgPool, p: &PreparedSend) -> Result<Message> {
     let existing =
         by_id(db, p.id).await?.ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished after conflict"))?;
     Ok(resend(db, existing, &p.channel, &p.sender).await?.0)
+}
+
+/// The answer to a resend whose stored message is known to be the same sender's in the same
+/// channel: that message as a list would show it to the sender.
+pub async fn stored_answer(db: &PgPool, id: Uuid, sender: Uuid, cid: &str) -> Result<Message> {
+    let existing = by_id(db, id).await?.ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished"))?;
+    let mut list = super::message_list::decorate(&mut *db.acquire().await?, sender, cid, vec![existing]).await?;
+    list.pop().ok_or_else(|| Error::api(ErrorCode::Internal, "message vanished"))
+}
+
+/// Adds the quoted message `quoted` to a freshly stored message's wire form.
+pub async fn attach_quoted(db: &PgPool, message: &mut Message, quoted: Uuid) -> Result<()> {
+    if let Some(q) = by_id(db, quoted).await? {
+        let users = super::message_list::users_of(&mut *db.acquire().await?, &[q.user_id]).await?;
+        message.quoted_message = Some(Box::new(q.to_wire(&message.cid, &users)));
+    }
+    Ok(())
 }
 
 /// Adds the quoted message to a freshly stored message's wire form.
@@ -421,7 +453,7 @@ async fn resend(
     Ok((message, Vec::new()))
 }
 
-fn opt_uuid(field: &str, v: Option<&str>) -> Result<Option<Uuid>> {
+pub fn opt_uuid(field: &str, v: Option<&str>) -> Result<Option<Uuid>> {
     v.map(|s| validate::uuid(field, s)).transpose()
 }
 

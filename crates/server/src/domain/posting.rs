@@ -5,8 +5,9 @@
 //! Slow mode and cooldown live in Redis: `ratelimit:channel:{channel uuid}:{user uuid}` (per
 //! user, TTL `slow_mode`) and `ratelimit:channel:{channel uuid}` (channel-wide, TTL `cooldown`).
 //! The internal channel UUID stands for the seed's `{cid}` because a `type:id` is only unique
-//! inside one application. Keys are claimed with `SET NX EX` in the check, so two concurrent
-//! sends cannot both pass; a send that then fails for another reason still spends its window.
+//! inside one application. Keys are claimed with `SET NX EX` after every other check of the send
+//! passed, so two concurrent sends cannot both pass, and a refused send spends no window; a send
+//! that then fails to be stored gives its window back.
 
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
@@ -30,60 +31,149 @@ pub fn cooldown_key(channel_id: Uuid) -> String {
     format!("ratelimit:channel:{channel_id}")
 }
 
+/// What decides whether a member may post (from a [`MemberRow`], or read by the send batch).
+#[derive(Debug, Clone)]
+pub struct PostingFacts {
+    pub invite_pending: bool,
+    pub banned_now: bool,
+    pub ban_expires_at: Option<chrono::NaiveDateTime>,
+    pub role: Role,
+}
+
+impl PostingFacts {
+    pub fn of(member: &MemberRow) -> PostingFacts {
+        PostingFacts {
+            invite_pending: member.invite_pending(),
+            banned_now: member.banned_now(),
+            ban_expires_at: member.ban_expires_at,
+            role: Role::of(member),
+        }
+    }
+
+    /// Why this member may not post in a channel (frozen or not) now, if so: invitation not
+    /// accepted (`forbidden`), banned (`banned_from_channel`), frozen (`channel_frozen`).
+    pub fn refusal(&self, frozen: bool) -> Option<Error> {
+        if self.invite_pending {
+            return Some(Error::forbidden("accept the invitation before posting"));
+        }
+        if self.banned_now {
+            let until = self.ban_expires_at.map(|t| format!(" until {}", crate::time::fmt(t))).unwrap_or_default();
+            return Some(Error::api(ErrorCode::BannedFromChannel, format!("you are banned from this channel{until}")));
+        }
+        if frozen {
+            return Some(Error::api(ErrorCode::ChannelFrozen, "the channel is frozen"));
+        }
+        None
+    }
+
+    /// The slow-mode and cooldown windows a post by this member opens (owners, admins and
+    /// moderators are exempt).
+    pub fn windows(&self, channel_id: Uuid, user_id: Uuid, slow_mode: Option<i32>, cooldown: Option<i32>) -> Windows {
+        let mut w = Windows::default();
+        if self.role < Role::Moderator {
+            let slow = slow_mode.unwrap_or(0).max(0) as u64;
+            let cool = cooldown.unwrap_or(0).max(0) as u64;
+            if slow > 0 {
+                w.user = Some((slow_mode_key(channel_id, user_id), slow));
+            }
+            if cool > 0 {
+                w.channel = Some((cooldown_key(channel_id), cool));
+            }
+        }
+        w
+    }
+}
+
+/// The Redis windows (key, seconds) a post must claim: the poster's slow mode and the
+/// channel-wide cooldown.
+#[derive(Debug, Clone, Default)]
+pub struct Windows {
+    pub user: Option<(String, u64)>,
+    pub channel: Option<(String, u64)>,
+}
+
+impl Windows {
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.channel.is_none()
+    }
+
+    /// The keys this post holds once claimed (to give back if it is not stored after all).
+    pub fn keys(&self) -> Vec<String> {
+        self.user.iter().chain(self.channel.iter()).map(|(k, _)| k.clone()).collect()
+    }
+}
+
 /// Refuses a post with a stable code: not a member (`forbidden`), invitation not accepted
 /// (`forbidden`), banned (`banned_from_channel`, unless the ban expired), frozen
-/// (`channel_frozen`), slow mode or cooldown (`slow_mode` with `retry_after`; owners, admins and
-/// moderators are exempt).
-pub async fn check_can_post(redis: &mut ConnectionManager, channel: &ChannelRow, member: &MemberRow) -> Result<()> {
+/// (`channel_frozen`). Slow mode and cooldown are claimed separately ([`claim`]), after every
+/// other check of the send passed.
+pub fn check_can_post(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
     if member.invite_rejected_at.is_some() {
         return Err(Error::forbidden("you are not a member of this channel"));
     }
-    if member.invite_pending() {
-        return Err(Error::forbidden("accept the invitation before posting"));
+    match PostingFacts::of(member).refusal(channel.frozen()) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    if member.banned_now() {
-        let until = member.ban_expires_at.map(|t| format!(" until {}", crate::time::fmt(t))).unwrap_or_default();
-        return Err(Error::api(ErrorCode::BannedFromChannel, format!("you are banned from this channel{until}")));
-    }
-    if channel.frozen() {
-        return Err(Error::api(ErrorCode::ChannelFrozen, "the channel is frozen"));
-    }
-    if Role::of(member) < Role::Moderator {
-        let slow = channel.slow_mode.unwrap_or(0).max(0) as u64;
-        let cool = channel.cooldown.unwrap_or(0).max(0) as u64;
-        let user_key = slow_mode_key(channel.id, member.user.id);
-        if slow > 0 {
-            claim(redis, &user_key, slow, "slow mode is on").await?;
-        }
-        if cool > 0 {
-            if let Err(e) = claim(redis, &cooldown_key(channel.id), cool, "the channel cooldown is on").await {
-                if slow > 0 {
-                    let _: Result<(), _> = redis::cmd("DEL").arg(&user_key).query_async(redis).await;
-                }
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
 }
 
-async fn claim(redis: &mut ConnectionManager, key: &str, secs: u64, what: &str) -> Result<()> {
-    let set: Option<String> = redis::cmd("SET")
-        .arg(key)
-        .arg(crate::time::now_unix())
-        .arg("NX")
-        .arg("EX")
-        .arg(secs)
-        .query_async(redis)
-        .await?;
-    if set.is_some() {
-        return Ok(());
+/// Claims the windows of several posts, in order, in one Redis round trip: per post, atomically,
+/// either every window it needs is free and is taken (`SET EX`), or none is taken and the post
+/// gets `slow_mode` with `retry_after`, so two concurrent posts cannot both pass. When Redis
+/// cannot be reached, posts are let through (fail open, logged): slow mode paces a channel, it
+/// does not protect anything.
+pub async fn claim(redis: &mut ConnectionManager, posts: &[&Windows]) -> Vec<Result<()>> {
+    const CLAIM: &str = "for i, k in ipairs(KEYS) do
+           local ttl = redis.call('TTL', k)
+           if ttl ~= -2 then return {i, ttl} end
+         end
+         for i, k in ipairs(KEYS) do redis.call('SET', k, ARGV[1], 'EX', ARGV[i + 1]) end
+         return {0, 0}";
+    let mut pipe = redis::pipe();
+    let now = crate::time::now_unix();
+    for w in posts {
+        let windows: Vec<&(String, u64)> = w.user.iter().chain(w.channel.iter()).collect();
+        let cmd = pipe.cmd("EVAL").arg(CLAIM).arg(windows.len());
+        for (key, _) in &windows {
+            cmd.arg(key);
+        }
+        cmd.arg(now);
+        for (_, secs) in &windows {
+            cmd.arg(*secs);
+        }
     }
-    let ttl: i64 = redis::cmd("TTL").arg(key).query_async(redis).await?;
-    let wait = ttl.clamp(1, i64::from(u32::MAX)) as u32;
-    let mut err = ApiError::new(ErrorCode::SlowMode, format!("{what}: wait {wait} s before posting again"));
-    err.retry_after = Some(wait);
-    Err(Error::Api(err))
+    let answers: Vec<(i64, i64)> = match pipe.query_async(redis).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "redis unavailable: slow mode not enforced for these posts");
+            return posts.iter().map(|_| Ok(())).collect();
+        }
+    };
+    posts
+        .iter()
+        .zip(answers)
+        .map(|(w, (refused_by, ttl))| {
+            if refused_by == 0 {
+                return Ok(());
+            }
+            let what = if refused_by == 1 && w.user.is_some() { "slow mode is on" } else { "the channel cooldown is on" };
+            let wait = ttl.clamp(1, i64::from(u32::MAX)) as u32;
+            let mut err = ApiError::new(ErrorCode::SlowMode, format!("{what}: wait {wait} s before posting again"));
+            err.retry_after = Some(wait);
+            Err(Error::Api(err))
+        })
+        .collect()
+}
+
+/// Gives claimed windows back (a post that was not stored after all). Best effort.
+pub async fn release(redis: &mut ConnectionManager, keys: &[String]) {
+    if keys.is_empty() {
+        return;
+    }
+    let res: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query_async(redis).await;
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "could not give slow-mode windows back");
+    }
 }
 
 /// Whether `user`'s messages in the channel are shadowed now (shadow ban in force), read inside

@@ -135,6 +135,11 @@ pub async fn by_external_id(
     Ok(sqlx::query_as::<_, UserRow>(&sql).bind(app_id).bind(external_id).fetch_optional(db).await?)
 }
 
+pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    Ok(sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(db).await?)
+}
+
 /// Maps application user ids to internal UUIDs; fails naming the first unknown id.
 pub async fn resolve_ids(
     db: impl PgExecutor<'_>,

@@ -7,6 +7,8 @@ use axum::Json;
 use chat_protocol::requests::{ChannelState, CreateChannel, MessageResponse, MessagesResponse, SendMessage};
 
 use super::extract::{Body, UserAuth};
+use crate::auth::{self, Identity};
+use crate::domain::send_batch::SendRequest;
 use crate::domain::{channels, message_list, messages, validate};
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -34,20 +36,28 @@ pub async fn get(
     Ok(Json(channels::state_for(state.db(), &mut state.redis(), &auth.user, &channel_type, &id).await?))
 }
 
+/// Sends a message. Nothing is read from Postgres here: the send batch checks the sender and
+/// the channel under the channel's lock and stores the message with others in one commit.
 pub async fn send_message(
     State(state): State<AppState>,
-    auth: UserAuth,
+    who: Identity,
     Path((channel_type, id)): Path<(String, String)>,
     Body(req): Body<SendMessage>,
 ) -> Result<Json<MessageResponse>> {
-    let message = match messages::check(state.db(), &mut state.redis(), &auth.user, &channel_type, &id, &req).await? {
-        messages::Checked::Stored(message) => message,
+    let (_, scheduled) = messages::validate_send(&req)?;
+    validate::channel_type(&channel_type)?;
+    validate::external_id("channel id", &id)?;
+    if scheduled.is_some() {
         // Scheduled messages are only stored now (no sequence number, no event).
-        messages::Checked::Ready(p) if p.scheduled.is_some() => messages::store_one(state.db(), &p).await?.0,
-        // Group commit: stored with whatever else is being sent, events published by the writer.
-        messages::Checked::Ready(p) => state.batcher().submit(*p).await?,
-    };
-    Ok(Json(MessageResponse { message }))
+        let user = auth::load_user(&state, &who).await?;
+        let message = match messages::check(state.db(), &mut state.redis(), &user, &channel_type, &id, &req).await? {
+            messages::Checked::Stored(message) => *message,
+            messages::Checked::Ready(p) => messages::store_checked(state.db(), &mut state.redis(), &p).await?.0,
+        };
+        return Ok(Json(MessageResponse { message }));
+    }
+    let send = SendRequest::new(who.app.id, who.user_id, &channel_type, &id, req)?;
+    Ok(Json(MessageResponse { message: state.batcher().submit(send).await? }))
 }
 
 pub fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>> {

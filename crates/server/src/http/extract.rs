@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use chat_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{self, Claims};
+use crate::auth::{self, Claims, Identity};
 use crate::domain::apps::App;
 use crate::domain::users::UserRow;
 use crate::error::Error;
@@ -38,7 +38,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim()
 }
 
-fn api_key(parts: &Parts) -> String {
+pub(crate) fn api_key(parts: &Parts) -> String {
     let h = header(&parts.headers, "x-api-key");
     if !h.is_empty() {
         return h.to_string();
@@ -52,8 +52,12 @@ fn api_key(parts: &Parts) -> String {
         .to_string()
 }
 
-/// The authenticated user of a client request. When the rate-limit middleware already
-/// authenticated the request it leaves this in the request's extensions and it is reused.
+pub(crate) fn bearer(parts: &Parts) -> &str {
+    let authz = header(&parts.headers, "authorization");
+    authz.strip_prefix("Bearer ").or_else(|| authz.strip_prefix("bearer ")).unwrap_or(authz).trim()
+}
+
+/// The authenticated user of a client request, with the user's row (refused when deactivated).
 #[derive(Clone)]
 pub struct UserAuth {
     pub app: App,
@@ -65,14 +69,30 @@ impl FromRequestParts<AppState> for UserAuth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(done) = parts.extensions.remove::<UserAuth>() {
-            return Ok(done);
+        // The rate-limit middleware identified the request and checked revocation already.
+        if let Some(who) = parts.extensions.remove::<Identity>() {
+            let user = auth::load_user(state, &who).await?;
+            return Ok(UserAuth { app: who.app, user, claims: who.claims });
         }
-        let key = api_key(parts);
-        let authz = header(&parts.headers, "authorization");
-        let token = authz.strip_prefix("Bearer ").or_else(|| authz.strip_prefix("bearer ")).unwrap_or(authz);
-        let (app, user, claims) = auth::user(state, &key, token.trim()).await?;
+        let (app, user, claims) = auth::user(state, &api_key(parts), bearer(parts)).await?;
         Ok(UserAuth { app, user, claims })
+    }
+}
+
+/// The identified (not revoked) user of a client request, without the user row: for the send
+/// path, which checks the user inside its transaction.
+impl FromRequestParts<AppState> for Identity {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(who) = parts.extensions.remove::<Identity>() {
+            return Ok(who);
+        }
+        let who = auth::identify(state, &api_key(parts), bearer(parts)).await?;
+        if auth::is_revoked(state, &who.claims.jti).await? {
+            return Err(auth::revoked_error());
+        }
+        Ok(who)
     }
 }
 
