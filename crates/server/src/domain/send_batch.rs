@@ -32,6 +32,7 @@ use chat_protocol::{ErrorCode, Message};
 use chrono::NaiveDateTime;
 use redis::aio::ConnectionManager;
 use sqlx::types::Json;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{FromRow, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -108,11 +109,21 @@ pub struct SendBatcher {
 
 impl SendBatcher {
     pub fn spawn(db: PgPool, redis: ConnectionManager, hub: Hub) -> SendBatcher {
+        // The writers' own connections. Every table access of their statements is a keyed
+        // lookup, and plans are cached per connection: a plan made while a table was tiny (a
+        // fresh server) would otherwise scan the whole table for as long as the connection
+        // lives. So sequential scans are off for them, and they are replaced every minute
+        // (re-planned for the tables as they are by then).
+        let opts = (*db.connect_options()).clone().options([("enable_seqscan", "off")]);
+        let writers_db = PgPoolOptions::new()
+            .max_connections(WRITERS as u32)
+            .max_lifetime(std::time::Duration::from_secs(60))
+            .connect_lazy_with(opts);
         let mut queues = Vec::with_capacity(WRITERS);
         for _ in 0..WRITERS {
             let (queue, mut rx) = mpsc::channel::<Job>(MAX_BATCH * 8);
             queues.push(queue);
-            let (db, mut redis, hub) = (db.clone(), redis.clone(), hub.clone());
+            let (db, writers_db, mut redis, hub) = (db.clone(), writers_db.clone(), redis.clone(), hub.clone());
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
                     let mut jobs = vec![first];
@@ -122,7 +133,7 @@ impl SendBatcher {
                             Err(_) => break,
                         }
                     }
-                    write(&db, &mut redis, &hub, jobs).await;
+                    write(&writers_db, &db, &mut redis, &hub, jobs).await;
                 }
             });
         }
@@ -143,9 +154,9 @@ impl SendBatcher {
     }
 }
 
-async fn write(db: &PgPool, redis: &mut ConnectionManager, hub: &Hub, jobs: Vec<Job>) {
+async fn write(writers_db: &PgPool, db: &PgPool, redis: &mut ConnectionManager, hub: &Hub, jobs: Vec<Job>) {
     let sends: Vec<&SendRequest> = jobs.iter().map(|j| &j.send).collect();
-    match store_batch(db, redis, &sends).await {
+    match store_batch(writers_db, db, redis, &sends).await {
         Ok((results, envelopes)) => {
             tracing::debug!(sends = results.len(), "batch committed");
             hub.publish_envelopes(&envelopes).await;
@@ -235,12 +246,13 @@ enum Fate {
 /// Checks and stores `sends` in one transaction; returns each send's answer (in order) and the
 /// envelopes to publish. Windows claimed for a batch that then fails are given back.
 async fn store_batch(
+    writers_db: &PgPool,
     db: &PgPool,
     redis: &mut ConnectionManager,
     sends: &[&SendRequest],
 ) -> Result<(Vec<Result<Message>>, Vec<String>)> {
     let mut claimed = Vec::new();
-    let result = store_batch_inner(db, redis, sends, &mut claimed).await;
+    let result = store_batch_inner(writers_db, db, redis, sends, &mut claimed).await;
     if result.is_err() {
         posting::release(redis, &claimed).await;
     }
@@ -248,12 +260,13 @@ async fn store_batch(
 }
 
 async fn store_batch_inner(
+    writers_db: &PgPool,
     db: &PgPool,
     redis: &mut ConnectionManager,
     sends: &[&SendRequest],
     claimed: &mut Vec<String>,
 ) -> Result<(Vec<Result<Message>>, Vec<String>)> {
-    let mut tx = db.begin().await?;
+    let mut tx = writers_db.begin().await?;
     let locked = lock_channels(&mut tx, sends).await?;
     let channel_of: HashMap<(Uuid, &str, &str), usize> = locked
         .iter()
@@ -763,14 +776,14 @@ async fn write_rows(
            RETURNING 1
          ), ch AS (
            UPDATE channels c SET last_seq = y.seq, updated_at = NOW(), last_message_at = NOW()
-             FROM UNNEST($16::uuid[], $17::int8[]) AS y(id, seq) WHERE c.id = y.id RETURNING 1
+             FROM UNNEST($16::uuid[], $19::int8[]) AS y(id, seq) WHERE c.id = y.id RETURNING 1
          ), rc AS (
            UPDATE messages p SET reply_count = p.reply_count + z.n
              FROM (SELECT id, COUNT(*)::int AS n FROM UNNEST($6::uuid[]) AS id WHERE id IS NOT NULL GROUP BY id) z
             WHERE p.id = z.id RETURNING 1
          ), ev AS (
            INSERT INTO channel_events (channel_id, seq, event_type, payload, only_user_id)
-           SELECT c, s, 'message.new', p::jsonb, o FROM UNNEST($1::uuid[], $3::int8[], $18::text[], $19::uuid[]) AS e(c, s, p, o)
+           SELECT c, s, 'message.new', p::jsonb, o FROM UNNEST($1::uuid[], $3::int8[], $17::text[], $18::uuid[]) AS e(c, s, p, o)
            RETURNING 1
          )
          SELECT COUNT(*) FROM ins",
@@ -791,9 +804,9 @@ async fn write_rows(
     .bind(&shadowed)
     .bind(&unhide)
     .bind(&channel_ids)
-    .bind(&last)
     .bind(frames)
     .bind(&only)
+    .bind(&last)
     .fetch_one(&mut **tx)
     .await?;
     Ok(inserted)
