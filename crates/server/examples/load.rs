@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use chat_protocol::requests::{CreateChannel, UserInput};
 use chat_server::embedded::{Embedded, EmbeddedOptions};
 use chat_server::{auth, domain, AppState, Config};
-use futures::StreamExt;
-use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
@@ -46,47 +46,138 @@ async fn node(db: &str, redis: &str) -> Node {
     Node { url, state }
 }
 
-/// Opens a socket for `token` and counts (and timestamps) every `message.new` it receives.
+// The load generator runs on the same two cores as everything it measures, so its clients are
+// minimal: HTTP/1.1 keep-alive requests written and read by hand (one connection per send in
+// flight), and websocket listeners that only look at the start of each frame. Neither parses
+// JSON on the throughput path.
+
+/// A websocket for `token` on `node`: the HTTP upgrade by hand, then frames read straight from
+/// the socket. Counts every `message.new` (and, with `arrivals`, timestamps it by message id).
 async fn listen(node: &Node, api_key: &str, token: &str, count: Arc<std::sync::atomic::AtomicUsize>, arrivals: Option<Arrivals>) {
-    let url = format!("{}/v1/ws?api_key={api_key}&token={token}", node.url.replacen("http", "ws", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
-    let first = ws.next().await.unwrap().unwrap();
-    assert!(first.to_text().unwrap().contains("connection.ok"));
+    let addr = node.url.trim_start_matches("http://").to_string();
+    let mut tcp = TcpStream::connect(&addr).await.expect("ws connect");
+    tcp.set_nodelay(true).unwrap();
+    let request = format!(
+        "GET /v1/ws?api_key={api_key}&token={token} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        assert!(tcp.read_buf(&mut buf).await.unwrap() > 0, "upgrade refused");
+    };
+    assert!(buf.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&buf));
+    buf.drain(..head_end);
+    let mut first = true;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let mut ready_tx = Some(ready_tx);
     tokio::spawn(async move {
-        while let Some(Ok(msg)) = ws.next().await {
-            if let Ws::Text(t) = msg {
-                if t.contains("\"message.new\"") {
+        loop {
+            let mut at = 0;
+            while let Some((opcode, payload, len)) = ws_frame(&buf[at..]) {
+                let payload = &buf[at + payload.0..at + payload.1];
+                if first {
+                    assert!(payload.windows(13).any(|w| w == b"connection.ok"));
+                    first = false;
+                    if let Some(tx) = ready_tx.take() {
+                        let _ = tx.send(());
+                    }
+                } else if opcode == 1 && payload.starts_with(br#"{"type":"message.new""#) {
                     let now = Instant::now();
                     count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let Some(a) = &arrivals {
-                        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                        let v: serde_json::Value = serde_json::from_slice(payload).unwrap();
                         a.lock().unwrap().insert(v["message"]["id"].as_str().unwrap().to_string(), now);
                     }
+                } else if opcode == 8 {
+                    return;
                 }
+                at += len;
+            }
+            buf.drain(..at);
+            match tcp.read_buf(&mut buf).await {
+                Ok(n) if n > 0 => {}
+                _ => return,
             }
         }
     });
+    ready_rx.await.expect("connection.ok");
 }
 
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The first complete (unmasked, server-to-client) frame in `b`: its opcode, the payload's
+/// range and the frame's length.
+fn ws_frame(b: &[u8]) -> Option<(u8, (usize, usize), usize)> {
+    if b.len() < 2 {
+        return None;
+    }
+    let opcode = b[0] & 0x0f;
+    let (len, head) = match b[1] & 0x7f {
+        126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+        127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().ok()?) as usize, 10),
+        126 | 127 => return None,
+        n => (n as usize, 2),
+    };
+    (b.len() >= head + len).then_some((opcode, (head, head + len), head + len))
+}
+
+/// Who sends: the node's address and the sender's credentials.
 struct Sender {
-    http: reqwest::Client,
-    url: String,
+    addr: String,
     api_key: String,
     token: String,
 }
 
+/// One keep-alive HTTP/1.1 connection of a sender.
+struct Conn {
+    tcp: TcpStream,
+    buf: Vec<u8>,
+}
+
 impl Sender {
-    async fn send(&self, channel: &str, id: &str, text: &str) {
-        let r = self
-            .http
-            .post(format!("{}/v1/channels/messaging/{channel}/messages", self.url))
-            .header("x-api-key", &self.api_key)
-            .bearer_auth(&self.token)
-            .json(&serde_json::json!({ "id": id, "text": text }))
-            .send()
-            .await
-            .expect("send");
-        assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    async fn connect(&self) -> Conn {
+        let tcp = TcpStream::connect(&self.addr).await.expect("connect");
+        tcp.set_nodelay(true).unwrap();
+        Conn { tcp, buf: Vec::with_capacity(4096) }
+    }
+}
+
+impl Conn {
+    /// Sends a message and waits for a 200 answer.
+    async fn send(&mut self, who: &Sender, channel: &str, id: &str, text: &str) {
+        let body = format!(r#"{{"id":"{id}","text":"{text}"}}"#);
+        let request = format!(
+            "POST /v1/channels/messaging/{channel}/messages HTTP/1.1\r\nHost: {}\r\nx-api-key: {}\r\n\
+             authorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            who.addr,
+            who.api_key,
+            who.token,
+            body.len()
+        );
+        self.tcp.write_all(request.as_bytes()).await.expect("write");
+        self.buf.clear();
+        let (head_end, body_len) = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..i]).expect("response head");
+                let len = head
+                    .lines()
+                    .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+                    .map(|(_, v)| v.trim().parse::<usize>().expect("content-length"))
+                    .expect("responses carry content-length");
+                break (i + 4, len);
+            }
+            assert!(self.tcp.read_buf(&mut self.buf).await.expect("read") > 0, "connection closed");
+        };
+        while self.buf.len() < head_end + body_len {
+            assert!(self.tcp.read_buf(&mut self.buf).await.expect("read") > 0, "connection closed");
+        }
+        assert!(self.buf.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&self.buf));
     }
 }
 
@@ -108,8 +199,10 @@ async fn throughput(
             let sender = sender.clone();
             tasks.push(tokio::spawn(async move {
                 let mut n = 0usize;
+                let mut conn = sender.connect().await;
+                let channel = format!("load{s}");
                 while Instant::now() < deadline {
-                    sender.send(&format!("load{s}"), &uuid::Uuid::new_v4().to_string(), "load").await;
+                    conn.send(&sender, &channel, &uuid::Uuid::new_v4().to_string(), "load").await;
                     n += 1;
                 }
                 n
@@ -201,11 +294,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn latency_run(sender: &Sender, channel: &str, rate: u32, n: usize, arrivals: &Arrivals) -> Vec<f64> {
     let mut sent = Vec::with_capacity(n);
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let mut conn = sender.connect().await;
     for i in 0..n {
         tick.tick().await;
         let id = uuid::Uuid::new_v4().to_string();
         let t0 = Instant::now();
-        sender.send(channel, &id, &format!("latency {i}")).await;
+        conn.send(sender, channel, &id, &format!("latency {i}")).await;
         sent.push((id, t0));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -248,7 +342,11 @@ async fn main() {
     }
     let senders: Vec<Arc<Sender>> = (0..8)
         .map(|s| {
-            Arc::new(Sender { http: reqwest::Client::new(), url: a.url.clone(), api_key: app.api_key.clone(), token: token(&format!("sender{s}")) })
+            Arc::new(Sender {
+                addr: a.url.trim_start_matches("http://").to_string(),
+                api_key: app.api_key.clone(),
+                token: token(&format!("sender{s}")),
+            })
         })
         .collect();
 

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use axum::extract::ws::Utf8Bytes;
 use chat_protocol::{ApiError, CloseCode, ServerFrame};
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
@@ -74,7 +75,8 @@ pub fn envelope(recipients: &[Uuid], position: Option<(Uuid, u64)>, frame_json: 
 /// What the hub hands a socket: a frame to send, or an order to close it.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    Frame(Arc<str>),
+    /// The frame's JSON, shared by every socket it goes to.
+    Frame(Utf8Bytes),
     /// Send `error` as an `error` frame, then close with `code`.
     Close { code: CloseCode, error: ApiError },
 }
@@ -84,7 +86,7 @@ struct Session {
     tx: mpsc::Sender<Delivery>,
 }
 
-type Held = (Vec<Uuid>, Arc<str>);
+type Held = (Vec<Uuid>, Utf8Bytes);
 
 #[derive(Clone)]
 pub struct Hub {
@@ -209,7 +211,7 @@ impl Hub {
         }
         let Some((ids, rest)) = envelope.split_once('\n') else { return };
         let Some((position, frame)) = rest.split_once('\n') else { return };
-        let frame: Arc<str> = Arc::from(frame);
+        let frame = Utf8Bytes::from(frame);
         let recipients: Vec<Uuid> = ids.split(',').filter_map(|s| Uuid::parse_str(s).ok()).collect();
         let ordered = position.split_once(' ').and_then(|(stream, seq)| Some((stream, seq.parse::<u64>().ok()?)));
         match ordered {
@@ -227,7 +229,7 @@ impl Hub {
     }
 
     /// Queues `frame` on every local socket of the recipients.
-    pub fn deliver_local(&self, recipients: &[Uuid], frame: &Arc<str>) {
+    pub fn deliver_local(&self, recipients: &[Uuid], frame: &Utf8Bytes) {
         let mut slow = Vec::new();
         {
             let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use futures::SinkExt;
 use axum::response::Response;
 use chat_protocol::{ApiError, ClientFrame, CloseCode, ErrorCode, ServerFrame, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION};
 use tokio::time::Instant;
@@ -22,6 +23,10 @@ use crate::{auth, presence};
 
 /// Hard transport limit on one websocket message; larger ones end the connection (1009).
 pub const MAX_TRANSPORT_BYTES: usize = 1 << 20;
+/// Bytes read from a socket at a time.
+const READ_BUFFER_BYTES: usize = 4096;
+/// Most queued frames written to a socket before one flush (one write system call).
+const FRAMES_PER_FLUSH: usize = 64;
 /// Consecutive invalid frames after which the connection is closed (4008).
 const MAX_INVALID_STREAK: u32 = 100;
 
@@ -32,6 +37,10 @@ pub async fn upgrade(
 ) -> Response {
     ws.max_message_size(MAX_TRANSPORT_BYTES)
         .max_frame_size(MAX_TRANSPORT_BYTES)
+        // Each read attempt zeroes this much buffer first (128 KiB by default, which cost more
+        // than everything else a socket does); client frames are small, larger ones still
+        // arrive over several reads.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| session(socket, state, q))
 }
 
@@ -173,15 +182,34 @@ async fn run(
                     }
                 }
             }
-            delivery = rx.recv() => match delivery {
-                Some(Delivery::Frame(f)) => if socket.send(Message::Text(f.as_ref().into())).await.is_err() { return None; },
-                Some(Delivery::Close { code, error }) => {
-                    let reason = error.code.as_str();
-                    send_frame(socket, &ServerFrame::Error { error }).await;
-                    return Some((code, reason));
+            delivery = rx.recv() => {
+                // Everything already queued goes out with one flush.
+                let mut next = delivery;
+                let mut fed = 0;
+                loop {
+                    match next {
+                        Some(Delivery::Frame(f)) => {
+                            if socket.feed(Message::Text(f)).await.is_err() { return None; }
+                            fed += 1;
+                        }
+                        Some(Delivery::Close { code, error }) => {
+                            let reason = error.code.as_str();
+                            send_frame(socket, &ServerFrame::Error { error }).await;
+                            return Some((code, reason));
+                        }
+                        None => return Some((CloseCode::SlowConsumer, "too far behind; reconnect and sync")),
+                    }
+                    if fed >= FRAMES_PER_FLUSH {
+                        break;
+                    }
+                    match rx.try_recv() {
+                        Ok(d) => next = Some(d),
+                        Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                        Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => next = None,
+                    }
                 }
-                None => return Some((CloseCode::SlowConsumer, "too far behind; reconnect and sync")),
-            },
+                if socket.flush().await.is_err() { return None; }
+            }
             _ = health.tick() => {
                 if last_heard.elapsed() > cfg.idle_timeout {
                     return Some((CloseCode::HealthCheckTimeout, "no health check from the client"));
