@@ -112,3 +112,65 @@ async fn a_shadow_banned_sender_in_a_busy_batch_is_seen_only_by_itself() {
     let (_, st) = fan.get("/v1/channels/messaging/mixed").await;
     assert_eq!(st["membership"]["unread_count"], 10, "shadowed messages are not unread for others");
 }
+
+#[tokio::test]
+async fn refusals_in_a_busy_batch_answer_with_their_codes_and_take_no_sequence_number() {
+    let node = Node::start().await;
+    let app = TestApp::create(&node).await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let dave = app.user("dave").await;
+    alice.create_channel("messaging:busy", &["bob", "carol"]).await;
+    alice.create_channel("messaging:elsewhere", &["bob"]).await;
+    let (status, v) = alice.act("messaging:busy", "ban", json!({ "user_id": "carol" })).await;
+    assert_eq!(status, 200, "{v}");
+    let foreign = alice.send_with("messaging:elsewhere", json!({ "id": new_id(), "text": "other channel" })).await;
+    let taken = alice.send_with("messaging:busy", json!({ "id": new_id(), "text": "alice's id" })).await["id"].clone();
+    // One id sent five times at once: stored once, every copy answered with it.
+    let twice = new_id();
+    let mut tasks = Vec::new();
+    let mut expect = Vec::new();
+    let mut push = |who: &common::UserClient, cid: &str, body: serde_json::Value, code: Option<&'static str>| {
+        let (who, cid) = (who.clone(), cid.to_string());
+        expect.push(code);
+        tasks.push(tokio::spawn(async move {
+            let (t, c) = cid.split_once(':').unwrap();
+            who.post(&format!("/v1/channels/{t}/{c}/messages"), body).await
+        }));
+    };
+    for round in 0..4 {
+        for i in 0..4 {
+            push(&alice, "messaging:busy", json!({ "id": new_id(), "text": format!("a{round}/{i}") }), None);
+            push(&bob, "messaging:busy", json!({ "id": new_id(), "text": format!("b{round}/{i}") }), None);
+        }
+        push(&carol, "messaging:busy", json!({ "id": new_id(), "text": "banned" }), Some("banned_from_channel"));
+        push(&dave, "messaging:busy", json!({ "id": new_id(), "text": "outsider" }), Some("forbidden"));
+        push(&bob, "messaging:nowhere", json!({ "id": new_id(), "text": "no channel" }), Some("not_found"));
+        push(&bob, "messaging:busy", json!({ "id": new_id(), "text": "x", "parent_id": foreign["id"] }), Some("invalid_input"));
+        push(&bob, "messaging:busy", json!({ "id": taken, "text": "not mine" }), Some("id_conflict"));
+    }
+    for _ in 0..5 {
+        push(&bob, "messaging:busy", json!({ "id": twice, "text": "once" }), None);
+    }
+    let mut seq_of_twice = std::collections::HashSet::new();
+    for (task, code) in tasks.into_iter().zip(expect) {
+        let (status, v) = task.await.unwrap();
+        match code {
+            None => {
+                assert_eq!(status, 200, "{v}");
+                if v["message"]["id"] == twice.as_str() {
+                    seq_of_twice.insert(v["message"]["channel_seq"].as_u64().unwrap());
+                }
+            }
+            Some(code) => assert_eq!(v["code"], code, "{v}"),
+        }
+    }
+    assert_eq!(seq_of_twice.len(), 1, "every copy answered with the one stored message");
+    // 1 + 32 good sends + the one stored duplicate; refusals took no number.
+    let seqs = logged_seqs(&node, &app.api_key, "messaging:busy").await;
+    let messages = common::stored_messages(&node, &app.api_key, "messaging:busy").await;
+    assert_eq!(messages, 1 + 32 + 1);
+    common::assert_gapless(&node, &app.api_key, "messaging:busy").await;
+    assert!(seqs.len() as i64 >= messages);
+}

@@ -280,6 +280,9 @@ async fn slow_mode_and_cooldown_refuse_regular_members_only() {
     let (status, v) = alice.patch("/v1/channels/messaging/slow", json!({ "set": { "slow_mode": 30 } })).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["channel"]["slow_mode"], 30);
+    // A send refused for another reason spends no window.
+    let (status, v) = bob.post("/v1/channels/messaging/slow/messages", json!({ "id": new_id(), "text": "x", "parent_id": new_id() })).await;
+    assert_eq!((status, v["code"].as_str()), (400, Some("invalid_input")), "{v}");
     assert_eq!(bob.send("messaging:slow", &new_id(), "one").await.0, 200);
     let (status, v) = bob.send("messaging:slow", &new_id(), "two").await;
     assert_eq!((status, v["code"].as_str(), v["retryable"].as_bool()), (429, Some("slow_mode"), Some(true)));
@@ -302,6 +305,26 @@ async fn slow_mode_and_cooldown_refuse_regular_members_only() {
     let (status, v) = bob.send("messaging:slow", &new_id(), "me too").await;
     assert_eq!((status, v["code"].as_str()), (429, Some("slow_mode")));
     assert_eq!(stored_messages(&node, &app.api_key, "messaging:slow").await, 5);
+    assert_gapless(&node, &app.api_key, "messaging:slow").await;
+
+    // Concurrent sends by one member with slow mode on (they share send batches): exactly one
+    // is stored.
+    alice.patch("/v1/channels/messaging/slow", json!({ "unset": ["cooldown"], "set": { "slow_mode": 30 } })).await;
+    let dan = app.user("dan").await;
+    alice.post("/v1/channels/messaging/slow/members", json!({ "user_ids": ["dan"] })).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let dan = dan.clone();
+            tokio::spawn(async move { dan.send("messaging:slow", &new_id(), &format!("race {i}")).await })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        codes.push(if status == 200 { "ok".to_string() } else { v["code"].as_str().unwrap_or("?").to_string() });
+    }
+    codes.sort();
+    assert_eq!(codes, ["ok", "slow_mode", "slow_mode", "slow_mode", "slow_mode", "slow_mode", "slow_mode", "slow_mode"]);
     assert_gapless(&node, &app.api_key, "messaging:slow").await;
 }
 
