@@ -9,6 +9,8 @@
 //! from the registry and closed with `SlowConsumer` (4102), so it reconnects and syncs instead of
 //! silently missing events.
 //!
+//! The events of one send batch travel as one message, a bundle of envelopes ([`bundle`]).
+//!
 //! Control messages travel on the same channel: an envelope that starts with `!` is not a frame
 //! but an order to the nodes, today only `!close <user> <close code>\n<error json>`, which ends
 //! every socket of that user on every node (deactivation) after sending it the error frame.
@@ -70,6 +72,32 @@ pub fn envelope(recipients: &[Uuid], position: Option<(Uuid, u64)>, frame_json: 
     envelope.push('\n');
     envelope.push_str(frame_json);
     envelope
+}
+
+/// Several envelopes as one published message: `*` then, for each, its length in bytes, a
+/// newline and the envelope. A node receives a send batch's events in one message.
+pub fn bundle(envelopes: &[String]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(envelopes.iter().map(|e| e.len() + 8).sum::<usize>() + 1);
+    out.push('*');
+    for e in envelopes {
+        let _ = writeln!(out, "{}", e.len());
+        out.push_str(e);
+    }
+    out
+}
+
+/// The envelopes of a [`bundle`]; stops at the first malformed part.
+pub fn unbundle(bundle: &str) -> Vec<&str> {
+    let mut rest = bundle.strip_prefix('*').unwrap_or("");
+    let mut out = Vec::new();
+    while let Some((len, tail)) = rest.split_once('\n') {
+        let Ok(len) = len.parse::<usize>() else { break };
+        let Some(e) = tail.get(..len) else { break };
+        out.push(e);
+        rest = &tail[len..];
+    }
+    out
 }
 
 /// What the hub hands a socket: a frame to send, or an order to close it.
@@ -157,13 +185,13 @@ impl Hub {
         if envelopes.is_empty() {
             return;
         }
-        // One round trip for all of them, in order.
-        let mut pipe = redis::pipe();
-        for e in envelopes {
-            pipe.cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(e).ignore();
-        }
+        // One message for all of them, in order (see `bundle`).
         let mut conn = self.redis.clone();
-        let res: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        let res: redis::RedisResult<()> = if envelopes.len() == 1 {
+            redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelopes[0]).query_async(&mut conn).await
+        } else {
+            redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(bundle(envelopes)).query_async(&mut conn).await
+        };
         if let Err(e) = res {
             tracing::warn!(error = %e, "publish failed; delivering to this node only");
             for envelope in envelopes {
@@ -208,6 +236,12 @@ impl Hub {
     fn deliver_envelope(&self, envelope: &str) {
         if let Some(control) = envelope.strip_prefix('!') {
             return self.deliver_control(control);
+        }
+        if envelope.starts_with('*') {
+            for e in unbundle(envelope) {
+                self.deliver_envelope(e);
+            }
+            return;
         }
         let Some((ids, rest)) = envelope.split_once('\n') else { return };
         let Some((position, frame)) = rest.split_once('\n') else { return };
@@ -288,5 +322,20 @@ impl Hub {
         if let Some(task) = self.subscriber.lock().unwrap_or_else(|p| p.into_inner()).take() {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundles_split_back_into_their_envelopes() {
+        let a = envelope(&[Uuid::nil()], Some((Uuid::nil(), 7)), r#"{"type":"x","text":"héllo\nworld"}"#);
+        let b = envelope(&[], None, "{}");
+        let both = bundle(&[a.clone(), b.clone()]);
+        assert_eq!(unbundle(&both), [a.as_str(), b.as_str()]);
+        assert_eq!(unbundle("*3\nab"), Vec::<&str>::new());
+        assert_eq!(unbundle("*x\n"), Vec::<&str>::new());
     }
 }

@@ -118,6 +118,9 @@ impl SendBatcher {
         let writers_db = PgPoolOptions::new()
             .max_connections(WRITERS as u32)
             .max_lifetime(std::time::Duration::from_secs(60))
+            // No ping before each batch (a round trip): a broken connection fails its batch,
+            // whose sends are then stored one by one on the main pool.
+            .test_before_acquire(false)
             .connect_lazy_with(opts);
         let mut queues = Vec::with_capacity(WRITERS);
         for _ in 0..WRITERS {
