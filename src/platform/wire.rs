@@ -1,6 +1,6 @@
 //! [`Wire`] for JS values: wire objects stay JS objects and are read with `Reflect`.
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::state::Wire;
@@ -28,5 +28,40 @@ impl Wire for JsValue {
             Some(a) => a.iter().collect(),
             None => Vec::new(),
         }
+    }
+    fn string(text: &str) -> Self {
+        JsValue::from_str(text)
+    }
+    fn number(n: u64) -> Self {
+        JsValue::from_f64(n as f64)
+    }
+    fn boolean(b: bool) -> Self {
+        JsValue::from_bool(b)
+    }
+    fn array(items: Vec<Self>) -> Self {
+        items.into_iter().collect::<Array>().into()
+    }
+    fn object(fields: Vec<(&str, Self)>) -> Self {
+        let object = Object::new();
+        for (k, v) in fields {
+            let _ = Reflect::set(&object, &JsValue::from_str(k), &v);
+        }
+        object.into()
+    }
+    fn with(&self, key: &str, value: Option<Self>) -> Self {
+        let copy = Object::assign(&Object::new(), self.unchecked_ref());
+        let k = JsValue::from_str(key);
+        match value {
+            Some(v) => {
+                let _ = Reflect::set(&copy, &k, &v);
+            }
+            None => {
+                let _ = Reflect::delete_property(&copy, &k);
+            }
+        }
+        copy.into()
+    }
+    fn merged(&self, other: &Self) -> Self {
+        Object::assign2(&Object::new(), self.unchecked_ref(), other.unchecked_ref()).into()
     }
 }
