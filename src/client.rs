@@ -7,6 +7,9 @@
 use crate::sync::SyncRequest;
 use chat_protocol::ClientFrame;
 
+use crate::cache;
+use crate::store::WriteBatch;
+
 use crate::connection::{Action, ConnectionMachine, ConnectionState, Input};
 use crate::events::{Dispatcher, SubscriptionId};
 use crate::frame::FrameHeader;
@@ -35,6 +38,9 @@ pub enum Effect<L, W> {
     ReloadUser,
     /// Emit `connection.recovered` to these listeners.
     Recovered(Vec<(SubscriptionId, L)>),
+    /// Store these writes (one transaction), after every earlier `Persist`: the applied
+    /// events and loads, with the cursors they moved.
+    Persist(WriteBatch<W>),
 }
 
 #[derive(Debug)]
@@ -44,6 +50,12 @@ pub struct ClientCore<L, W> {
     sync: SyncEngine<W>,
     pub state: ClientState<W>,
     typing: TypingThrottle,
+    /// Whether applied events and loads are mirrored to a store ([`Effect::Persist`]).
+    cache: bool,
+    /// Writes gathered during the current input, with the streams whose cursor they moved.
+    pending: WriteBatch<W>,
+    touched: Vec<String>,
+    user_touched: bool,
 }
 
 impl<L: Clone, W: Wire> ClientCore<L, W> {
@@ -54,7 +66,51 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
             sync: SyncEngine::new(),
             state: ClientState::new(user_id),
             typing: TypingThrottle::default(),
+            cache: false,
+            pending: WriteBatch::new(),
+            touched: Vec::new(),
+            user_touched: false,
         }
+    }
+
+    /// Mirrors applied events and loads to a store through [`Effect::Persist`].
+    pub fn with_cache(mut self) -> Self {
+        self.cache = true;
+        self
+    }
+
+    /// Loads a channel rebuilt from the store ([`cache::cached_state`]); its sync restarts at
+    /// `cursor`, the last sequence the stored data includes.
+    pub fn restore_channel(&mut self, state: &W, cursor: u64) {
+        if let Some((cid, _)) = self.state.load_channel(state) {
+            let _ = self.sync.reloaded(&cid, cursor);
+        }
+    }
+
+    /// The user stream's stored position: missed user events are fetched from there.
+    pub fn restore_user(&mut self, cursor: u64) {
+        self.sync.restore_user(cursor);
+    }
+
+    /// Adds the cursor writes for the streams the gathered writes moved, and hands the batch
+    /// to the platform.
+    fn flush(&mut self, out: &mut Vec<Effect<L, W>>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        for cid in std::mem::take(&mut self.touched) {
+            if let Some(seq) = self.sync.cursor(&cid) {
+                self.pending
+                    .put_meta(&cache::channel_cursor_key(&cid), seq.to_string());
+            }
+        }
+        if std::mem::take(&mut self.user_touched) {
+            if let Some(seq) = self.sync.user_cursor() {
+                self.pending
+                    .put_meta(cache::USER_CURSOR_KEY, seq.to_string());
+            }
+        }
+        out.push(Effect::Persist(std::mem::take(&mut self.pending)));
     }
 
     /// Expired tokens are refreshed (a token provider exists) instead of ending the session.
@@ -103,6 +159,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         }
         let actions = self.machine.handle(now_ms, input);
         self.connection(now_ms, actions, &mut out);
+        self.flush(&mut out);
         out
     }
 
@@ -124,6 +181,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
             Position::None => vec![SyncOut::Apply(frame)],
         };
         self.run(now_ms, outs, &mut out);
+        self.flush(&mut out);
         out
     }
 
@@ -131,6 +189,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         let outs = self.sync.answer(answer);
         let mut out = Vec::new();
         self.run(now_ms, outs, &mut out);
+        self.flush(&mut out);
         out
     }
 
@@ -148,10 +207,18 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
     /// channel's cursor at its `last_seq`.
     pub fn load_channel(&mut self, now_ms: u64, state: &W) -> Vec<Effect<L, W>> {
         let mut out = Vec::new();
+        if self.cache {
+            let cursor = state
+                .field("channel")
+                .and_then(|c| c.str_of("cid"))
+                .and_then(|cid| self.sync.cursor(&cid));
+            cache::load_writes(state, cursor, &mut self.pending);
+        }
         if let Some((cid, last_seq)) = self.state.load_channel(state) {
             let outs = self.sync.reloaded(&cid, last_seq);
             self.run(now_ms, outs, &mut out);
         }
+        self.flush(&mut out);
         out
     }
 
@@ -163,6 +230,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         let outs = self.sync.reload_failed(cid, gone);
         let mut out = Vec::new();
         self.run(now_ms, outs, &mut out);
+        self.flush(&mut out);
         out
     }
 
@@ -230,6 +298,16 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
             .str_of("cid")
             .or_else(|| event.field("channel").and_then(|c| c.str_of("cid")));
         self.state.apply(&event, now_ms);
+        if self.cache {
+            cache::event_writes(&event, &self.state.user_id, &mut self.pending);
+            match position(&event) {
+                Position::Channel(cid, _) if !self.touched.contains(&cid) => {
+                    self.touched.push(cid)
+                }
+                Position::User(_) => self.user_touched = true,
+                _ => {}
+            }
+        }
         let me = self.state.user_id.as_str();
         match (kind.as_str(), &cid) {
             ("notification.added_to_channel" | "notification.invited", Some(cid))
@@ -248,6 +326,11 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         }
         let listeners = self.events.listeners_for(&kind, cid.as_deref());
         out.push(Effect::Deliver { event, listeners });
+    }
+
+    /// Listeners of an event of type `kind` (in channel `cid`).
+    pub fn listeners(&self, kind: &str, cid: Option<&str>) -> Vec<(SubscriptionId, L)> {
+        self.events.listeners_for(kind, cid)
     }
 
     /// Listeners of `connection.changed`.

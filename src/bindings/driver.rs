@@ -192,6 +192,10 @@ impl Driver {
                         self.reconnect = None;
                     }
                     shared.emit_connection_changed(state);
+                    if state == ConnectionState::Online {
+                        // Back online: deliver what was queued meanwhile.
+                        super::offline::kick(shared);
+                    }
                 }
                 Action::Connected => {
                     if let Some(tx) = self.connected.take() {
