@@ -162,6 +162,15 @@ impl<W: Wire> WriteBatch<W> {
         self.push(Write::DeleteMessage(id.to_owned()))
     }
 
+    /// Deletes the confirmed messages of `cid` with `channel_seq < seq` (see
+    /// [`Write::DeleteMessagesBefore`]).
+    pub fn delete_messages_before(&mut self, cid: &str, seq: u64) -> &mut Self {
+        self.push(Write::DeleteMessagesBefore {
+            cid: cid.to_owned(),
+            seq,
+        })
+    }
+
     pub fn put_reaction(&mut self, reaction: W) -> &mut Self {
         self.push(Write::PutReaction(reaction))
     }
