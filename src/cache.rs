@@ -130,30 +130,21 @@ pub fn event_writes<W: Wire>(event: &W, me: &str, batch: &mut WriteBatch<W>) {
     }
 }
 
-/// The writes that store a `ChannelState` answer. `cursor` is where the channel's stored data
-/// stood before (`None`: nothing stored). When the answer's messages do not join what is
-/// stored (the client missed more than the page, or the history was reset), the older stored
-/// messages are dropped so the cache never has a hole.
-pub fn load_writes<W: Wire>(state: &W, cursor: Option<u64>, batch: &mut WriteBatch<W>) {
+/// The writes that store a `ChannelState` answer: its messages replace the channel's stored
+/// ones (the answer is the latest page: a stored message missing from it was hard-deleted or
+/// is no longer visible, and older stored ones might not join it), so the cache never holds a
+/// hole or a message the server dropped. Local echoes and messages the outbox refers to stay.
+pub fn load_writes<W: Wire>(state: &W, batch: &mut WriteBatch<W>) {
     let Some(channel) = state.field("channel") else {
         return;
     };
     let Some(cid) = channel.str_of("cid") else {
         return;
     };
-    let messages = state.list_of("messages");
-    let first = messages
-        .iter()
-        .filter_map(|m| m.u64_of("channel_seq"))
-        .min();
-    if let Some(first) = first {
-        if cursor.is_none_or(|c| c + 1 < first) {
-            batch.push(Write::DeleteMessagesBefore {
-                cid: cid.clone(),
-                seq: first,
-            });
-        }
-    }
+    batch.push(Write::DeleteMessagesBefore {
+        cid: cid.clone(),
+        seq: u64::MAX,
+    });
     let last_seq = channel.u64_of("last_seq").unwrap_or(0);
     batch.put_channel(channel);
     for m in state.list_of("members") {
@@ -165,7 +156,7 @@ pub fn load_writes<W: Wire>(state: &W, cursor: Option<u64>, batch: &mut WriteBat
     for r in state.list_of("read") {
         batch.put_read(r);
     }
-    batch.put_messages(messages);
+    batch.put_messages(state.list_of("messages"));
     batch.put_meta(&channel_cursor_key(&cid), last_seq.to_string());
 }
 
@@ -274,13 +265,22 @@ mod tests {
     }
 
     #[test]
-    fn a_load_that_joins_the_cache_keeps_older_messages() {
+    fn a_load_replaces_the_stored_messages_and_sets_the_cursor() {
         let mut batch = WriteBatch::new();
-        load_writes(&state(5, 8), Some(4), &mut batch);
-        assert!(!batch
+        load_writes(&state(5, 8), &mut batch);
+        assert_eq!(
+            batch.writes[0],
+            Write::DeleteMessagesBefore {
+                cid: "t:c".into(),
+                seq: u64::MAX
+            }
+        );
+        let puts = batch
             .writes
             .iter()
-            .any(|w| matches!(w, Write::DeleteMessagesBefore { .. })));
+            .filter(|w| matches!(w, Write::PutMessage(_)))
+            .count();
+        assert_eq!(puts, 4);
         assert_eq!(
             batch.writes.last(),
             Some(&Write::PutMeta {
@@ -288,22 +288,6 @@ mod tests {
                 value: "8".into()
             })
         );
-    }
-
-    #[test]
-    fn a_load_with_a_hole_drops_older_messages_first() {
-        let mut batch = WriteBatch::new();
-        load_writes(&state(50, 60), Some(4), &mut batch);
-        assert_eq!(
-            batch.writes[0],
-            Write::DeleteMessagesBefore {
-                cid: "t:c".into(),
-                seq: 50
-            }
-        );
-        let mut fresh = WriteBatch::new();
-        load_writes(&state(50, 60), None, &mut fresh);
-        assert!(matches!(fresh.writes[0], Write::DeleteMessagesBefore { .. }));
     }
 
     #[test]

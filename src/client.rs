@@ -208,11 +208,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
     pub fn load_channel(&mut self, now_ms: u64, state: &W) -> Vec<Effect<L, W>> {
         let mut out = Vec::new();
         if self.cache {
-            let cursor = state
-                .field("channel")
-                .and_then(|c| c.str_of("cid"))
-                .and_then(|cid| self.sync.cursor(&cid));
-            cache::load_writes(state, cursor, &mut self.pending);
+            cache::load_writes(state, &mut self.pending);
         }
         if let Some((cid, last_seq)) = self.state.load_channel(state) {
             let outs = self.sync.reloaded(&cid, last_seq);

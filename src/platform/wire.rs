@@ -62,6 +62,7 @@ impl Wire for JsValue {
         copy.into()
     }
     fn merged(&self, other: &Self) -> Self {
-        Object::assign2(&Object::new(), self.unchecked_ref(), other.unchecked_ref()).into()
+        let copy = Object::assign(&Object::new(), self.unchecked_ref());
+        Object::assign(&copy, other.unchecked_ref()).into()
     }
 }

@@ -4,11 +4,14 @@
 //! is filed under are read from it once, when it is written ([`super::records`]).
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
 
 use super::records::{draft_key, reaction_key, seq_of};
 use super::{page_of, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
+use crate::vecmap::VecMap;
+
+// Sorted-vector maps, not `BTreeMap`s: this store is also the browser fallback, and every
+// `VecMap<K, V>` instantiation costs kilobytes of wasm (see `crate::vecmap`).
 
 /// A stored message with the index keys read from it when it was written.
 #[derive(Debug)]
@@ -22,35 +25,35 @@ struct Stored<W> {
 
 #[derive(Debug)]
 struct Tables<W> {
-    channels: BTreeMap<String, W>,
-    members: BTreeMap<(String, String), W>,
-    users: BTreeMap<String, W>,
-    messages: BTreeMap<String, Stored<W>>,
+    channels: VecMap<String, W>,
+    members: VecMap<(String, String), W>,
+    users: VecMap<String, W>,
+    messages: VecMap<String, Stored<W>>,
     /// (cid, channel_seq) → id, confirmed messages only.
-    by_seq: BTreeMap<(String, u64), String>,
+    by_seq: VecMap<(String, u64), String>,
     /// (parent_id, channel_seq) → id, confirmed replies only.
-    by_parent: BTreeMap<(String, u64), String>,
-    reactions: BTreeMap<(String, String, String), W>,
-    reads: BTreeMap<(String, String), W>,
-    drafts: BTreeMap<(String, String), W>,
-    outbox: BTreeMap<String, OutboxEntry<W>>,
-    meta: BTreeMap<String, String>,
+    by_parent: VecMap<(String, u64), String>,
+    reactions: VecMap<(String, String, String), W>,
+    reads: VecMap<(String, String), W>,
+    drafts: VecMap<(String, String), W>,
+    outbox: VecMap<String, OutboxEntry<W>>,
+    meta: VecMap<String, String>,
 }
 
 impl<W> Default for Tables<W> {
     fn default() -> Self {
         Tables {
-            channels: BTreeMap::new(),
-            members: BTreeMap::new(),
-            users: BTreeMap::new(),
-            messages: BTreeMap::new(),
-            by_seq: BTreeMap::new(),
-            by_parent: BTreeMap::new(),
-            reactions: BTreeMap::new(),
-            reads: BTreeMap::new(),
-            drafts: BTreeMap::new(),
-            outbox: BTreeMap::new(),
-            meta: BTreeMap::new(),
+            channels: VecMap::new(),
+            members: VecMap::new(),
+            users: VecMap::new(),
+            messages: VecMap::new(),
+            by_seq: VecMap::new(),
+            by_parent: VecMap::new(),
+            reactions: VecMap::new(),
+            reads: VecMap::new(),
+            drafts: VecMap::new(),
+            outbox: VecMap::new(),
+            meta: VecMap::new(),
         }
     }
 }
@@ -95,20 +98,11 @@ impl<W: Wire> Tables<W> {
 
     fn delete_message(&mut self, id: &str) {
         self.delete_message_only(id);
-        let range = (id.to_owned(), String::new(), String::new())..;
-        let keys: Vec<_> = self
-            .reactions
-            .range(range)
-            .take_while(|(k, _)| k.0 == id)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in keys {
-            self.reactions.remove(&k);
-        }
+        self.reactions.retain(|k, _| k.0 != id);
     }
 
     /// The messages the outbox refers to (they are never dropped to save space).
-    fn referenced(&self) -> BTreeSet<String> {
+    fn referenced(&self) -> Vec<String> {
         self.outbox
             .values()
             .filter_map(|e| e.op.message_id())
@@ -118,7 +112,8 @@ impl<W: Wire> Tables<W> {
     /// Ids of the confirmed messages of `cid` with `channel_seq < before`, oldest first.
     fn confirmed_ids(&self, cid: &str, before: u64) -> Vec<String> {
         self.by_seq
-            .range((cid.to_owned(), 0)..(cid.to_owned(), before))
+            .iter()
+            .filter(|((c, seq), _)| c == cid && *seq < before)
             .map(|(_, id)| id.clone())
             .collect()
     }
@@ -193,9 +188,10 @@ impl<W: Wire> Tables<W> {
     }
 
     /// Confirmed messages of an index prefix, `(seq, record)` ascending.
-    fn indexed(&self, index: &BTreeMap<(String, u64), String>, key: &str) -> Vec<(u64, W)> {
+    fn indexed(&self, index: &VecMap<(String, u64), String>, key: &str) -> Vec<(u64, W)> {
         index
-            .range((key.to_owned(), 0)..=(key.to_owned(), u64::MAX))
+            .iter()
+            .filter(|((k, _), _)| k == key)
             .filter_map(|((_, seq), id)| self.messages.get(id).map(|m| (*seq, m.record.clone())))
             .collect()
     }
@@ -229,9 +225,9 @@ fn ready<'a, T: 'a>(value: T) -> StoreFuture<'a, T> {
     Box::pin(std::future::ready(Ok(value)))
 }
 
-fn prefix<V: Clone>(map: &BTreeMap<(String, String), V>, key: &str) -> Vec<V> {
-    map.range((key.to_owned(), String::new())..)
-        .take_while(|((k, _), _)| k == key)
+fn prefix<V: Clone>(map: &VecMap<(String, String), V>, key: &str) -> Vec<V> {
+    map.iter()
+        .filter(|((k, _), _)| k == key)
         .map(|(_, v)| v.clone())
         .collect()
 }
@@ -281,8 +277,8 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
     fn reactions(&self, message_id: &str) -> StoreFuture<'_, Vec<W>> {
         ready(self.read(|t| {
             t.reactions
-                .range((message_id.to_owned(), String::new(), String::new())..)
-                .take_while(|(k, _)| k.0 == message_id)
+                .iter()
+                .filter(|(k, _)| k.0 == message_id)
                 .map(|(_, r)| r.clone())
                 .collect()
         }))
