@@ -16,6 +16,7 @@ use crate::frame::FrameHeader;
 use crate::state::{position, ClientState, Position, Wire};
 use crate::sync::{Stream, SyncAnswer, SyncEngine, SyncOut};
 use crate::typing::TypingThrottle;
+use crate::vecmap::VecMap;
 
 /// Name of the event emitted when everything missed during a disconnect has been applied.
 pub const RECOVERED_EVENT: &str = "connection.recovered";
@@ -56,6 +57,9 @@ pub struct ClientCore<L, W> {
     pending: WriteBatch<W>,
     touched: Vec<String>,
     user_touched: bool,
+    /// Per channel, the cursor when its latest load began: an answer older than what was
+    /// applied since then is stale (overlapping loads) and must not roll the channel back.
+    load_base: VecMap<String, u64>,
 }
 
 impl<L: Clone, W: Wire> ClientCore<L, W> {
@@ -70,6 +74,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
             pending: WriteBatch::new(),
             touched: Vec::new(),
             user_touched: false,
+            load_base: VecMap::new(),
         }
     }
 
@@ -200,13 +205,34 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
 
     /// A channel load is starting (watch, create, reload): its events wait for the answer.
     pub fn begin_load(&mut self, cid: &str) {
+        self.note_load(cid);
         self.sync.begin_reload(cid);
+    }
+
+    fn note_load(&mut self, cid: &str) {
+        let at = self.sync.cursor(cid).unwrap_or(0);
+        self.load_base.insert(cid.to_string(), at);
     }
 
     /// Loads a `ChannelState` answer (create, watch, query, reload) and restarts the
     /// channel's cursor at its `last_seq`.
     pub fn load_channel(&mut self, now_ms: u64, state: &W) -> Vec<Effect<L, W>> {
         let mut out = Vec::new();
+        let channel = state.field("channel");
+        let cid = channel.as_ref().and_then(|c| c.str_of("cid"));
+        let last = channel.as_ref().and_then(|c| c.u64_of("last_seq"));
+        if let (Some(cid), Some(last)) = (cid, last) {
+            let applied = self.sync.cursor(&cid).unwrap_or(0);
+            let base = self.load_base.get(&cid).copied().unwrap_or(0);
+            if applied > last && applied > base {
+                // Newer events were applied after this load began (another load answered
+                // first): this answer is stale. Keep the state; release what waited.
+                let outs = self.sync.reloaded(&cid, applied);
+                self.run(now_ms, outs, &mut out);
+                self.flush(&mut out);
+                return out;
+            }
+        }
         if self.cache {
             cache::load_writes(state, &mut self.pending);
         }
@@ -278,7 +304,10 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
                     out.push(Effect::Deliver { event, listeners });
                 }
                 SyncOut::Request(request) => out.push(Effect::Sync(request)),
-                SyncOut::Reload(cid) => out.push(Effect::Reload(cid)),
+                SyncOut::Reload(cid) => {
+                    self.note_load(&cid);
+                    out.push(Effect::Reload(cid))
+                }
                 SyncOut::ReloadUser => out.push(Effect::ReloadUser),
                 SyncOut::Recovered => {
                     let listeners = self.events.listeners_for(RECOVERED_EVENT, None);
@@ -309,6 +338,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
             ("notification.added_to_channel" | "notification.invited", Some(cid))
                 if self.state.channel(cid).is_none() =>
             {
+                self.note_load(cid);
                 self.sync.begin_reload(cid);
                 out.push(Effect::Reload(cid.clone()));
             }
@@ -332,5 +362,91 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
     /// Listeners of `connection.changed`.
     pub fn connection_listeners(&self) -> Vec<(SubscriptionId, L)> {
         self.events.listeners_for("connection.changed", None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn core() -> ClientCore<(), Value> {
+        ClientCore::new("me", 1).with_cache()
+    }
+
+    fn state(last: u64, texts: &[u64]) -> Value {
+        let messages: Vec<Value> = texts
+            .iter()
+            .map(|s| json!({"id": format!("m{s}"), "cid": "t:c", "channel_seq": s}))
+            .collect();
+        json!({"channel": {"cid": "t:c", "last_seq": last}, "messages": messages})
+    }
+
+    fn event(seq: u64) -> Value {
+        json!({"type": "message.new", "cid": "t:c", "channel_seq": seq,
+            "message": {"id": format!("m{seq}"), "cid": "t:c", "channel_seq": seq}})
+    }
+
+    fn ids(c: &ClientCore<(), Value>) -> Vec<String> {
+        let ch = c.state.channel("t:c").unwrap();
+        ch.messages.entries().iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[test]
+    fn a_stale_answer_of_overlapping_loads_does_not_roll_back() {
+        let mut c = core();
+        c.begin_load("t:c");
+        c.begin_load("t:c");
+        // The second load answers first, then a live message arrives.
+        c.load_channel(0, &state(2, &[1, 2]));
+        let e = event(3);
+        let header: FrameHeader = serde_json::from_value(e.clone()).unwrap();
+        c.receive(0, &header, e);
+        assert_eq!(ids(&c), ["m1", "m2", "m3"]);
+        // The first load's older answer arrives last: ignored.
+        let fx = c.load_channel(0, &state(1, &[1]));
+        assert_eq!(ids(&c), ["m1", "m2", "m3"]);
+        assert_eq!(c.sync_engine().cursor("t:c"), Some(3));
+        assert!(!fx.iter().any(|f| matches!(f, Effect::Persist(_))));
+    }
+
+    #[test]
+    fn a_reload_the_engine_asked_for_may_move_back() {
+        let mut c = core();
+        c.begin_load("t:c");
+        c.load_channel(0, &state(5, &[4, 5]));
+        // The server lost history (resync): its answer is behind the cursor but accepted.
+        c.note_load("t:c");
+        c.load_channel(0, &state(2, &[1, 2]));
+        assert_eq!(ids(&c), ["m1", "m2"]);
+        assert_eq!(c.sync_engine().cursor("t:c"), Some(2));
+    }
+
+    #[test]
+    fn applied_events_persist_with_their_cursor() {
+        let mut c = core();
+        c.begin_load("t:c");
+        let fx = c.load_channel(0, &state(2, &[1, 2]));
+        assert!(fx.iter().any(|f| matches!(f, Effect::Persist(_))));
+        let e = event(3);
+        let header: FrameHeader = serde_json::from_value(e.clone()).unwrap();
+        let fx = c.receive(0, &header, e.clone());
+        let batch = fx
+            .into_iter()
+            .find_map(|f| match f {
+                Effect::Persist(b) => Some(b),
+                _ => None,
+            })
+            .expect("a persist effect");
+        assert_eq!(
+            batch.writes,
+            vec![
+                crate::store::Write::PutMessage(e["message"].clone()),
+                crate::store::Write::PutMeta {
+                    key: "cursor:t:c".into(),
+                    value: "3".into()
+                }
+            ]
+        );
     }
 }

@@ -159,8 +159,10 @@ impl ChatClient {
                 .await
                 .ok_or_else(|| bad_argument("deleteMessage", "unknown message"))?;
             preflight_change(&shared, &cid)?;
-            let echo = (!hard).then(|| echo::deleted(&current, &now_iso()));
-            if hard {
+            // A message never sent goes entirely (the outbox drops its send).
+            let local = current.u64_of("channel_seq").unwrap_or(0) == 0;
+            let echo = (!hard && !local).then(|| echo::deleted(&current, &now_iso()));
+            if hard || local {
                 let mut core = shared.core.borrow_mut();
                 let c = core.state.channel_mut(&cid);
                 c.messages.remove(&id);
