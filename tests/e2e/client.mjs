@@ -7,6 +7,7 @@
 // `test.ws.closed` with the close code in the same ordered log as the SDK's events), so a test
 // can tell a reconnect attempt from a state change and see the server's close codes.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { watchPage, TIMEOUT } from './harness.mjs';
 
@@ -59,7 +60,8 @@ function instrumentPage() {
  *  - `apiKey`, `token`: credentials minted by the test; default: `/dev/credentials` (demo app).
  *  - `mint`: an async `() => token` run in the test process; the client then connects with a
  *    `tokenProvider` that calls it. Each call is logged as `test.provider.called`, and a call
- *    waits while the page's `window.holdProvider` promise is set (the test releases it).
+ *    waits while the page's `window.holdProvider` promise is set.
+ *  - `holdProvider`: start with `window.holdProvider` set; `window.releaseProvider()` lifts it.
  *  - `clock`: install Playwright's controllable clock before the page loads (time runs until
  *    the test pauses it).
  */
@@ -72,7 +74,7 @@ export async function openClient(env, userId, options = {}) {
   await page.addInitScript(instrumentPage);
   if (options.mint) await page.exposeFunction('mintToken', options.mint);
   await page.goto(`${baseUrl}/healthz`, { timeout: TIMEOUT });
-  await page.evaluate(async ({ id, apiKey, token, provider }) => {
+  await page.evaluate(async ({ id, apiKey, token, provider, hold }) => {
     const { ChatClient } = await import('/js/index.js');
     let creds = { api_key: apiKey, user_id: id, token };
     if (!apiKey) {
@@ -82,6 +84,12 @@ export async function openClient(env, userId, options = {}) {
     }
     const opts = { apiUrl: location.origin, apiKey: creds.api_key, userId: creds.user_id, token: creds.token };
     window.holdProvider = null;
+    window.releaseProvider = () => {};
+    if (hold) {
+      window.holdProvider = new Promise((r) => {
+        window.releaseProvider = () => { window.holdProvider = null; r(); };
+      });
+    }
     if (provider) {
       opts.tokenProvider = async () => {
         window.events.push({ type: 'test.provider.called' });
@@ -103,7 +111,7 @@ export async function openClient(env, userId, options = {}) {
       }
       return window.handles[cid];
     };
-  }, { id: userId, apiKey: options.apiKey, token: options.token, provider: Boolean(options.mint) });
+  }, { id: userId, apiKey: options.apiKey, token: options.token, provider: Boolean(options.mint), hold: Boolean(options.holdProvider) });
 
   const run = (fn, arg) => page.evaluate(async ([src, a]) => {
     // eslint-disable-next-line no-eval
@@ -159,4 +167,25 @@ export async function openClient(env, userId, options = {}) {
       await context.close();
     },
   };
+}
+
+/**
+ * Creates channel `messaging:<new id>` with `members` over REST from the test process, as
+ * `ownerId` of the demo application (token from /dev/credentials). Creating it before the
+ * members' clients connect means no client loads it twice at once: a connected member would
+ * reload it on `notification.added_to_channel` while its own `watch()` is under way, and a
+ * late answer of overlapping loads rolls the channel back (see overlapping_loads.test.mjs).
+ */
+export async function createChannel(baseUrl, ownerId, members, prefix = 'ch') {
+  const credentials = async (u) => (await fetch(`${baseUrl}/dev/credentials?user_id=${encodeURIComponent(u)}`)).json();
+  for (const m of members) await credentials(m);   // the demo endpoint creates the user
+  const cred = await credentials(ownerId);
+  const id = `${prefix}-${randomUUID().slice(0, 12)}`;
+  const r = await fetch(`${baseUrl}/v1/channels/messaging/${id}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': cred.api_key, authorization: `Bearer ${cred.token}` },
+    body: JSON.stringify({ members: [...new Set([ownerId, ...members])] }),
+  });
+  assert.ok(r.ok, `creating ${id}: HTTP ${r.status} ${await r.text()}`);
+  return { id, cid: `messaging:${id}` };
 }

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launchBrowser } from './harness.mjs';
-import { openClient, eventually } from './client.mjs';
+import { openClient, eventually, createChannel } from './client.mjs';
 
 let server = null;
 let dataDir = null;
@@ -66,18 +66,15 @@ async function withClients(t, fn) {
   }
 }
 
-/** A channel of `owner` with `other` as member, watched by both. */
-async function sharedChannel(owner, other) {
-  const id = `sig-${randomUUID().slice(0, 12)}`;
-  const cid = `messaging:${id}`;
-  await owner.call(async (a) => {
-    const c = client.channel('messaging', a.id, { members: [a.other] });
-    window.handles[c.cid] = c;
-    await c.create();
-    await c.watch();
-  }, { id, other: other.userId });
-  await other.call((c) => ch(c).watch(), cid);
-  return cid;
+/** A new channel of alice-<run> with `others` (names) as members, created over REST before
+ * the clients connect (see createChannel in client.mjs). */
+async function channelFor(run, others) {
+  const channel = await createChannel(server.url, `alice-${run}`, others.map((n) => `${n}-${run}`), 'sig');
+  return channel;
+}
+
+async function watchAll(clients, cid) {
+  for (const c of clients) await c.call((x) => ch(x).watch(), cid);
 }
 
 const mark = (who, what) => who.page.evaluate((w) => window.events.push({ type: 'test.mark', what: w }), what);
@@ -139,10 +136,11 @@ async function reconnectedBy(who, cause) {
 }
 
 test('a hidden tab becoming visible again ends the backoff at once, and the client catches up', async (t) => {
-  await withClients(t, async ({ open }) => {
+  await withClients(t, async ({ run, open }) => {
+    const { cid } = await channelFor(run, ['bob']);
     const alice = await open('alice', { clock: true });
     const bob = await open('bob');
-    const cid = await sharedChannel(alice, bob);
+    await watchAll([alice, bob], cid);
     const m1 = await bob.call(async (c) => (await ch(c).sendMessage({ text: 'before' })).id, cid);
     await alice.waitEvent('m1', (e, id) => e.type === 'message.new' && e.message?.id === id, m1);
 
