@@ -197,6 +197,11 @@ impl ConnectionMachine {
                     self.backoff.reset();
                     self.set_state(ConnectionState::Reconnecting, &mut out);
                     self.open(now_ms, &mut out);
+                } else if self.reconnect_scheduled && self.state == ConnectionState::Reconnecting {
+                    // The network changed while a backoff was pending (the browser need not
+                    // have reported `offline` first): worth trying now, like `Visible`.
+                    self.reconnect_scheduled = false;
+                    self.open(now_ms, &mut out);
                 }
             }
             Input::Visible => {
@@ -409,6 +414,22 @@ mod tests {
         m.handle(20, Input::SocketClosed { code: 1006 });
         assert_eq!(m.handle(21, Input::Visible), [Action::OpenSocket]);
         assert_eq!(m.handle(22, Input::Visible), [], "nothing pending any more");
+    }
+
+    #[test]
+    fn online_during_backoff_retries_the_pending_reconnect_now() {
+        let mut m = online();
+        m.handle(20, Input::SocketClosed { code: 1006 });
+        assert_eq!(m.handle(21, Input::NetworkOnline), [Action::OpenSocket]);
+        assert_eq!(
+            m.handle(22, Input::NetworkOnline),
+            [],
+            "nothing pending any more"
+        );
+        assert!(
+            m.handle(5_000, Input::ReconnectDue).is_empty(),
+            "the old schedule is void"
+        );
     }
 
     #[test]
