@@ -20,12 +20,12 @@ pub mod schema;
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Object, Reflect};
-use wasm_bindgen::prelude::*;
+use js_sys::{Array, Reflect};
+use wasm_bindgen::JsValue;
 use wasm_bindgen::JsCast;
 use web_sys::{
     IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest,
-    IdbTransaction,
+    IdbTransaction, IdbTransactionMode,
 };
 
 use self::codec::{
@@ -38,21 +38,6 @@ use self::schema::*;
 use super::records::seq_of;
 use super::{OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
-
-#[wasm_bindgen]
-extern "C" {
-    /// An `IDBDatabase`, for the one call web-sys has only as an unstable API.
-    type Database;
-
-    /// `IDBDatabase.transaction(stores, mode, {durability})`.
-    #[wasm_bindgen(method, catch, js_name = transaction)]
-    fn transaction_with_options(
-        this: &Database,
-        stores: &Array,
-        mode: &str,
-        options: &Object,
-    ) -> Result<IdbTransaction, JsValue>;
-}
 
 /// The IndexedDB-backed store. Cheap to share behind an `Rc`; all methods take `&self`.
 #[derive(Debug)]
@@ -324,10 +309,7 @@ impl IndexedDbStore {
             .filter(|(i, _)| mask & (1 << i) != 0)
             .map(|(_, n)| JsValue::from_str(n))
             .collect();
-        let options = Object::new();
-        let _ = Reflect::set(&options, &s("durability"), &s("strict"));
-        db.unchecked_ref::<Database>()
-            .transaction_with_options(&names, "readwrite", &options)
+        db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)
             .map_err(|e| self.seen(from_js("failed to open new transaction", &e)))
     }
 
