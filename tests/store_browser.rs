@@ -1,5 +1,5 @@
 //! Browser tests of the IndexedDB store (headless Chromium, no server needed): the store
-//! conformance suite on a fresh uuid-named database per test, the schema migrations with data
+//! conformance suite on a fresh uuid-named database per test (and on the in-memory fallback), the schema migrations with data
 //! in the database (v1 → current, and records as version 2 wrote them → current), a blocked
 //! upgrade, and reopening a connection another tab closed.
 //!
@@ -36,6 +36,14 @@ mod conformance {
             .await
             .expect("open a fresh database")
     });
+}
+
+/// The browser fallback (no IndexedDB): the same suite with `W = JsValue`.
+mod memory_conformance {
+    use super::*;
+    use chat_sdk::store::MemoryStore;
+
+    chat_sdk::store_conformance_tests!(wasm, MemoryStore::<JsValue>::new());
 }
 
 fn factory() -> IdbFactory {
