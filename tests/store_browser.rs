@@ -132,7 +132,16 @@ async fn v2_records_are_read_through_the_current_version() {
     let cid = "messaging:a";
     let m1 = message(cid, 1);
     let m1_id = m1["id"].as_str().unwrap().to_owned();
-    raw_put(&db, "messages", &[with(m1.clone(), "rseq", -1)]).await;
+    // As version 2 stored them: confirmed messages with `rseq`, replies, a local echo without.
+    let mut v2_messages: Vec<Value> = (1..=30)
+        .map(|seq| {
+            let m = message(cid, seq);
+            let m = if seq % 10 == 0 { with(m, "parent_id", m1_id.as_str()) } else { m };
+            with(m, "rseq", -(seq as i64))
+        })
+        .collect();
+    v2_messages.push(with(with(message(cid, 0), "id", "local-1"), "status", "pending"));
+    raw_put(&db, "messages", &v2_messages).await;
     raw_put(
         &db,
         "members",
@@ -190,7 +199,26 @@ async fn v2_records_are_read_through_the_current_version() {
     );
     assert_eq!(
         seqs(&store.messages(cid, Page::All).await.unwrap()),
-        vec![1]
+        (1..=30).collect::<Vec<_>>()
+    );
+    let latest = store.messages(cid, Page::Latest(3)).await.unwrap();
+    assert_eq!(seqs(&latest), vec![28, 29, 30]);
+    assert_eq!(latest[0].to_json(), message(cid, 28), "no rseq left");
+    assert_eq!(
+        seqs(&store.messages(cid, Page::Before { seq: 10, limit: 2 }).await.unwrap()),
+        vec![8, 9]
+    );
+    assert_eq!(
+        seqs(&store.messages(cid, Page::After { seq: 10, limit: 2 }).await.unwrap()),
+        vec![11, 12]
+    );
+    assert_eq!(
+        seqs(&store.thread(&m1_id, Page::All).await.unwrap()),
+        vec![10, 20, 30]
+    );
+    assert_eq!(
+        store.message("local-1").await.unwrap().map(|m| m.to_json()),
+        Some(with(with(message(cid, 0), "id", "local-1"), "status", "pending"))
     );
     let members: Vec<Value> = store
         .members(cid)
@@ -280,8 +308,13 @@ async fn v2_records_are_read_through_the_current_version() {
         store.meta("cursor:user").await.unwrap().as_deref(),
         Some("42")
     );
-    // Eviction reads the old entries too: m1 is referenced by the edit.
-    assert_eq!(store.evict_messages(cid, 0).await.unwrap(), 0);
+    // Eviction reads the old entries too: m1 is referenced by the edit (and the delete).
+    assert_eq!(store.evict_messages(cid, 0).await.unwrap(), 29);
+    assert_eq!(
+        seqs(&store.messages(cid, Page::All).await.unwrap()),
+        vec![1]
+    );
+    assert!(store.message("local-1").await.unwrap().is_some());
     store.close();
     IndexedDbStore::delete(&name).await.unwrap();
 }
