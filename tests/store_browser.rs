@@ -46,6 +46,29 @@ mod memory_conformance {
     chat_sdk::store_conformance_tests!(wasm, MemoryStore::<JsValue>::new());
 }
 
+/// The paging tests again, reading newest-first pages with a cursor (what browsers without
+/// IndexedDB 3's `getAll({direction})` do).
+mod cursor_pages {
+    use super::*;
+    use chat_sdk::store::conformance as c;
+
+    async fn store() -> IndexedDbStore {
+        let store = IndexedDbStore::open(&fresh_name()).await.unwrap();
+        store.use_cursor_pages();
+        store
+    }
+
+    #[wasm_bindgen_test]
+    async fn pages() {
+        c::ordering_by_sequence(&store().await).await;
+        c::latest_n(&store().await).await;
+        c::before_and_after_pages(&store().await).await;
+        c::thread_index(&store().await).await;
+        c::records_read_back_as_written(&store().await).await;
+        c::delete_messages_before(&store().await).await;
+    }
+}
+
 fn factory() -> IdbFactory {
     Reflect::get(&js_sys::global(), &"indexedDB".into())
         .unwrap()

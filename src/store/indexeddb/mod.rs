@@ -41,6 +41,8 @@ pub struct IndexedDbStore {
     name: String,
     version: u32,
     db: RefCell<Option<IdbDatabase>>,
+    /// Read newest-first pages with a cursor even where `getAll` takes a direction (tests).
+    cursor_pages: std::cell::Cell<bool>,
 }
 
 /// Waits for a request's result.
@@ -243,12 +245,20 @@ impl IndexedDbStore {
             name: name.to_owned(),
             version,
             db: RefCell::new(Some(db)),
+            cursor_pages: std::cell::Cell::new(false),
         })
     }
 
     /// Deletes the database `name` and everything in it.
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         schema::delete(name).await
+    }
+
+    /// Reads newest-first pages the way browsers without IndexedDB 3 do (a cursor walking
+    /// backwards), so that tests in Chromium cover that path too.
+    #[doc(hidden)]
+    pub fn use_cursor_pages(&self) {
+        self.cursor_pages.set(true);
     }
 
     pub fn name(&self) -> &str {
@@ -376,7 +386,21 @@ impl IndexedDbStore {
             .map_err(failed("getAll"))?;
             return request_all("getAll", req).await.map_err(|e| self.seen(e));
         }
-        // The newest `limit`: walk backwards (getAll cannot), then put them oldest first.
+        // The newest `limit`, then put oldest first. Browsers with IndexedDB 3 (`getAllRecords`)
+        // take a direction in `getAll({query, count, direction})`; others walk a cursor back.
+        if !self.cursor_pages.get() && Reflect::has(&index, &s("getAllRecords")).unwrap_or(false) {
+            let options = JsValue::object(vec![
+                ("query", JsValue::from(range.clone())),
+                ("count", JsValue::number(u64::from(limit.unwrap_or(0)))),
+                ("direction", s("prev")),
+            ]);
+            let req = index.get_all_with_key(&options).map_err(failed("getAll"))?;
+            let mut values = request_all("getAll", req)
+                .await
+                .map_err(|e| self.seen(e))?;
+            values.reverse();
+            return Ok(values);
+        }
         let limit = limit.unwrap_or(u32::MAX) as usize;
         let req = index
             .open_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)
