@@ -15,8 +15,8 @@
 //! | meta | a string | its key | |
 //!
 //! The IndexedDB backend files a few of these under extra fields it sets on its stored copy and
-//! removes on read (`rseq` on messages, `cid` on members, `thread` on drafts, `kind` on
-//! reactions): a record must not bring its own field of that name (no wire type does).
+//! removes on read (`cid` on members, `thread` on drafts, `kind` on reactions): a record must
+//! not bring its own field of that name (no wire type does).
 
 use crate::state::Wire;
 
