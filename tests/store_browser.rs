@@ -1,7 +1,8 @@
 //! Browser tests of the IndexedDB store (headless Chromium, no server needed): the store
-//! conformance suite on a fresh uuid-named database per test (and on the in-memory fallback), the schema migrations with data
-//! in the database (v1 → current, and records as version 2 wrote them → current), a blocked
-//! upgrade, and reopening a connection another tab closed.
+//! conformance suite on a fresh uuid-named database per test (and on the in-memory fallback),
+//! the schema migrations with data in the database (v1 → current, and records as versions 2
+//! and 3 wrote them → current), a blocked upgrade, and reopening a connection another tab
+//! closed.
 //!
 //! `wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --test store_browser`
 #![cfg(target_family = "wasm")]
@@ -123,7 +124,7 @@ async fn v1_database_with_data_opens_through_the_current_version() {
     old.write(batch).await.unwrap();
     old.close();
 
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let new = IndexedDbStore::open(&name).await.unwrap();
     let latest = new.messages("messaging:a", Page::Latest(5)).await.unwrap();
     assert_eq!(seqs(&latest), vec![26, 27, 28, 29, 30]);
@@ -338,6 +339,47 @@ async fn v2_records_are_read_through_the_current_version() {
         vec![1]
     );
     assert!(store.message("local-1").await.unwrap().is_some());
+    store.close();
+    IndexedDbStore::delete(&name).await.unwrap();
+}
+
+/// A database as the first wire-object code (schema version 3) wrote it: messages still with
+/// `rseq` and the newest-first indexes, reactions with `type` and the key field `kind`.
+#[wasm_bindgen_test]
+async fn v3_records_are_read_through_the_current_version() {
+    let name = fresh_name();
+    IndexedDbStore::open_at_version(&name, 3)
+        .await
+        .unwrap()
+        .close();
+    let db = raw_open(&name, 3).await;
+    let cid = "messaging:a";
+    let messages: Vec<Value> = (1..=20)
+        .map(|seq| with(message(cid, seq), "rseq", -(seq as i64)))
+        .chain([with(message(cid, 0), "id", "local-1")])
+        .collect();
+    raw_put(&db, "messages", &messages).await;
+    let liked = reaction("messaging:a#3", "alice", "like");
+    raw_put(&db, "reactions", &[with(liked.clone(), "kind", "like")]).await;
+    db.close();
+
+    let store = IndexedDbStore::open(&name).await.unwrap();
+    let latest = store.messages(cid, Page::Latest(2)).await.unwrap();
+    assert_eq!(seqs(&latest), vec![19, 20]);
+    assert_eq!(latest[1].to_json(), message(cid, 20));
+    assert_eq!(
+        seqs(&store.messages(cid, Page::After { seq: 17, limit: 9 }).await.unwrap()),
+        vec![18, 19, 20]
+    );
+    assert_eq!(store.messages(cid, Page::All).await.unwrap().len(), 20);
+    assert_eq!(
+        store.message("local-1").await.unwrap().map(|m| m.to_json()),
+        Some(with(message(cid, 0), "id", "local-1"))
+    );
+    assert_eq!(
+        store.reactions("messaging:a#3").await.unwrap()[0].to_json(),
+        liked
+    );
     store.close();
     IndexedDbStore::delete(&name).await.unwrap();
 }

@@ -9,7 +9,8 @@
 //! | --- | --- |
 //! | 1 | every store below, `messages.by_seq`, `messages.by_parent` |
 //! | 2 | `members.by_user` `[user_id, cid]` (the channels a user is in) |
-//! | 3 | records are wire objects: `by_seq` / `by_parent` become `[cid, channel_seq]` / `[parent_id, channel_seq]` (messages lose their `rseq`); reactions written before get their `type` (from `kind`) |
+//! | 3 | records are wire objects: reactions written before get their `type` (from `kind`) |
+//! | 4 | `by_seq` / `by_parent` become `[cid, channel_seq]` / `[parent_id, channel_seq]`; messages lose their `rseq` |
 //!
 //! Up to version 2 records were Rust structs encoded by serde: the same shape as the wire
 //! objects except that a reaction carried its type only as `kind` (now an extra key field,
@@ -43,7 +44,7 @@ use super::events::{Events, Fired};
 use crate::store::StoreError;
 
 /// The version this code writes. Bump it together with a new entry in [`STEPS`].
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const CHANNELS: &str = "channels";
 pub const MEMBERS: &str = "members";
@@ -58,10 +59,10 @@ pub const ALL_STORES: [&str; 9] = [
     CHANNELS, MEMBERS, USERS, MESSAGES, REACTIONS, READS, DRAFTS, OUTBOX, META,
 ];
 
-/// `messages` index `[cid, channel_seq]` (version 3; `[cid, rseq]` before): a channel's
+/// `messages` index `[cid, channel_seq]` (version 4; `[cid, rseq]` before): a channel's
 /// messages in order.
 pub const BY_SEQ: &str = "by_seq";
-/// `messages` index `[parent_id, channel_seq]` (version 3; `[parent_id, rseq]` before): a
+/// `messages` index `[parent_id, channel_seq]` (version 4; `[parent_id, rseq]` before): a
 /// thread's replies in order.
 pub const BY_PARENT: &str = "by_parent";
 /// `members` index `[user_id, cid]` (version 2).
@@ -70,7 +71,7 @@ pub const BY_USER: &str = "by_user";
 type Step = fn(&IdbDatabase, &IdbTransaction) -> Result<(), JsValue>;
 
 /// `STEPS[v - 1]` upgrades a database from version `v - 1` to `v`.
-const STEPS: [Step; SCHEMA_VERSION as usize] = [v1, v2, v3];
+const STEPS: [Step; SCHEMA_VERSION as usize] = [v1, v2, v3, v4];
 
 fn array(paths: &[&str]) -> Array {
     paths.iter().map(|p| JsValue::from_str(p)).collect()
@@ -134,9 +135,21 @@ fn rewrite(
     Ok(())
 }
 
-/// Records become the wire objects: message order by `channel_seq` (no more `rseq`), and
-/// reactions stored as serde encoded them (`kind`, no `type`) get `type = kind`.
+/// Records are wire objects: reactions stored as serde encoded them (`kind`, no `type`) get
+/// `type = kind`.
 fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
+    let (type_, kind) = (JsValue::from_str("type"), JsValue::from_str("kind"));
+    rewrite(upgrade, REACTIONS, move |r| {
+        let has_type = Reflect::get(r, &type_).is_ok_and(|t| t.is_string());
+        !has_type
+            && Reflect::get(r, &kind)
+                .and_then(|k| Reflect::set(r, &type_, &k))
+                .unwrap_or(false)
+    })
+}
+
+/// Messages are stored exactly as they are: ordered by `channel_seq` (no more `rseq`).
+fn v4(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
     let messages = upgrade.object_store(MESSAGES)?;
     messages.delete_index(BY_SEQ)?;
     messages.delete_index(BY_PARENT)?;
@@ -145,14 +158,7 @@ fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
     let rseq = JsValue::from_str("rseq");
     rewrite(upgrade, MESSAGES, move |m| {
         Reflect::has(m, &rseq).unwrap_or(false)
-            && Reflect::delete_property(m.unchecked_ref::<js_sys::Object>(), &rseq).unwrap_or(false)
-    })?;
-    let (type_, kind) = (JsValue::from_str("type"), JsValue::from_str("kind"));
-    rewrite(upgrade, REACTIONS, move |r| {
-        let has_type = Reflect::get(r, &type_).is_ok_and(|t| t.is_string());
-        !has_type
-            && Reflect::get(r, &kind)
-                .and_then(|k| Reflect::set(r, &type_, &k))
+            && Reflect::delete_property(m.unchecked_ref::<js_sys::Object>(), &rseq)
                 .unwrap_or(false)
     })
 }
