@@ -1,7 +1,8 @@
 //! Browser tests of the IndexedDB store (headless Chromium, no server needed): the store
-//! conformance suite on a fresh uuid-named database per test, the schema migrations with data
-//! in the database (v1 → current, and records as version 2 wrote them → current), a blocked
-//! upgrade, and reopening a connection another tab closed.
+//! conformance suite on a fresh uuid-named database per test (and on the in-memory fallback),
+//! the schema migrations with data in the database (v1 → current, and records as versions 2
+//! and 3 wrote them → current), a blocked upgrade, and reopening a connection another tab
+//! closed.
 //!
 //! `wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --test store_browser`
 #![cfg(target_family = "wasm")]
@@ -36,6 +37,37 @@ mod conformance {
             .await
             .expect("open a fresh database")
     });
+}
+
+/// The browser fallback (no IndexedDB): the same suite with `W = JsValue`.
+mod memory_conformance {
+    use super::*;
+    use chat_sdk::store::MemoryStore;
+
+    chat_sdk::store_conformance_tests!(wasm, MemoryStore::<JsValue>::new());
+}
+
+/// The paging tests again, reading newest-first pages with a cursor (what browsers without
+/// IndexedDB 3's `getAll({direction})` do).
+mod cursor_pages {
+    use super::*;
+    use chat_sdk::store::conformance as c;
+
+    async fn store() -> IndexedDbStore {
+        let store = IndexedDbStore::open(&fresh_name()).await.unwrap();
+        store.use_cursor_pages();
+        store
+    }
+
+    #[wasm_bindgen_test]
+    async fn pages() {
+        c::ordering_by_sequence(&store().await).await;
+        c::latest_n(&store().await).await;
+        c::before_and_after_pages(&store().await).await;
+        c::thread_index(&store().await).await;
+        c::records_read_back_as_written(&store().await).await;
+        c::delete_messages_before(&store().await).await;
+    }
 }
 
 fn factory() -> IdbFactory {
@@ -92,7 +124,7 @@ async fn v1_database_with_data_opens_through_the_current_version() {
     old.write(batch).await.unwrap();
     old.close();
 
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let new = IndexedDbStore::open(&name).await.unwrap();
     let latest = new.messages("messaging:a", Page::Latest(5)).await.unwrap();
     assert_eq!(seqs(&latest), vec![26, 27, 28, 29, 30]);
@@ -124,7 +156,16 @@ async fn v2_records_are_read_through_the_current_version() {
     let cid = "messaging:a";
     let m1 = message(cid, 1);
     let m1_id = m1["id"].as_str().unwrap().to_owned();
-    raw_put(&db, "messages", &[with(m1.clone(), "rseq", -1)]).await;
+    // As version 2 stored them: confirmed messages with `rseq`, replies, a local echo without.
+    let mut v2_messages: Vec<Value> = (1..=30)
+        .map(|seq| {
+            let m = message(cid, seq);
+            let m = if seq % 10 == 0 { with(m, "parent_id", m1_id.as_str()) } else { m };
+            with(m, "rseq", -(seq as i64))
+        })
+        .collect();
+    v2_messages.push(with(with(message(cid, 0), "id", "local-1"), "status", "pending"));
+    raw_put(&db, "messages", &v2_messages).await;
     raw_put(
         &db,
         "members",
@@ -182,7 +223,26 @@ async fn v2_records_are_read_through_the_current_version() {
     );
     assert_eq!(
         seqs(&store.messages(cid, Page::All).await.unwrap()),
-        vec![1]
+        (1..=30).collect::<Vec<_>>()
+    );
+    let latest = store.messages(cid, Page::Latest(3)).await.unwrap();
+    assert_eq!(seqs(&latest), vec![28, 29, 30]);
+    assert_eq!(latest[0].to_json(), message(cid, 28), "no rseq left");
+    assert_eq!(
+        seqs(&store.messages(cid, Page::Before { seq: 10, limit: 2 }).await.unwrap()),
+        vec![8, 9]
+    );
+    assert_eq!(
+        seqs(&store.messages(cid, Page::After { seq: 10, limit: 2 }).await.unwrap()),
+        vec![11, 12]
+    );
+    assert_eq!(
+        seqs(&store.thread(&m1_id, Page::All).await.unwrap()),
+        vec![10, 20, 30]
+    );
+    assert_eq!(
+        store.message("local-1").await.unwrap().map(|m| m.to_json()),
+        Some(with(with(message(cid, 0), "id", "local-1"), "status", "pending"))
     );
     let members: Vec<Value> = store
         .members(cid)
@@ -272,8 +332,54 @@ async fn v2_records_are_read_through_the_current_version() {
         store.meta("cursor:user").await.unwrap().as_deref(),
         Some("42")
     );
-    // Eviction reads the old entries too: m1 is referenced by the edit.
-    assert_eq!(store.evict_messages(cid, 0).await.unwrap(), 0);
+    // Eviction reads the old entries too: m1 is referenced by the edit (and the delete).
+    assert_eq!(store.evict_messages(cid, 0).await.unwrap(), 29);
+    assert_eq!(
+        seqs(&store.messages(cid, Page::All).await.unwrap()),
+        vec![1]
+    );
+    assert!(store.message("local-1").await.unwrap().is_some());
+    store.close();
+    IndexedDbStore::delete(&name).await.unwrap();
+}
+
+/// A database as the first wire-object code (schema version 3) wrote it: messages still with
+/// `rseq` and the newest-first indexes, reactions with `type` and the key field `kind`.
+#[wasm_bindgen_test]
+async fn v3_records_are_read_through_the_current_version() {
+    let name = fresh_name();
+    IndexedDbStore::open_at_version(&name, 3)
+        .await
+        .unwrap()
+        .close();
+    let db = raw_open(&name, 3).await;
+    let cid = "messaging:a";
+    let messages: Vec<Value> = (1..=20)
+        .map(|seq| with(message(cid, seq), "rseq", -(seq as i64)))
+        .chain([with(message(cid, 0), "id", "local-1")])
+        .collect();
+    raw_put(&db, "messages", &messages).await;
+    let liked = reaction("messaging:a#3", "alice", "like");
+    raw_put(&db, "reactions", &[with(liked.clone(), "kind", "like")]).await;
+    db.close();
+
+    let store = IndexedDbStore::open(&name).await.unwrap();
+    let latest = store.messages(cid, Page::Latest(2)).await.unwrap();
+    assert_eq!(seqs(&latest), vec![19, 20]);
+    assert_eq!(latest[1].to_json(), message(cid, 20));
+    assert_eq!(
+        seqs(&store.messages(cid, Page::After { seq: 17, limit: 9 }).await.unwrap()),
+        vec![18, 19, 20]
+    );
+    assert_eq!(store.messages(cid, Page::All).await.unwrap().len(), 20);
+    assert_eq!(
+        store.message("local-1").await.unwrap().map(|m| m.to_json()),
+        Some(with(message(cid, 0), "id", "local-1"))
+    );
+    assert_eq!(
+        store.reactions("messaging:a#3").await.unwrap()[0].to_json(),
+        liked
+    );
     store.close();
     IndexedDbStore::delete(&name).await.unwrap();
 }

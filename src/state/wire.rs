@@ -18,6 +18,10 @@ pub trait Wire: Clone + Debug {
     fn str_of(&self, key: &str) -> Option<String> {
         self.field(key)?.as_string()
     }
+    /// Whether `key` holds a string (without copying it out).
+    fn has_str(&self, key: &str) -> bool {
+        self.str_of(key).is_some()
+    }
     fn u64_of(&self, key: &str) -> Option<u64> {
         self.field(key)?.as_u64()
     }

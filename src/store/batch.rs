@@ -83,28 +83,28 @@ impl<W: Wire> WriteBatch<W> {
         for write in &self.writes {
             let (bad, what) = match write {
                 Write::PutMessage(m) => (
-                    too_big(seq_of(m)) || m.str_of("id").is_none() || m.str_of("cid").is_none(),
+                    too_big(seq_of(m)) || !m.has_str("id") || !m.has_str("cid"),
                     "message",
                 ),
                 Write::PutChannel(c) => (
-                    too_big(c.u64_of("last_seq").unwrap_or(0)) || c.str_of("cid").is_none(),
+                    too_big(c.u64_of("last_seq").unwrap_or(0)) || !c.has_str("cid"),
                     "channel",
                 ),
                 Write::PutRead(r) => (
                     too_big(r.u64_of("last_read_seq").unwrap_or(0))
-                        || r.str_of("cid").is_none()
-                        || r.str_of("user_id").is_none(),
+                        || !r.has_str("cid")
+                        || !r.has_str("user_id"),
                     "read state",
                 ),
-                Write::PutMember { member, .. } => (member.str_of("user_id").is_none(), "member"),
-                Write::PutUser(u) => (u.str_of("id").is_none(), "user"),
+                Write::PutMember { member, .. } => (!member.has_str("user_id"), "member"),
+                Write::PutUser(u) => (!u.has_str("id"), "user"),
                 Write::PutReaction(r) => (
-                    r.str_of("message_id").is_none()
-                        || r.str_of("user_id").is_none()
-                        || r.str_of("type").is_none(),
+                    !r.has_str("message_id")
+                        || !r.has_str("user_id")
+                        || !r.has_str("type"),
                     "reaction",
                 ),
-                Write::PutDraft(d) => (d.str_of("cid").is_none(), "draft"),
+                Write::PutDraft(d) => (!d.has_str("cid"), "draft"),
                 Write::PutOutbox(e) => (too_big(e.order), "outbox entry"),
                 _ => (false, ""),
             };

@@ -13,6 +13,10 @@
 //! | drafts | `Draft` | `cid` + `parent_id` (absent: the channel's draft) | |
 //! | outbox | [`crate::outbox::OutboxEntry`] | `id` | `order` |
 //! | meta | a string | its key | |
+//!
+//! The IndexedDB backend files a few of these under extra fields it sets on its stored copy and
+//! removes on read (`cid` on members, `thread` on drafts, `kind` on reactions): a record must
+//! not bring its own field of that name (no wire type does).
 
 use crate::state::Wire;
 

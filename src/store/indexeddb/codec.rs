@@ -1,19 +1,22 @@
 //! Records as IndexedDB keeps them, and the keys and key ranges the queries use.
 //!
 //! Records are stored as the JS objects they are (IndexedDB's structured clone copies them);
-//! no Rust encoding happens. The few key fields a record lacks are set on a shallow copy
-//! (`Object.assign`) before the put and deleted from the object read back, so a record read
-//! back equals the record written:
+//! no Rust encoding happens. Messages, channels, users, read states and outbox entries carry
+//! their keys themselves and are put as they are. The few key fields other records lack are set
+//! on a shallow copy (`Object.assign`) before the put and deleted from the object read back, so
+//! a record read back equals the record written:
 //!
 //! | store | extra field | value |
 //! | --- | --- | --- |
-//! | messages | `rseq` | `-channel_seq` (confirmed messages only: echoes stay out of the indexes) |
 //! | members | `cid` | the channel of the write (a `ChannelMember` does not carry it) |
-//! | drafts | `thread` | `parent_id`, or `""` for the channel's draft |
+//! | drafts | `thread` | `parent_id`, or `""` for the channel's draft (keys cannot be absent) |
 //! | reactions | `kind` | `type` (the key path of version 1 names it `kind`) |
 //!
 //! These names are therefore reserved in those records: a field of that name the record
 //! brings itself is not read back. (None of the wire types has one.)
+//!
+//! Message order: the indexes `[cid, channel_seq]` and `[parent_id, channel_seq]`. Local
+//! echoes (`channel_seq` absent or 0) are outside every range the queries use.
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -22,7 +25,6 @@ use web_sys::IdbKeyRange;
 use super::errors::from_js;
 use crate::store::StoreError;
 
-pub const RSEQ: &str = "rseq";
 pub const MEMBER_CID: &str = "cid";
 pub const THREAD: &str = "thread";
 pub const KIND: &str = "kind";
@@ -59,11 +61,6 @@ pub fn key(parts: &[JsValue]) -> JsValue {
     parts.iter().collect::<Array>().into()
 }
 
-/// The ordering key part of a confirmed message: newest sorts first.
-pub fn rseq(seq: u64) -> JsValue {
-    JsValue::from_f64(-(seq as f64))
-}
-
 /// `lower` to `upper` with the given openness.
 pub fn range(
     lower: &JsValue,
@@ -86,15 +83,13 @@ pub fn prefix_range(prefix: &str) -> Result<IdbKeyRange, StoreError> {
     )
 }
 
-/// The confirmed messages of `prefix` in an ordering index (`[prefix, rseq]`) with
-/// `channel_seq < before` (all of them for `u64::MAX`).
-pub fn below_seq(prefix: &str, before: u64) -> Result<IdbKeyRange, StoreError> {
-    // rseq = -channel_seq <= -1 for confirmed messages, so [prefix, 0) bounds them above;
-    // channel_seq < before  <=>  rseq > -before.
-    let upper = key(&[s(prefix), JsValue::from_f64(0.0)]);
-    if before == u64::MAX {
-        range(&key(&[s(prefix)]), &upper, false, true)
-    } else {
-        range(&key(&[s(prefix), rseq(before)]), &upper, true, true)
+/// The confirmed messages of `prefix` in an ordering index (`[prefix, channel_seq]`) with
+/// `after < channel_seq < before` (`before: None` for no upper bound). Local echoes (0) and
+/// sequence numbers that are not numbers are outside.
+pub fn seq_range(prefix: &str, after: u64, before: Option<u64>) -> Result<IdbKeyRange, StoreError> {
+    let at = |seq: f64| key(&[s(prefix), JsValue::from_f64(seq)]);
+    match before {
+        Some(b) => range(&at(after as f64), &at(b as f64), true, true),
+        None => range(&at(after as f64), &at(f64::INFINITY), true, false),
     }
 }

@@ -39,7 +39,9 @@ pub fn from_js(context: &str, value: &JsValue) -> StoreError {
         None => StoreError::Backend {
             context: context.to_owned(),
             name: String::new(),
-            message: value.as_string().unwrap_or_else(|| format!("{value:?}")),
+            message: value
+                .as_string()
+                .unwrap_or_else(|| "the browser reported a failure without an error".into()),
         },
     }
 }

@@ -20,39 +20,20 @@ pub mod schema;
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Object, Reflect};
-use wasm_bindgen::prelude::*;
+use js_sys::{Array, Reflect};
+use wasm_bindgen::JsValue;
 use wasm_bindgen::JsCast;
 use web_sys::{
     IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest,
-    IdbTransaction,
+    IdbTransaction, IdbTransactionMode,
 };
 
-use self::codec::{
-    below_seq, key, keyed, prefix_range, range, rseq, s, strip, strip_all, KIND, MEMBER_CID,
-    RSEQ, THREAD,
-};
+use self::codec::{key, keyed, prefix_range, s, seq_range, strip, strip_all, KIND, MEMBER_CID, THREAD};
 use self::errors::{from_js, of_abort, of_request};
 use self::events::{Events, Fired};
 use self::schema::*;
-use super::records::seq_of;
 use super::{OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
-
-#[wasm_bindgen]
-extern "C" {
-    /// An `IDBDatabase`, for the one call web-sys has only as an unstable API.
-    type Database;
-
-    /// `IDBDatabase.transaction(stores, mode, {durability})`.
-    #[wasm_bindgen(method, catch, js_name = transaction)]
-    fn transaction_with_options(
-        this: &Database,
-        stores: &Array,
-        mode: &str,
-        options: &Object,
-    ) -> Result<IdbTransaction, JsValue>;
-}
 
 /// The IndexedDB-backed store. Cheap to share behind an `Rc`; all methods take `&self`.
 #[derive(Debug)]
@@ -60,6 +41,8 @@ pub struct IndexedDbStore {
     name: String,
     version: u32,
     db: RefCell<Option<IdbDatabase>>,
+    /// Read newest-first pages with a cursor even where `getAll` takes a direction (tests).
+    cursor_pages: std::cell::Cell<bool>,
 }
 
 /// Waits for a request's result.
@@ -124,7 +107,6 @@ impl Stores<'_> {
 
 /// Property names used on every record of a batch, created once per batch.
 struct Names {
-    rseq: JsValue,
     member_cid: JsValue,
     thread: JsValue,
     kind: JsValue,
@@ -133,7 +115,6 @@ struct Names {
 impl Names {
     fn new() -> Names {
         Names {
-            rseq: s(RSEQ),
             member_cid: s(MEMBER_CID),
             thread: s(THREAD),
             kind: s(KIND),
@@ -170,16 +151,8 @@ fn apply(stores: &mut Stores<'_>, names: &Names, write: Write<JsValue>) -> Resul
             delete(stores.get(MEMBERS)?, &key(&[s(&cid), s(&user_id)]))
         }
         Write::PutUser(u) => put(stores.get(USERS)?, &u),
-        Write::PutMessage(m) => {
-            // Local echoes (seq 0) get no rseq: they stay out of the ordering indexes.
-            let seq = seq_of(&m);
-            let value = if seq > 0 {
-                keyed(&m, &names.rseq, &rseq(seq))
-            } else {
-                m
-            };
-            put(stores.get(MESSAGES)?, &value)
-        }
+        // As it is: it carries its keys (local echoes fall outside the ordering ranges).
+        Write::PutMessage(m) => put(stores.get(MESSAGES)?, &m),
         Write::DeleteMessage(id) => delete_message(stores, &s(&id)),
         Write::DeleteMessagesBefore { .. } => unreachable!("handled by the caller"),
         Write::PutReaction(r) => {
@@ -222,14 +195,14 @@ async fn referenced(outbox: &IdbObjectStore) -> Result<Vec<String>, StoreError> 
         .collect())
 }
 
-/// Deletes the confirmed messages of `cid` below `before` (newest first, skipping the newest
-/// `skip`) that the outbox does not refer to, with their reactions, inside the caller's
+/// Deletes the confirmed messages of `cid` below `before` (`u64::MAX`: all), except the newest
+/// `keep` and those the outbox refers to, with their reactions, inside the caller's
 /// transaction. Returns how many went.
 async fn delete_confirmed(
     stores: &mut Stores<'_>,
     cid: &str,
     before: u64,
-    skip: u32,
+    keep: u32,
 ) -> Result<u32, StoreError> {
     if before <= 1 {
         return Ok(0);
@@ -239,12 +212,14 @@ async fn delete_confirmed(
         .get(MESSAGES)?
         .index(BY_SEQ)
         .map_err(failed("index"))?;
+    let below = (before != u64::MAX).then_some(before);
     let ids = index
-        .get_all_keys_with_key(&below_seq(cid, before)?.into())
+        .get_all_keys_with_key(&seq_range(cid, 0, below)?.into())
         .map_err(failed("getAllKeys"))?;
-    let ids = request_all("getAllKeys", ids).await?; // newest first
+    let mut ids = request_all("getAllKeys", ids).await?; // oldest first
+    ids.truncate(ids.len().saturating_sub(keep as usize));
     let mut removed = 0;
-    for id in ids.into_iter().skip(skip as usize) {
+    for id in ids {
         let Some(text) = id.as_string() else { continue };
         if referenced.contains(&text) {
             continue;
@@ -270,12 +245,20 @@ impl IndexedDbStore {
             name: name.to_owned(),
             version,
             db: RefCell::new(Some(db)),
+            cursor_pages: std::cell::Cell::new(false),
         })
     }
 
     /// Deletes the database `name` and everything in it.
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         schema::delete(name).await
+    }
+
+    /// Reads newest-first pages the way browsers without IndexedDB 3 do (a cursor walking
+    /// backwards), so that tests in Chromium cover that path too.
+    #[doc(hidden)]
+    pub fn use_cursor_pages(&self) {
+        self.cursor_pages.set(true);
     }
 
     pub fn name(&self) -> &str {
@@ -324,10 +307,7 @@ impl IndexedDbStore {
             .filter(|(i, _)| mask & (1 << i) != 0)
             .map(|(_, n)| JsValue::from_str(n))
             .collect();
-        let options = Object::new();
-        let _ = Reflect::set(&options, &s("durability"), &s("strict"));
-        db.unchecked_ref::<Database>()
-            .transaction_with_options(&names, "readwrite", &options)
+        db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)
             .map_err(|e| self.seen(from_js("failed to open new transaction", &e)))
     }
 
@@ -380,10 +360,17 @@ impl IndexedDbStore {
 
     /// A page of an ordering index (`by_seq` or `by_parent`) under `prefix`, oldest first.
     async fn page(&self, index: &str, prefix: &str, page: Page) -> Result<Vec<JsValue>, StoreError> {
-        if matches!(
-            page,
-            Page::Latest(0) | Page::Before { limit: 0, .. } | Page::After { limit: 0, .. }
-        ) {
+        // (range, how many) read oldest first with getAll, or newest first with a cursor.
+        let (range, limit, newest_first) = match page {
+            Page::All => (seq_range(prefix, 0, None)?, None, false),
+            Page::After { seq, limit } => (seq_range(prefix, seq, None)?, Some(limit), false),
+            Page::Latest(n) => (seq_range(prefix, 0, None)?, Some(n), true),
+            Page::Before { seq, limit } if seq > 1 => {
+                (seq_range(prefix, 0, Some(seq))?, Some(limit), true)
+            }
+            Page::Before { .. } => return Ok(Vec::new()),
+        };
+        if limit == Some(0) {
             return Ok(Vec::new());
         }
         let index: IdbIndex = self
@@ -391,51 +378,51 @@ impl IndexedDbStore {
             .await?
             .index(index)
             .map_err(failed("index"))?;
-        let p = || s(prefix);
-        // Confirmed messages have rseq <= -1; [prefix] sorts before every [prefix, rseq].
-        let upper = key(&[p(), JsValue::from_f64(0.0)]);
-        let (lower, lower_open, limit) = match page {
-            Page::All => (key(&[p()]), false, None),
-            Page::Latest(n) => (key(&[p()]), false, Some(n)),
-            Page::Before { seq, limit } => (key(&[p(), rseq(seq)]), true, Some(limit)),
-            Page::After { seq, limit } => {
-                // Oldest first above `seq`: walk the index backwards from [prefix, -seq).
-                let r = range(&key(&[p()]), &key(&[p(), rseq(seq)]), false, true)?;
-                let req = index
-                    .open_cursor_with_range_and_direction(&r, IdbCursorDirection::Prev)
-                    .map_err(failed("openCursor"))?;
-                let events = Events::of_request(&req);
-                let mut out = Vec::new();
-                while out.len() < limit as usize {
-                    if events.next().await != Fired::Done {
-                        return Err(self.seen(of_request("cursor", &req)));
-                    }
-                    let cursor = req.result().map_err(failed("cursor"))?;
-                    if !cursor.is_object() {
-                        break;
-                    }
-                    let cursor: IdbCursorWithValue = cursor.unchecked_into();
-                    out.push(cursor.value().map_err(failed("cursor"))?);
-                    if out.len() < limit as usize {
-                        cursor.continue_().map_err(failed("cursor"))?;
-                    }
-                }
-                strip_all(&out, RSEQ);
-                return Ok(out);
+        if !newest_first {
+            let req = match limit {
+                Some(n) => index.get_all_with_key_and_limit(&range, n),
+                None => index.get_all_with_key(&range),
             }
-        };
-        let r = range(&lower, &upper, lower_open, true)?;
-        let req = match limit {
-            Some(n) => index.get_all_with_key_and_limit(&r, n),
-            None => index.get_all_with_key(&r),
+            .map_err(failed("getAll"))?;
+            return request_all("getAll", req).await.map_err(|e| self.seen(e));
         }
-        .map_err(failed("getAll"))?;
-        let mut values = request_all("getAll", req)
-            .await
-            .map_err(|e| self.seen(e))?;
-        values.reverse();
-        strip_all(&values, RSEQ);
-        Ok(values)
+        // The newest `limit`, then put oldest first. Browsers with IndexedDB 3 (`getAllRecords`)
+        // take a direction in `getAll({query, count, direction})`; others walk a cursor back.
+        if !self.cursor_pages.get() && Reflect::has(&index, &s("getAllRecords")).unwrap_or(false) {
+            let options = JsValue::object(vec![
+                ("query", JsValue::from(range.clone())),
+                ("count", JsValue::number(u64::from(limit.unwrap_or(0)))),
+                ("direction", s("prev")),
+            ]);
+            let req = index.get_all_with_key(&options).map_err(failed("getAll"))?;
+            let mut values = request_all("getAll", req)
+                .await
+                .map_err(|e| self.seen(e))?;
+            values.reverse();
+            return Ok(values);
+        }
+        let limit = limit.unwrap_or(u32::MAX) as usize;
+        let req = index
+            .open_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)
+            .map_err(failed("openCursor"))?;
+        let events = Events::of_request(&req);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            if events.next().await != Fired::Done {
+                return Err(self.seen(of_request("cursor", &req)));
+            }
+            let cursor = req.result().map_err(failed("cursor"))?;
+            if !cursor.is_object() {
+                break;
+            }
+            let cursor: IdbCursorWithValue = cursor.unchecked_into();
+            out.push(cursor.value().map_err(failed("cursor"))?);
+            if out.len() < limit {
+                cursor.continue_().map_err(failed("cursor"))?;
+            }
+        }
+        out.reverse();
+        Ok(out)
     }
 
     /// The channel ids `user_id` is a member of (uses the version-2 index `members.by_user`).
@@ -569,11 +556,7 @@ impl Store<JsValue> for IndexedDbStore {
     fn message(&self, id: &str) -> StoreFuture<'_, Option<JsValue>> {
         let k = s(id);
         Box::pin(async move {
-            let message = self.get(MESSAGES, k).await?;
-            if let Some(m) = &message {
-                strip(m, &s(RSEQ));
-            }
-            Ok(message)
+            self.get(MESSAGES, k).await
         })
     }
 

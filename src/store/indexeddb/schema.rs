@@ -10,17 +10,23 @@
 //! | 1 | every store below, `messages.by_seq`, `messages.by_parent` |
 //! | 2 | `members.by_user` `[user_id, cid]` (the channels a user is in) |
 //! | 3 | records are wire objects: reactions written before get their `type` (from `kind`) |
+//! | 4 | `by_seq` / `by_parent` become `[cid, channel_seq]` / `[parent_id, channel_seq]`; messages lose their `rseq` |
 //!
 //! Up to version 2 records were Rust structs encoded by serde: the same shape as the wire
 //! objects except that a reaction carried its type only as `kind` (now an extra key field,
-//! [`super::codec`]). The other differences need no conversion: older read states and drafts
-//! simply lack fields the server sends today, the extra key fields (`rseq`, a member's `cid`, a
-//! draft's `thread`) are the same, and [`crate::outbox::OutboxEntry::from_wire`] reads entries
-//! in the older shape.
+//! [`super::codec`]), and messages carried `rseq = -channel_seq` for the old newest-first
+//! indexes. The other differences need no conversion: older read states and drafts simply lack
+//! fields the server sends today, the other extra key fields (a member's `cid`, a draft's
+//! `thread`) are the same, and [`crate::outbox::OutboxEntry::from_wire`] reads entries in the
+//! older shape.
 //!
-//! Key design: message ordering uses `rseq = -channel_seq`, so one ascending `getAll` with a
-//! limit returns the newest N messages (IndexedDB's `getAll` cannot walk backwards). Local
-//! echoes have no `rseq` and are therefore not in the ordering indexes.
+//! Message order: ascending `[cid, channel_seq]`, like the server's. `getAll` reads the oldest
+//! first (every message, or a page after a sequence number); the newest ones (latest, a page
+//! before a sequence number) are read with a cursor walking backwards, for at most a page.
+//! Local echoes (`channel_seq` absent or 0) fall outside every range the queries use.
+//!
+//! [`crate::store::indexeddb::IndexedDbStore::open_at_version`] opens at an older version for
+//! migration tests: to write data as an older release would have; reads assume this version.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -38,7 +44,7 @@ use super::events::{Events, Fired};
 use crate::store::StoreError;
 
 /// The version this code writes. Bump it together with a new entry in [`STEPS`].
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const CHANNELS: &str = "channels";
 pub const MEMBERS: &str = "members";
@@ -53,9 +59,11 @@ pub const ALL_STORES: [&str; 9] = [
     CHANNELS, MEMBERS, USERS, MESSAGES, REACTIONS, READS, DRAFTS, OUTBOX, META,
 ];
 
-/// `messages` index `[cid, rseq]`: a channel's confirmed messages, newest first.
+/// `messages` index `[cid, channel_seq]` (version 4; `[cid, rseq]` before): a channel's
+/// messages in order.
 pub const BY_SEQ: &str = "by_seq";
-/// `messages` index `[parent_id, rseq]`: a thread's confirmed replies, newest first.
+/// `messages` index `[parent_id, channel_seq]` (version 4; `[parent_id, rseq]` before): a
+/// thread's replies in order.
 pub const BY_PARENT: &str = "by_parent";
 /// `members` index `[user_id, cid]` (version 2).
 pub const BY_USER: &str = "by_user";
@@ -63,7 +71,7 @@ pub const BY_USER: &str = "by_user";
 type Step = fn(&IdbDatabase, &IdbTransaction) -> Result<(), JsValue>;
 
 /// `STEPS[v - 1]` upgrades a database from version `v - 1` to `v`.
-const STEPS: [Step; SCHEMA_VERSION as usize] = [v1, v2, v3];
+const STEPS: [Step; SCHEMA_VERSION as usize] = [v1, v2, v3, v4];
 
 fn array(paths: &[&str]) -> Array {
     paths.iter().map(|p| JsValue::from_str(p)).collect()
@@ -97,12 +105,14 @@ fn v2(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Reactions stored as serde encoded them (`kind`, no `type`) get `type = kind`. Walks the
-/// store with a cursor inside the upgrade transaction; the open completes after it.
-fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
-    let reactions = upgrade.object_store(REACTIONS)?;
-    let request = reactions.open_cursor()?;
-    let (type_, kind) = (JsValue::from_str("type"), JsValue::from_str("kind"));
+/// Calls `change` on every record of `store` (inside the upgrade transaction; the open
+/// completes after the walk); a record it changes (returns `true` for) is written back.
+fn rewrite(
+    upgrade: &IdbTransaction,
+    store: &str,
+    change: impl Fn(&JsValue) -> bool + 'static,
+) -> Result<(), JsValue> {
+    let request = upgrade.object_store(store)?.open_cursor()?;
     let on_success = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
         let Some(request) = event.target() else {
             return;
@@ -113,13 +123,9 @@ fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
             _ => return, // the end
         };
         if let Ok(value) = cursor.value() {
-            let has_type = Reflect::get(&value, &type_).is_ok_and(|t| t.is_string());
-            if !has_type {
-                if let Ok(k) = Reflect::get(&value, &kind) {
-                    let _ = Reflect::set(&value, &type_, &k);
-                    // A failure here fails the upgrade transaction, and with it the open.
-                    let _ = cursor.update(&value);
-                }
+            if change(&value) {
+                // A failure here fails the upgrade transaction, and with it the open.
+                let _ = cursor.update(&value);
             }
         }
         let _ = cursor.continue_();
@@ -127,6 +133,34 @@ fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
     // The request keeps the callback alive until it is collected with it.
     request.set_onsuccess(Some(on_success.into_js_value().unchecked_ref()));
     Ok(())
+}
+
+/// Records are wire objects: reactions stored as serde encoded them (`kind`, no `type`) get
+/// `type = kind`.
+fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
+    let (type_, kind) = (JsValue::from_str("type"), JsValue::from_str("kind"));
+    rewrite(upgrade, REACTIONS, move |r| {
+        let has_type = Reflect::get(r, &type_).is_ok_and(|t| t.is_string());
+        !has_type
+            && Reflect::get(r, &kind)
+                .and_then(|k| Reflect::set(r, &type_, &k))
+                .unwrap_or(false)
+    })
+}
+
+/// Messages are stored exactly as they are: ordered by `channel_seq` (no more `rseq`).
+fn v4(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
+    let messages = upgrade.object_store(MESSAGES)?;
+    messages.delete_index(BY_SEQ)?;
+    messages.delete_index(BY_PARENT)?;
+    messages.create_index_with_str_sequence(BY_SEQ, &array(&["cid", "channel_seq"]))?;
+    messages.create_index_with_str_sequence(BY_PARENT, &array(&["parent_id", "channel_seq"]))?;
+    let rseq = JsValue::from_str("rseq");
+    rewrite(upgrade, MESSAGES, move |m| {
+        Reflect::has(m, &rseq).unwrap_or(false)
+            && Reflect::delete_property(m.unchecked_ref::<js_sys::Object>(), &rseq)
+                .unwrap_or(false)
+    })
 }
 
 /// Runs the steps from the event's old version to its new one.
