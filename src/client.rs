@@ -92,6 +92,11 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         }
     }
 
+    /// The session opened from the cache: the first connection retries instead of failing.
+    pub fn resilient_start(&mut self) {
+        self.machine.resilient_start();
+    }
+
     /// The user stream's stored position: missed user events are fetched from there.
     pub fn restore_user(&mut self, cursor: u64) {
         self.sync.restore_user(cursor);

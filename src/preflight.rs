@@ -10,20 +10,23 @@ use crate::error::SdkError;
 use crate::state::{ChannelState, Wire};
 use crate::vecmap::VecMap;
 
-/// When messages were last posted per channel, as this client saw them (client clock, ms).
+/// Until when this client's own posts keep slow mode (per user) and the cooldown (per
+/// channel) in force, per channel (client clock, ms). A post starts the windows the channel had
+/// at that moment, as on the server.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PostTimes {
-    own: VecMap<String, u64>,
-    any: VecMap<String, u64>,
+    own_until: VecMap<String, u64>,
+    any_until: VecMap<String, u64>,
 }
 
 impl PostTimes {
-    /// A message was posted in `cid` (by the caller when `own`) at `now_ms`.
-    pub fn posted(&mut self, cid: &str, own: bool, now_ms: u64) {
-        self.any.insert(cid.to_string(), now_ms);
-        if own {
-            self.own.insert(cid.to_string(), now_ms);
-        }
+    /// The caller posted in `channel` at `now_ms`.
+    pub fn posted<W: Wire>(&mut self, channel: &ChannelState<W>, now_ms: u64) {
+        let info = channel.channel.as_ref();
+        let window = |key: &str| info.and_then(|c| c.u64_of(key)).unwrap_or(0) * 1000;
+        let cid = channel.cid.clone();
+        self.own_until.insert(cid.clone(), now_ms + window("slow_mode"));
+        self.any_until.insert(cid, now_ms + window("cooldown"));
     }
 }
 
@@ -34,10 +37,9 @@ fn privileged<W: Wire>(membership: Option<&W>) -> bool {
     )
 }
 
+/// The error the server would answer with (same code, status and retryable verdict).
 fn refuse(code: ErrorCode, message: &str) -> SdkError {
-    let mut e = SdkError::new(code, 0, message);
-    e.retryable = false;
-    e
+    SdkError::new(code, code.http_status(), message)
 }
 
 /// Whether the caller may change anything in the channel (edit, delete, react, mark read):
@@ -71,15 +73,9 @@ pub fn check_post<W: Wire>(
     if privileged(channel.membership.as_ref()) {
         return Ok(());
     }
-    let info = channel.channel.as_ref();
-    let window = |key: &str| info.and_then(|c| c.u64_of(key)).unwrap_or(0) * 1000;
     let cid = channel.cid.as_str();
-    let waiting = |last: Option<&u64>, window: u64| {
-        last.is_some_and(|t| window > 0 && now_ms < t + window)
-    };
-    if waiting(times.own.get(cid), window("slow_mode"))
-        || waiting(times.any.get(cid), window("cooldown"))
-    {
+    let running = |until: Option<&u64>| until.is_some_and(|t| now_ms < *t);
+    if running(times.own_until.get(cid)) || running(times.any_until.get(cid)) {
         return Err(refuse(
             ErrorCode::SlowMode,
             "slow mode: wait before posting again",
@@ -121,26 +117,25 @@ mod tests {
     }
 
     #[test]
-    fn slow_mode_counts_own_posts_and_exempts_moderators() {
-        let c = channel(json!({"slow_mode": 10}), json!({"role": "member"}));
+    fn slow_mode_runs_from_own_posts_made_while_it_was_on() {
+        let off = channel(json!({"slow_mode": 0}), json!({"role": "member"}));
+        let on = channel(json!({"slow_mode": 10}), json!({"role": "member"}));
         let mut t = PostTimes::default();
-        t.posted("t:c", false, 1_000);
-        assert!(check_post(&c, &t, 2_000, NOW).is_ok(), "others' posts don't count");
-        t.posted("t:c", true, 1_000);
-        assert_eq!(
-            check_post(&c, &t, 10_999, NOW).unwrap_err().code,
-            ErrorCode::SlowMode
-        );
-        assert!(check_post(&c, &t, 11_000, NOW).is_ok());
+        t.posted(&off, 1_000);
+        assert!(check_post(&on, &t, 2_000, NOW).is_ok(), "posted before slow mode");
+        t.posted(&on, 1_000);
+        let e = check_post(&on, &t, 10_999, NOW).unwrap_err();
+        assert_eq!((e.code, e.status, e.retryable), (ErrorCode::SlowMode, 429, true));
+        assert!(check_post(&on, &t, 11_000, NOW).is_ok());
         let m = channel(json!({"slow_mode": 10}), json!({"role": "moderator"}));
         assert!(check_post(&m, &t, 2_000, NOW).is_ok());
     }
 
     #[test]
-    fn cooldown_counts_everyones_posts() {
+    fn cooldown_runs_from_own_posts() {
         let c = channel(json!({"cooldown": 5}), json!({"role": "member"}));
         let mut t = PostTimes::default();
-        t.posted("t:c", false, 1_000);
+        t.posted(&c, 1_000);
         assert!(check_post(&c, &t, 3_000, NOW).is_err());
         assert!(check_post(&c, &t, 6_000, NOW).is_ok());
     }

@@ -351,11 +351,11 @@ impl Channel {
         {
             let core = self.shared.core.borrow();
             if let Some(c) = core.state.channel(&self.cid) {
-                let posts = self.shared.posts.borrow();
+                let mut posts = self.shared.posts.borrow_mut();
                 preflight::check_post(c, &posts, now, &iso).map_err(to_js_error)?;
+                posts.posted(c, now);
             }
         }
-        self.shared.posts.borrow_mut().posted(&self.cid, true, now);
         let echo = echo::sent(&body, &self.cid, &self.shared.config.user_id, &iso);
         let mut batch = WriteBatch::new();
         // A scheduled message shows when the server delivers it, not before.

@@ -224,6 +224,9 @@ impl ChatClient {
                 }
             }
         }
+        if cached {
+            shared.core.borrow_mut().resilient_start();
+        }
         let (connected_tx, connected_rx) = oneshot::channel();
         wasm_bindgen_futures::spawn_local(driver::run(
             Rc::downgrade(&shared),

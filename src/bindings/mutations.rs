@@ -131,15 +131,16 @@ impl ChatClient {
             if !changes.is_object() {
                 return Err(bad_argument("updateMessage", "changes must be an object"));
             }
-            let (cid, current) = find_message(&shared, &id)
-                .await
-                .ok_or_else(|| bad_argument("updateMessage", "unknown message"))?;
+            let op = OutboxOp::Edit {
+                message_id: id.clone(),
+                body: changes.clone(),
+            };
+            let Some((cid, current)) = find_message(&shared, &id).await else {
+                let answer = offline::send_now(&shared, op).await.map_err(to_js_error)?;
+                return Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED));
+            };
             preflight_change(&shared, &cid)?;
             let echo = echo::edited(&current, &changes, &now_iso());
-            let op = OutboxOp::Edit {
-                message_id: id,
-                body: changes,
-            };
             let answer = change(&shared, &mutation_id(), &cid, op, Some(echo)).await?;
             Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
         }))
@@ -155,9 +156,14 @@ impl ChatClient {
         let shared = self.shared.clone();
         promise(Box::pin(async move {
             let hard = options.flag("hard");
-            let (cid, current) = find_message(&shared, &id)
-                .await
-                .ok_or_else(|| bad_argument("deleteMessage", "unknown message"))?;
+            let op = OutboxOp::Delete {
+                message_id: id.clone(),
+                hard,
+            };
+            let Some((cid, current)) = find_message(&shared, &id).await else {
+                let answer = offline::send_now(&shared, op).await.map_err(to_js_error)?;
+                return Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED));
+            };
             preflight_change(&shared, &cid)?;
             // A message never sent goes entirely (the outbox drops its send).
             let local = current.u64_of("channel_seq").unwrap_or(0) == 0;
@@ -170,10 +176,6 @@ impl ChatClient {
                     t.remove(&id);
                 }
             }
-            let op = OutboxOp::Delete {
-                message_id: id,
-                hard,
-            };
             let answer = change(&shared, &mutation_id(), &cid, op, echo).await?;
             Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
         }))
@@ -239,12 +241,11 @@ impl ChatClient {
         unique: bool,
     ) -> Result<JsValue, JsValue> {
         let shared = &self.shared;
-        let (cid, current) = find_message(shared, &message_id)
-            .await
-            .ok_or_else(|| bad_argument("reaction", "unknown message"))?;
-        preflight_change(shared, &cid)?;
-        let me = shared.config.user_id.clone();
-        let echo = echo::reacted(&current, &me, &kind, add, &now_iso());
+        let found = find_message(shared, &message_id).await;
+        let echo = found.as_ref().map(|(_, current)| {
+            let me = &shared.config.user_id;
+            echo::reacted(current, me, &kind, add, &now_iso())
+        });
         let op = if unique {
             let mut path = String::from("/v1/messages/");
             path.push_str(&crate::config::encode_component(&message_id));
@@ -262,6 +263,10 @@ impl ChatClient {
         } else {
             OutboxOp::RemoveReaction { message_id, kind }
         };
-        change(shared, &mutation_id(), &cid, op, Some(echo)).await
+        let Some((cid, _)) = found else {
+            return offline::send_now(shared, op).await.map_err(to_js_error);
+        };
+        preflight_change(shared, &cid)?;
+        change(shared, &mutation_id(), &cid, op, echo).await
     }
 }

@@ -320,48 +320,73 @@ fn message_path(id: &str, rest: &str) -> String {
     p
 }
 
-/// The request of an entry.
+/// The request of an entry. The entry's id goes with it as the `mutation_id` — in the body
+/// when there is one (the server reads it there), else in the query.
 fn request_of(entry: &OutboxEntry<JsValue>) -> (Method, String, Option<JsValue>) {
     let (t, id) = chat_protocol::split_cid(&entry.cid).unwrap_or(("", ""));
-    let mutation = |p: String| with_mutation(&p, &entry.id);
+    let keyed = |method: Method, path: String, body: Option<JsValue>| match body {
+        Some(b) => (method, path, Some(b.with("mutation_id", Some(entry.id.as_str().into())))),
+        None => (method, with_mutation(&path, &entry.id), None),
+    };
     match &entry.op {
         OutboxOp::Send(body) => (
             Method::Post,
             channel_path(t, id, "/messages"),
             Some(body.clone()),
         ),
-        OutboxOp::Edit { message_id, body } => (
+        OutboxOp::Edit { message_id, body } => keyed(
             Method::Patch,
-            mutation(message_path(message_id, "")),
+            message_path(message_id, ""),
             Some(body.clone()),
         ),
         OutboxOp::Delete { message_id, hard } => {
             let rest = if *hard { "?hard=true" } else { "" };
-            (Method::Delete, mutation(message_path(message_id, rest)), None)
+            keyed(Method::Delete, message_path(message_id, rest), None)
         }
-        OutboxOp::AddReaction { message_id, kind } => (
+        OutboxOp::AddReaction { message_id, kind } => keyed(
             Method::Post,
-            mutation(message_path(message_id, "/reactions")),
+            message_path(message_id, "/reactions"),
             Some(object(&[("type", kind.as_str().into())])),
         ),
         OutboxOp::RemoveReaction { message_id, kind } => {
             let mut rest = String::from("/reactions/");
             rest.push_str(&encode_component(kind));
-            (Method::Delete, mutation(message_path(message_id, &rest)), None)
+            keyed(Method::Delete, message_path(message_id, &rest), None)
         }
         OutboxOp::MarkRead { message_id, .. } => {
             let body = match message_id {
                 Some(m) => object(&[("message_id", m.as_str().into())]),
                 None => object(&[]),
             };
-            (Method::Post, mutation(channel_path(t, id, "/read")), Some(body))
+            keyed(Method::Post, channel_path(t, id, "/read"), Some(body))
         }
-        OutboxOp::Call { method, path, body } => (
-            Method::parse(method).unwrap_or(Method::Post),
-            mutation(path.clone()),
-            body.clone(),
-        ),
+        OutboxOp::Call { method, path, body } => {
+            let method = Method::parse(method).unwrap_or(Method::Post);
+            // Message, reaction, pin and read changes take a mutation id; channel, member and
+            // draft operations are idempotent on the server (the same change again changes
+            // nothing), so a resend is harmless without one.
+            if path.starts_with("/v1/messages/")
+                || path.ends_with("/read")
+                || path.ends_with("/unread")
+            {
+                keyed(method, path.clone(), body.clone())
+            } else {
+                (method, path.clone(), body.clone())
+            }
+        }
     }
+}
+
+/// Sends a change at once, outside the outbox: for a message this client does not hold (it
+/// cannot show an echo for it, and the server's answer — often a refusal — is what matters).
+pub(crate) async fn send_now(
+    shared: &Rc<Shared>,
+    op: OutboxOp<JsValue>,
+) -> Result<JsValue, SdkError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let entry = OutboxEntry::new(&id, "", op);
+    let (method, path, body) = request_of(&entry);
+    shared.request(method, &path, body.as_ref()).await
 }
 
 /// Sends one entry and records the outcome. Returns whether it failed in a retryable way.

@@ -231,6 +231,9 @@ test('offline: 20 sends, edit, delete, react, un-react, read; reload; back onlin
   // Back online: everything is delivered once, in order.
   an.goOnline();
   await ok(ap, () => { window.dispatchEvent(new Event('online')); });
+  await eventually('alice reconnects', async () => {
+    assert.equal(await ok(ap, () => window.client.connectionState), 'online');
+  });
   await eventually('alice\'s outbox drains', async () => {
     const p = await ok(ap, () => window.client.pending());
     assert.deepEqual(p, []);
@@ -269,22 +272,21 @@ test('offline: 20 sends, edit, delete, react, un-react, read; reload; back onlin
   });
 
   // Alice's cache equals the server: reopen offline and read the channel from the cache only.
-  await eventually('alice\'s state caught up', async () => {
-    const mine = await ok(ap, (cid) => window.ch(cid).state.messages.map((m) => m.id), cid);
-    assert.deepEqual(mine, final.map((m) => m.id));
+  const view = (cid) => window.ch(cid).state.messages.map((m) => ({
+    id: m.id, seq: m.channel_seq, text: m.text, deleted: !!m.is_deleted,
+    counts: m.reaction_counts || {}, edited: !!m.is_edited,
+  }));
+  await eventually('alice\'s state equals the server\'s', async () => {
+    const mine = await ok(ap, view, cid);
+    assert.deepEqual(mine, final);
   });
   await delay(500); // let the last writes reach IndexedDB
   await an.goOffline();
   await ap.close();
   ap = await an.page();
   await connect(ap, alice);
-  const cached = await ok(ap, async (cid) => {
-    await window.ch(cid).watch();
-    return window.ch(cid).state.messages.map((m) => ({
-      id: m.id, seq: m.channel_seq, text: m.text, deleted: !!m.is_deleted,
-      counts: m.reaction_counts || {}, edited: !!m.is_edited,
-    }));
-  }, cid);
+  await ok(ap, (cid) => window.ch(cid).watch(), cid);
+  const cached = await ok(ap, view, cid);
   assert.deepEqual(cached, final, 'the cache holds exactly the server\'s messages');
   await an.context.close();
   await bn.context.close();
