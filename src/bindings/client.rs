@@ -203,6 +203,7 @@ impl ChatClient {
             token_provider: provider,
             offline,
             posts: RefCell::default(),
+            refresh_lock: futures::lock::Mutex::new(()),
         });
         // Open from the cache: with data from an earlier session the client is usable at once,
         // also offline; the connection and the catch-up follow in the background.
@@ -282,9 +283,15 @@ impl ChatClient {
             .ok()
             .and_then(|k| k.as_string())
             .map(|k| cache::query_key(&k));
-        // Cache first: the same query answered before, with every channel held, answers at
-        // once (`fromCache`); the server's answer follows and updates the list.
-        if let (false, Some(key)) = (next_given, key.as_ref()) {
+        // Cache first: the same query answered before (in an earlier session, or now while
+        // offline), with every channel held, answers at once (`fromCache`); the server's answer
+        // follows as `channel_list.updated`. Once the server answered it in this session, an
+        // online client asks the server.
+        let online = self.shared.core.borrow().state().is_online();
+        let fresh = key
+            .as_ref()
+            .is_some_and(|k| self.shared.offline.fresh_queries.borrow().contains(k));
+        if let (false, Some(key), false) = (next_given, key.as_ref(), online && fresh) {
             let stored = self.shared.offline.store.meta(key).await.ok().flatten();
             let cids: Option<Vec<String>> = stored.map(|l| {
                 l.split('\n')
@@ -364,6 +371,7 @@ impl ChatClient {
         batch.put_meta(cache::LIST_KEY, list);
         if let (false, Some(key)) = (next_given, key) {
             batch.put_meta(&key, cids.join("\n"));
+            shared.offline.fresh_queries.borrow_mut().push(key);
         }
         offline::persist(shared, batch);
         if let Some(next) = answer.field("next") {

@@ -44,6 +44,8 @@ pub(crate) struct Offline {
     failures: Cell<u32>,
     /// Channels shown from the cache and not loaded from the server yet this session.
     pub cached: RefCell<Vec<String>>,
+    /// Channel queries the server answered this session: while online they go to the server.
+    pub fresh_queries: RefCell<Vec<String>>,
 }
 
 fn storage_error(e: StoreError) -> SdkError {
@@ -87,6 +89,7 @@ impl Offline {
             again: Cell::new(false),
             failures: Cell::new(0),
             cached: RefCell::default(),
+            fresh_queries: RefCell::default(),
         }
     }
 }

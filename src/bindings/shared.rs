@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub offline: super::offline::Offline,
     /// When this client last posted per channel (pre-flight slow-mode checks).
     pub posts: RefCell<crate::preflight::PostTimes>,
+    /// One token refresh at a time: calls that found the same token expired share it.
+    pub refresh_lock: futures::lock::Mutex<()>,
 }
 
 impl Shared {
@@ -112,6 +114,16 @@ impl Shared {
         Ok(())
     }
 
+    /// Refreshes the token unless it changed since `stale` was used (another call or the
+    /// socket refreshed it meanwhile): concurrent expiries cost one provider call.
+    pub async fn refresh_token_from(&self, stale: &str) -> Result<(), SdkError> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        if *self.token.borrow() != stale {
+            return Ok(());
+        }
+        self.refresh_token().await
+    }
+
     /// One REST call with the current token; an expired token is refreshed once and the call
     /// repeated.
     pub async fn request(
@@ -120,9 +132,10 @@ impl Shared {
         path: &str,
         body: Option<&JsValue>,
     ) -> Result<JsValue, SdkError> {
+        let used = self.token.borrow().clone();
         match self.api.call_js(method, path, body).await {
             Err(e) if e.code == ErrorCode::TokenExpired && self.token_provider.is_some() => {
-                self.refresh_token().await?;
+                self.refresh_token_from(&used).await?;
                 self.api.call_js(method, path, body).await
             }
             other => other,

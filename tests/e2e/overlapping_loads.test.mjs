@@ -21,7 +21,6 @@ before(async () => { env = await setUp(); });
 after(async () => { if (env) await env.close(); });
 
 test('a late answer of an overlapping watch() does not drop newer messages from the state nor deliver them twice',
-  { todo: 'SDK: SyncEngine::reloaded sets the cursor to the answer\'s last_seq even when it is behind, and the state is replaced by the older snapshot' },
   async (t) => {
     const run = randomUUID().slice(0, 8);
     const clientEnv = { browser: env.browser, baseUrl: env.baseUrl, logs };

@@ -1,9 +1,9 @@
 // End-to-end: the server goes away under two connected clients and comes back on the same port
 // and data dir (its embedded Postgres keeps the data; its Redis starts empty). Meanwhile one
-// client keeps sending. Sends that fail are retried by the test with the same message id, as
-// an app does with a failed message (the SDK's durable outbox is not wired into the client yet,
-// so nothing resends by itself). Afterwards both clients must hold exactly what the server
-// stored: every message once, in the server's order, no failed or pending echo left.
+// client keeps sending: its sends wait in the durable outbox and are delivered by the SDK itself
+// once the server is back (same ids, so a send the server already took is not stored twice).
+// Afterwards both clients must hold exactly what the server stored: every message once, in the
+// server's order, no failed or pending echo left.
 //
 // This file runs servers of its own (a shared CHAT_DEMO_URL server cannot be restarted).
 // Every wait polls with a deadline; nothing here asserts how long anything took.
@@ -127,7 +127,7 @@ async function assertConverged({ alice, bob }, { id, cid }, expected) {
   assert.deepEqual(delivered, server_, 'bob got one message.new per message, in order');
 }
 
-test('SIGTERM: a send while the server is down fails retryably; after the restart the resend (same id) and the rest reach both clients once, in order (bob catching up by sync)', async (t) => {
+test('SIGTERM: a send while the server is down waits in the outbox; after the restart it and the rest reach both clients once, in order (bob catching up by sync)', async (t) => {
   await withClients(t, async ({ run, open }) => {
     const channel = await channelFor(run, ['bob']);
     const alice = await open('alice');
@@ -146,10 +146,16 @@ test('SIGTERM: a send while the server is down fails retryably; after the restar
     await server.stop({ signal: 'SIGTERM' });
     const down = randomUUID();
     sent.push(down);
-    const err = await alice.fail((a) => ch(a.cid).sendMessage({ id: a.id, text: 'while down' }), { cid, id: down });
-    assert.equal(err.retryable, true, `a send to a server that is gone is retryable: ${JSON.stringify(err)}`);
-    assert.deepEqual((await stateOf(alice, cid)).filter((m) => m.id === down), [{ id: down, status: 'failed' }],
-      'shown as failed meanwhile');
+    // Not awaited: the send resolves once delivered, after the restart.
+    await alice.page.evaluate((a) => {
+      window.downSend = ch(a.cid).sendMessage({ id: a.id, text: 'while down' })
+        .then((m) => ({ id: m.id }), (e) => ({ failed: e.code }));
+    }, { cid, id: down });
+    await eventually('the send waits in the outbox, shown as sending', async () => {
+      assert.deepEqual((await stateOf(alice, cid)).filter((m) => m.id === down), [{ id: down, status: 'sending' }]);
+      const pending = await alice.call(() => client.pending());
+      assert.deepEqual(pending.map((e) => [e.id, e.kind]), [[down, 'send']]);
+    });
 
     // bob stays away until alice is done: his clock stops (no backoff timer fires) once he
     // has noticed the server is gone and has no attempt in flight.
@@ -167,10 +173,16 @@ test('SIGTERM: a send while the server is down fails retryably; after the restar
 
     const failedStarts = await restart();
     assert.deepEqual(failedStarts, [], 'after a graceful stop the server starts again at once');
-    assert.deepEqual((await stored(alice.userId, channel.id)).map((m) => m.id), sent.slice(0, 3),
-      'what was acknowledged before the stop survived it; the failed send was not stored');
+    assert.deepEqual((await stored(alice.userId, channel.id)).map((m) => m.id).slice(0, 3), sent.slice(0, 3),
+      'what was acknowledged before the stop survived it');
     await backOnline(alice);
-    await send('while down', down);           // the app's retry of the failed message
+    // The outbox delivers the send made while the server was down, by itself.
+    const delivered = await eventually('the queued send is delivered', async () => {
+      const r = await alice.page.evaluate(() => window.downSend && Promise.race([window.downSend, null]));
+      assert.ok(r, 'not delivered yet');
+      return r;
+    }, 60_000);
+    assert.deepEqual(delivered, { id: down });
     sent.push(await send('after 1'));
     sent.push(await send('after 2'));
     assert.equal(await bob.call(() => client.connectionState), 'reconnecting', 'bob was away for all of it');
@@ -197,51 +209,53 @@ test('SIGKILL in the middle of a burst, with one send committed but its answer l
     // The 6th send reaches the server and is committed; the server is killed before its answer
     // gets back to the page, which sees the connection reset.
     let posts = 0;
+    let killed = false;
     await alice.page.route(`**/v1/channels/messaging/${channel.id}/messages*`, async (route) => {
       if (route.request().method() !== 'POST' || ++posts !== KILL_AT) return route.continue();
       const answer = await route.fetch();
       assert.equal(answer.status(), 200, 'the server took it');
       await server.stop({ signal: 'SIGKILL' });
+      killed = true;
       return route.abort('connectionreset');
     });
 
-    // alice sends one after another, in the page, recording each outcome.
+    // alice sends the burst as an app does: every send at once (the outbox keeps the order),
+    // recording each outcome.
     await alice.page.evaluate(({ c, ids: all }) => {
       window.burst = { acked: [], failed: [] };
-      (async () => {
-        for (const [i, id] of all.entries()) {
-          try {
-            await ch(c).sendMessage({ id, text: `burst ${i}` });
-            window.burst.acked.push(id);
-          } catch (e) {
-            window.burst.failed.push({ id, code: e.code, retryable: e.retryable });
-          }
-        }
-      })();
+      for (const [i, id] of all.entries()) {
+        ch(c).sendMessage({ id, text: `burst ${i}` }).then(
+          () => window.burst.acked.push(id),
+          (e) => window.burst.failed.push({ id, code: e.code, retryable: e.retryable }),
+        );
+      }
     }, { c: cid, ids });
-    const burst = await eventually('alice\'s burst has finished', async () => {
-      const b = await alice.page.evaluate(() => window.burst);
-      assert.equal(b.acked.length + b.failed.length, ids.length);
-      return b;
+    await eventually('the server was killed with the 6th send committed', async () => {
+      assert.equal(killed, true);
     }, 30_000);
+    const before = await alice.page.evaluate(() => window.burst);
+    assert.deepEqual(before.acked, ids.slice(0, KILL_AT - 1), 'the sends before the kill were acknowledged');
+    assert.deepEqual(before.failed, [], 'nothing is refused: the rest waits in the outbox');
     await alice.page.unrouteAll();
-    assert.deepEqual(burst.acked, ids.slice(0, KILL_AT - 1), 'the sends before the kill were acknowledged');
-    assert.deepEqual(burst.failed.map((f) => f.id), ids.slice(KILL_AT - 1), 'the one in flight and all after it failed');
-    assert.deepEqual(burst.failed.filter((f) => !f.retryable), [], 'every failure is retryable');
 
     const failedStarts = await restart();
     if (failedStarts.length) {
       t.diagnostic(`${failedStarts.length} start(s) failed before the data dir was free again; first: ${failedStarts[0].split('\n').slice(-3).join(' | ')}`);
     }
-    assert.deepEqual((await stored(alice.userId, channel.id)).map((m) => m.id), ids.slice(0, KILL_AT),
+    const afterKill = (await stored(alice.userId, channel.id)).map((m) => m.id);
+    assert.deepEqual(afterKill.slice(0, KILL_AT), ids.slice(0, KILL_AT),
       'every acknowledged send, and the committed one whose answer was lost, survived the kill');
 
     await backOnline(alice);
     await backOnline(bob);
-    for (const { id } of burst.failed) {
-      const m = await alice.call((a) => ch(a.cid).sendMessage({ id: a.id, text: a.text }), { cid, id, text: `burst ${ids.indexOf(id)}` });
-      assert.equal(m.id, id);
-    }
+    // The outbox resends the one whose answer was lost (the server recognises its id) and
+    // delivers the rest, by itself.
+    const burst = await eventually('every send of the burst is delivered', async () => {
+      const b = await alice.page.evaluate(() => window.burst);
+      assert.equal(b.acked.length, ids.length);
+      return b;
+    }, 90_000);
+    assert.deepEqual(burst.failed, []);
     await assertConverged({ alice, bob }, channel, ids);
   });
 });

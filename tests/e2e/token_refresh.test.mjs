@@ -252,7 +252,7 @@ test('without a tokenProvider the expiry ends the session: state closed, error t
   });
 });
 
-test('concurrent REST calls that all find the token expired share one tokenProvider call', { todo: 'SDK: each call refreshes on its own (Shared::request has no single-flight refresh)' }, async (t) => {
+test('concurrent REST calls that all find the token expired share one tokenProvider call', async (t) => {
   await withClients(t, async ({ run, open }) => {
     await upsertUsers([`alice-${run}`]);
     const short = await mint(`alice-${run}`, 4);
