@@ -342,3 +342,47 @@ test('a tab closed after the server applied a send but before the answer arrived
   assert.deepEqual(msgs, ids.map((id, i) => [id, `crash ${i}`]), 'each message once, in order');
   await an.context.close();
 });
+
+test('persistence: memory keeps nothing across reloads; disconnect({ clearCache }) deletes the user\'s database', { timeout: 60_000 }, async (t) => {
+  t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
+  const suffix = randomUUID().slice(0, 8);
+  const alice = `alice-${suffix}`;
+  const cid = `messaging:mem-${suffix}`;
+  const an = await openContext(alice);
+  let ap = await an.page();
+
+  // In memory: usable, but nothing is written to IndexedDB.
+  const mem = await ok(ap, async ([id, cid]) => {
+    const { ChatClient } = await import('/js/index.js');
+    const r = await fetch(`/dev/credentials?user_id=${encodeURIComponent(id)}`);
+    const { api_key: apiKey, user_id: userId, token } = await r.json();
+    localStorage.setItem(`creds:${id}`, JSON.stringify({ api_key: apiKey, user_id: userId, token }));
+    const client = await ChatClient.connect({ apiUrl: location.origin, apiKey, userId, token, persistence: 'memory' });
+    const c = client.channel(cid.split(':')[0], cid.split(':')[1]);
+    await c.create();
+    await c.sendMessage({ text: 'kept in memory only' });
+    const dbs = (await indexedDB.databases()).map((d) => d.name);
+    const where = client.persistence;
+    await client.disconnect();
+    return { where, dbs, apiKey };
+  }, [alice, cid]);
+  assert.equal(mem.where, 'memory');
+  assert.ok(!mem.dbs.includes(`chat-sdk:${mem.apiKey}:${alice}`), 'no database for a memory client');
+
+  // With IndexedDB: the database exists while signed in and is gone after clearCache.
+  await ap.close();
+  ap = await an.page();
+  await connect(ap, alice);
+  const cleared = await ok(ap, async ([id, cid, key]) => {
+    const c = window.ch(cid);
+    await c.watch();
+    await c.sendMessage({ text: 'stored' });
+    const name = `chat-sdk:${key}:${id}`;
+    const before = (await indexedDB.databases()).map((d) => d.name).includes(name);
+    await window.client.disconnect({ clearCache: true });
+    const after = (await indexedDB.databases()).map((d) => d.name).includes(name);
+    return { before, after };
+  }, [alice, cid, mem.apiKey]);
+  assert.deepEqual(cleared, { before: true, after: false });
+  await an.context.close();
+});
