@@ -178,7 +178,18 @@ pub(crate) fn persist(shared: &Rc<Shared>, batch: WriteBatch<JsValue>) {
             for b in batches {
                 all.append(b);
             }
-            if let Err(e) = shared.offline.store.write(all).await {
+            let store = shared.offline.store.clone();
+            let mut result = store.write(all.clone()).await;
+            if let Err(StoreError::QuotaExceeded { .. }) = result {
+                // Space ran short: drop older cached messages (never outbox entries or what
+                // they refer to) and try once more.
+                let cids: Vec<String> = shared.core.borrow().state.channels.keys().cloned().collect();
+                for cid in cids {
+                    let _ = store.evict_messages(&cid, CACHED_PAGE).await;
+                }
+                result = store.write(all).await;
+            }
+            if let Err(e) = result {
                 warn("chat-sdk: could not store changes:", &e);
             }
         }
