@@ -45,7 +45,6 @@ line=$(node -e '
     store_write_10k_ms: ms(r.write),
     store_latest50_ms: ms(r.latest),
     store_read_all_10k_ms: ms(r.all),
-    store_latest50_typed_ms: ms(r.latest_typed),
     store_open_ms: ms(r.open),
     dexie_write_10k_ms: ms(r.dexie_write),
     dexie_latest50_ms: ms(r.dexie_latest),

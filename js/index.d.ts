@@ -18,6 +18,22 @@ export interface ChatClientOptions {
   tokenProvider?: () => Promise<string> | string;
   /** Identifies this device or tab to the server. */
   deviceId?: string;
+  /** Where to keep data on the device: IndexedDB (the default; falls back to memory where
+   * IndexedDB is unavailable), or `'memory'` / `false` to keep nothing across reloads. */
+  persistence?: 'indexeddb' | 'memory' | false;
+}
+
+/** One change waiting in the durable outbox (`client.pending()`). */
+export interface OutboxEntryInfo {
+  /** The change's id: a message id for a send; pass it to `retry()` / `discard()`. */
+  id: string;
+  cid: string;
+  kind: 'send' | 'edit' | 'delete' | 'add_reaction' | 'remove_reaction' | 'mark_read' | 'call';
+  state: 'pending' | 'in_flight' | 'failed';
+  attempts: number;
+  /** The server's error code when `state` is `failed`. */
+  code?: ErrorCode;
+  message?: string;
 }
 
 export interface User {
@@ -137,8 +153,8 @@ export interface Message {
   edited_at?: string;
   deleted_at?: string;
   scheduled_for?: string;
-  /** Local echoes only: `sending`, or `failed` with `error`. */
-  error?: ChatError;
+  /** Local echoes only (`status` `sending` or `failed`): the server's refusal. */
+  error?: { code: ErrorCode; message: string };
 }
 
 export interface ChannelStateResponse {
@@ -149,6 +165,8 @@ export interface ChannelStateResponse {
   membership?: ChannelMember;
   watcher_count?: number;
   online_count?: number;
+  /** Answered from the device's cache; the server's answer follows as events. */
+  from_cache?: boolean;
 }
 /** @deprecated use ChannelStateResponse */
 export type ChannelState = ChannelStateResponse;
@@ -194,7 +212,8 @@ export interface ChannelSort {
   direction: 1 | -1;
 }
 export interface QueryChannelsOptions { limit?: number; next?: string }
-export type ChannelPage = Channel[] & { next?: string };
+/** `fromCache`: answered from the device's cache; `channel_list.updated` brings the server's. */
+export type ChannelPage = Channel[] & { next?: string; fromCache?: boolean };
 
 export interface UserFilter {
   id_in?: string[];
@@ -357,6 +376,14 @@ export interface DraftUpdatedEvent { type: 'draft.updated'; user_seq: number; dr
 export interface DraftDeletedEvent { type: 'draft.deleted'; user_seq: number; cid: string; parent_id?: string }
 /** Everything missed while disconnected has been applied. */
 export interface ConnectionRecoveredEvent { type: 'connection.recovered' }
+/** The outbox changed: how many changes wait to be delivered, and how many were refused. */
+export interface OutboxChangedEvent { type: 'outbox.changed'; pending: number; failed: number }
+/** The server refused a queued change for good (it stays visible until retry/discard). */
+export interface OutboxFailedEvent { type: 'outbox.failed'; id: string; cid: string; code: ErrorCode; message: string }
+/** A page of missed events was applied; `more` while further pages follow. */
+export interface SyncProgressEvent { type: 'sync.progress'; events: number; more: boolean }
+/** The server answered a channel query that was first answered from the cache. */
+export interface ChannelListUpdatedEvent { type: 'channel_list.updated'; channels: ChannelPage }
 export interface ConnectionChangedEvent {
   type: 'connection.changed';
   state: ConnectionState;
@@ -369,7 +396,8 @@ export type ChatEvent =
   | MessageUpdatedEvent | MessageDeletedEvent | ReactionEvent | MessageReadEvent
   | ChannelChangedEvent | MemberUpdatedEvent | MemberRemovedEvent | WatchingEvent | TypingEvent
   | MentionEvent | InvitedEvent | RemovedFromChannelEvent | MembershipUpdatedEvent
-  | UserUpdatedEvent | PresenceChangedEvent | DraftUpdatedEvent | DraftDeletedEvent;
+  | UserUpdatedEvent | PresenceChangedEvent | DraftUpdatedEvent | DraftDeletedEvent
+  | OutboxChangedEvent | OutboxFailedEvent | SyncProgressEvent | ChannelListUpdatedEvent;
 export type ChatEventType = ChatEvent['type'];
 /** The event type(s) whose `type` can be `T`. */
 export type EventOf<T extends ChatEventType> = ChatEvent extends infer E
@@ -380,7 +408,7 @@ export type ChannelEvent =
   | MessageNewEvent | MemberAddedEvent | AddedToChannelEvent | MessageUpdatedEvent
   | MessageDeletedEvent | ReactionEvent | MessageReadEvent | ChannelChangedEvent
   | MemberUpdatedEvent | MemberRemovedEvent | WatchingEvent | TypingEvent | MentionEvent
-  | RemovedFromChannelEvent | MembershipUpdatedEvent | DraftDeletedEvent;
+  | RemovedFromChannelEvent | MembershipUpdatedEvent | DraftDeletedEvent | OutboxFailedEvent;
 
 /** Removes the listener it was returned for. */
 export type Unsubscribe = () => void;
@@ -397,10 +425,14 @@ export declare class Channel {
   readonly state: ChannelLocalState;
   /** Gets or creates the channel (idempotent) and loads its state. */
   create(): Promise<ChannelStateResponse>;
-  /** Watches the channel and loads its state. */
+  /** Watches the channel and loads its state. A channel held in the cache answers at once
+   * (`from_cache: true`) and is brought up to date from the server in the background. */
   watch(): Promise<ChannelStateResponse>;
   stopWatching(): Promise<{ watcher_count: number }>;
-  /** Sends a message (local echo at once); resolves with the stored message. */
+  /** Sends a message: a local echo at once (`status: 'sending'`), stored durably with its
+   * outbox entry and delivered exactly once when online; resolves with the stored message.
+   * Rejects at once (`channel_frozen`, `banned_from_channel`, `slow_mode`) when the server
+   * would refuse it; a refusal by the server leaves the echo `failed` (see `client.retry`). */
   sendMessage(message: SendMessageInput): Promise<Message>;
   /** A page of messages, oldest first (merged into the state). */
   queryMessages(query?: MessageQuery): Promise<Message[]>;
@@ -465,12 +497,15 @@ export declare class ChatClient {
   updateUser(changes: UserChanges): Promise<User>;
   setPresence(status: 'online' | 'away'): void;
   getMessage(id: string): Promise<Message>;
+  /** Edits, deletes and reactions show at once, are queued durably and delivered in order;
+   * a change that cancels a still-unsent one (delete of an unsent message, add then remove
+   * of a reaction) resolves with `undefined` and sends nothing. */
   updateMessage(id: string, changes: MessageChanges): Promise<Message>;
-  deleteMessage(id: string, options?: { hard?: boolean }): Promise<Message>;
+  deleteMessage(id: string, options?: { hard?: boolean }): Promise<Message | undefined>;
   pinMessage(id: string): Promise<Message>;
   unpinMessage(id: string): Promise<Message>;
-  sendReaction(messageId: string, type: string, options?: { enforceUnique?: boolean }): Promise<ReactionResponse>;
-  deleteReaction(messageId: string, type: string): Promise<ReactionResponse>;
+  sendReaction(messageId: string, type: string, options?: { enforceUnique?: boolean }): Promise<ReactionResponse | undefined>;
+  deleteReaction(messageId: string, type: string): Promise<ReactionResponse | undefined>;
   search(query: string, options?: SearchOptions): Promise<SearchResponse>;
   getUnreadCount(): Promise<UnreadResponse>;
   queryDrafts(options?: { limit?: number; next?: string }): Promise<DraftsPage>;
@@ -479,8 +514,17 @@ export declare class ChatClient {
   removeDevice(id: string): Promise<boolean>;
   /** Any REST call (`path` from `/v1/`); `mutation` adds a fresh `mutation_id`. */
   request(method: HttpMethod, path: string, body?: object, mutation?: boolean): Promise<unknown>;
-  /** Closes for good and releases the socket, timers and listeners. */
-  disconnect(): Promise<void>;
+  /** Where data is kept: `indexeddb`, or `memory` (nothing survives a reload). */
+  readonly persistence: 'indexeddb' | 'memory';
+  /** The changes waiting in the outbox, in the order they were made. */
+  pending(): Promise<OutboxEntryInfo[]>;
+  /** Queues a refused change again (after what was queued meanwhile). */
+  retry(id: string): Promise<void>;
+  /** Drops a refused change; a refused send takes its message with it. */
+  discard(id: string): Promise<void>;
+  /** Closes for good and releases the socket, timers and listeners; `clearCache` also deletes
+   * everything stored on this device for the user (the outbox included). */
+  disconnect(options?: { clearCache?: boolean }): Promise<void>;
   /** Releases this handle's wasm memory now instead of at garbage collection. */
   free(): void;
 }

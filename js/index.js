@@ -1,7 +1,8 @@
 // The npm entry of chat-sdk: initialises the WebAssembly module once (pkg/chat_sdk_bg.wasm,
 // built by `wasm-pack build --target web`, beside pkg/chat_sdk.js), re-exports the
 // wasm-bindgen classes, and adds the REST methods that need no client-side state as thin
-// wrappers over `client.request` (the Rust core adds the token, its refresh, and mutation ids).
+// wrappers over `client.request` (the Rust core adds the token, its refresh, and mutation ids)
+// or, for changes, over the durable outbox (`client._mutate`).
 import init, { ChatClient, Channel } from '../pkg/chat_sdk.js';
 
 let initialising = null;
@@ -58,25 +59,11 @@ define(ChatClient, {
   getMessage(id) {
     return this.request('GET', `/v1/messages/${enc(id)}`).then(pick('message'));
   },
-  updateMessage(id, changes) {
-    return this.request('PATCH', `/v1/messages/${enc(id)}`, changes, true).then(pick('message'));
-  },
-  deleteMessage(id, options = {}) {
-    return this.request('DELETE', `/v1/messages/${enc(id)}${query({ hard: options.hard })}`, undefined, true)
-      .then(pick('message'));
-  },
   pinMessage(id) {
     return this.request('POST', `/v1/messages/${enc(id)}/pin`, undefined, true).then(pick('message'));
   },
   unpinMessage(id) {
     return this.request('DELETE', `/v1/messages/${enc(id)}/pin`, undefined, true).then(pick('message'));
-  },
-  sendReaction(messageId, type, options = {}) {
-    return this.request('POST', `/v1/messages/${enc(messageId)}/reactions`,
-      { type, enforce_unique: options.enforceUnique || undefined }, true);
-  },
-  deleteReaction(messageId, type) {
-    return this.request('DELETE', `/v1/messages/${enc(messageId)}/reactions/${enc(type)}`, undefined, true);
   },
   search(text, options = {}) {
     return this.request('POST', '/v1/search', { query: text, ...options });
@@ -102,8 +89,12 @@ define(ChatClient, {
 });
 
 const path = (channel, rest = '') => `/v1/channels/${enc(channel.type)}/${enc(channel.id)}${rest}`;
+// Channel changes go through the durable outbox (`_mutate`): queued with a mutation id,
+// delivered in order once online, resolved with the server's answer.
+const mutate = (channel, method, rest, body) =>
+  channel._client()._mutate(channel.cid, method, path(channel, rest), body);
 const post = (rest, key) => function (body) {
-  const call = this._client().request('POST', path(this, rest), body);
+  const call = mutate(this, 'POST', rest, body);
   return key ? call.then(pick(key)) : call;
 };
 
@@ -113,13 +104,13 @@ define(Channel, {
     return this.__client;
   },
   update(data) {
-    return this._client().request('PUT', path(this), data).then(pick('channel'));
+    return mutate(this, 'PUT', '', data).then(pick('channel'));
   },
   updatePartial(set = {}, unset = []) {
-    return this._client().request('PATCH', path(this), { set, unset }).then(pick('channel'));
+    return mutate(this, 'PATCH', '', { set, unset }).then(pick('channel'));
   },
   delete() {
-    return this._client().request('DELETE', path(this)).then(pick('channel'));
+    return mutate(this, 'DELETE', '').then(pick('channel'));
   },
   freeze: function () { return post('/freeze', 'channel').call(this); },
   unfreeze: function () { return post('/unfreeze', 'channel').call(this); },
@@ -147,7 +138,7 @@ define(Channel, {
   },
   saveDraft(draft) { return post('/draft', 'draft').call(this, draft); },
   deleteDraft(parentId) {
-    return this._client().request('DELETE', path(this, `/draft${query({ parent_id: parentId })}`)).then(pick('deleted'));
+    return mutate(this, 'DELETE', `/draft${query({ parent_id: parentId })}`).then(pick('deleted'));
   },
 });
 

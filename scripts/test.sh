@@ -33,7 +33,10 @@ log "TypeScript declarations (tsc --noEmit on a usage file that touches every pu
 echo "typecheck: 1 passed, 0 failed"
 
 log "end-to-end tests (Playwright, Debian chromium)"
-(cd tests/e2e && CHAT_DEMO_URL="$SERVER_URL" node --test)
+# Most files use the server above; the fault tests (token expiry, reconnect signals, server
+# restart) start servers of their own from the same binary, to stop and restart them.
+server_bin="$PWD/target/debug/chat-server"
+(cd tests/e2e && CHAT_DEMO_URL="$SERVER_URL" CHAT_SERVER_BIN="$server_bin" node --test)
 
 passed=$(sed -nE 's/^test result: ok\. ([0-9]+) passed.*/\1/p; s/^# pass ([0-9]+)$/\1/p; s/^typecheck: ([0-9]+) passed.*/\1/p' "$summary_log" | awk '{s+=$1} END {print s+0}')
 log "all tests passed"

@@ -9,14 +9,17 @@
 //! (`bindings`) that the npm package re-exports.
 
 pub mod api;
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod connection;
 pub mod decode;
+pub mod echo;
 pub mod error;
 pub mod events;
 pub mod frame;
 pub mod outbox;
+pub mod preflight;
 pub mod sequence;
 pub mod state;
 pub mod store;

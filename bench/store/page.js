@@ -79,7 +79,7 @@ async function dexieReadAll(name) {
 async function main() {
   await init();
   const OURS = 'bench-store', DEXIE = 'bench-dexie';
-  const r = { write: [], dexie_write: [], latest: [], latest_typed: [], dexie_latest: [],
+  const r = { write: [], dexie_write: [], latest: [], dexie_latest: [],
     open: [], dexie_open: [], all: [], dexie_all: [] };
   for (let rep = 0; rep < REPS; rep++) {
     if (rep % 2) {
@@ -91,10 +91,9 @@ async function main() {
     }
   }
   for (let i = 0; i < COLD_OPENS; i++) {
-    const ours = await storeLatest50(OURS, false);
-    const typed = await storeLatest50(OURS, true);
+    const ours = await storeLatest50(OURS);
     const dexie = await dexieLatest50(DEXIE);
-    r.latest.push(ours.query_ms); r.open.push(ours.open_ms); r.latest_typed.push(typed.query_ms);
+    r.latest.push(ours.query_ms); r.open.push(ours.open_ms);
     r.dexie_latest.push(dexie.query_ms); r.dexie_open.push(dexie.open_ms);
   }
   for (let rep = 0; rep < REPS; rep++) {

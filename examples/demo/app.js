@@ -12,6 +12,7 @@ const $ = (sel) => document.querySelector(sel);
 const els = {
   me: $('#me'),
   status: $('#status'),
+  waiting: $('#waiting'),
   conn: $('.conn'),
   error: $('#error'),
   messages: $('#messages'),
@@ -74,8 +75,11 @@ function renderMessage(m) {
   if (m.user_id === userId) el.classList.add('mine');
   if (m.status && m.status !== 'sent') el.classList.add(`status-${m.status}`);
   el.dataset.id = m.id;
+  el.dataset.status = m.status ?? '';
   el.dataset.user = m.user_id ?? '';
-  el.dataset.seq = m.channel_seq == null ? '' : String(m.channel_seq);
+  // A local echo (queued in the outbox, not confirmed yet) has no sequence number (0).
+  el.dataset.seq = m.channel_seq ? String(m.channel_seq) : '';
+  if (m.error) el.title = `not sent: ${m.error.code} — ${m.error.message}`;
 
   const meta = document.createElement('div');
   meta.className = 'meta';
@@ -108,8 +112,9 @@ function addMessage(m) {
   const existing = shown.get(m.id);
   if (existing) {
     const hadSeq = existing.dataset.seq !== '';
-    const changed = (!hadSeq && m.channel_seq != null)
-      || existing.querySelector('.text').textContent !== (m.text ?? '');
+    const changed = (!hadSeq && m.channel_seq)
+      || existing.querySelector('.text').textContent !== (m.text ?? '')
+      || existing.dataset.status !== (m.status ?? '');
     if (!changed) return;
     existing.remove();
     shown.delete(m.id);
@@ -118,7 +123,7 @@ function addMessage(m) {
 
   // Insert in channel_seq order (events can arrive after a history page that overlaps them).
   // Messages without a sequence number yet (local echoes) go last.
-  const seq = m.channel_seq == null ? NaN : Number(m.channel_seq);
+  const seq = m.channel_seq ? Number(m.channel_seq) : NaN;
   let before = null;
   if (!Number.isNaN(seq)) {
     for (const other of els.messages.querySelectorAll('.message')) {
@@ -169,12 +174,24 @@ async function start() {
 
   setStatus(client.connectionState);
   let lastState = client.connectionState;
+  // Messages written offline wait in the outbox (IndexedDB) and go out once online.
+  let waiting = 0;
+  const showState = () => {
+    els.waiting.hidden = waiting === 0;
+    els.waiting.textContent = `· ${waiting} waiting`;
+  };
+  client.on('outbox.changed', (ev) => {
+    waiting = ev.pending;
+    showState();
+    if (channel) for (const m of channel.state.messages) addMessage(m);
+  });
   client.on('connection.changed', (ev) => {
     setStatus(ev.state);
     // After a reconnect, pick up anything the live stream may have missed (dedupe makes
     // the overlap harmless).
     if (ev.state === 'online' && lastState !== 'online' && channel) catchUp();
     lastState = ev.state;
+    showState();
   });
 
   const members = [...new Set([...DEMO_USERS, userId])];
@@ -184,6 +201,8 @@ async function start() {
 
   const state = await channel.create();
   for (const m of state.messages || []) addMessage(m);
+  // Local echoes restored from the outbox after a reload.
+  for (const m of channel.state.messages) addMessage(m);
 
   setComposerEnabled(true);
   document.body.dataset.ready = 'true';
@@ -213,6 +232,8 @@ els.form.addEventListener('submit', async (e) => {
   if (!text || !channel) return;
   els.composer.value = '';
   try {
+    // Shown at once (outbox.changed re-renders the echo); resolves once delivered, which
+    // may be much later when offline.
     const msg = await channel.sendMessage({ text });
     clearError();
     addMessage(msg);

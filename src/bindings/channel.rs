@@ -11,9 +11,14 @@ use wasm_bindgen::prelude::*;
 use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
 use super::shared::{channel_path, object, promise, Shared};
+use super::offline::{self, now_iso};
 use crate::api::Method;
+use crate::echo;
+use crate::outbox::OutboxOp;
 use crate::platform::timer::now_ms;
+use crate::preflight;
 use crate::state::{ChannelState, Wire};
+use crate::store::WriteBatch;
 
 #[wasm_bindgen]
 #[derive(Clone)]
@@ -297,7 +302,22 @@ impl Channel {
 
     /// Starts watching (the server counts the watcher and sends typing/watching events) and
     /// loads the state.
+    ///
+    /// A channel opened from the cache answers at once (`from_cache: true`) and is loaded from
+    /// the server in the background; its events then bring the state up to date.
     pub async fn watch(&self) -> Result<JsValue, JsValue> {
+        let cached = {
+            let mut list = self.shared.offline.cached.borrow_mut();
+            let at = list.iter().position(|c| *c == self.cid);
+            at.map(|i| list.remove(i)).is_some()
+        };
+        if cached {
+            let this = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = this.load(Method::Post, "/watch", None).await;
+            });
+            return Ok(self.cached_answer());
+        }
         self.load(Method::Post, "/watch", None).await
     }
     pub async fn stop_watching(&self) -> Result<JsValue, JsValue> {
@@ -306,8 +326,12 @@ impl Channel {
     }
 
     /// Sends a message: it shows at once in `state.messages` as a local echo (`status:
-    /// 'sending'`), replaced by the server's copy, or marked `failed` with the error. `id` is
-    /// generated unless given; resending the same id never duplicates.
+    /// 'sending'`), is stored with its outbox entry in one transaction (so it survives a reload
+    /// or going offline), and is replaced by the server's copy once delivered — or marked
+    /// `failed` with the server's code (see `client.retry` / `client.discard`). `id` is
+    /// generated unless given; resending the same id never duplicates. Resolves with the
+    /// server's message; rejects at once when the channel is frozen, the user banned, or slow
+    /// mode still running.
     pub async fn send_message(&self, message: JsValue) -> Result<JsValue, JsValue> {
         if !message.is_object() {
             return Err(bad_argument("sendMessage", "a message object is required"));
@@ -321,39 +345,32 @@ impl Channel {
                 id
             }
         };
-        let scheduled = body.field("scheduled_for").is_some();
-        let echo = Object::assign(&Object::new(), &body);
-        for (k, v) in [
-            ("cid", JsValue::from_str(&self.cid)),
-            ("channel_seq", 0.into()),
-            ("user_id", self.shared.config.user_id.as_str().into()),
-            ("status", "sending".into()),
-            ("created_at", js_sys::Date::new_0().to_iso_string().into()),
-        ] {
-            let _ = Reflect::set(&echo, &k.into(), &v);
-        }
-        if !scheduled {
-            self.with_state(|c| c.add_echo(echo.clone().into()));
-        }
-        match self
-            .call(Method::Post, &self.path("/messages"), Some(body.into()))
-            .await
+        let body: JsValue = body.into();
+        let now = now_ms();
+        let iso = now_iso();
         {
-            Ok(answer) => {
-                let message = answer.field("message").unwrap_or(JsValue::UNDEFINED);
-                self.with_state(|c| {
-                    if message.u64_of("channel_seq").unwrap_or(0) > 0 {
-                        c.put_message(message.clone(), 0);
-                    }
-                });
-                Ok(message)
+            let core = self.shared.core.borrow();
+            if let Some(c) = core.state.channel(&self.cid) {
+                let mut posts = self.shared.posts.borrow_mut();
+                preflight::check_post(c, &posts, now, &iso).map_err(to_js_error)?;
+                posts.posted(c, now);
             }
-            Err(error) => {
-                let _ = Reflect::set(&echo, &"status".into(), &"failed".into());
-                let _ = Reflect::set(&echo, &"error".into(), &error);
-                self.with_state(|c| c.messages.set_local(&id, echo.into()));
-                Err(error)
-            }
+        }
+        let echo = echo::sent(&body, &self.cid, &self.shared.config.user_id, &iso);
+        let mut batch = WriteBatch::new();
+        // A scheduled message shows when the server delivers it, not before.
+        if body.field("scheduled_for").is_none() {
+            self.with_state(|c| c.add_echo(echo.clone()));
+            batch.put_message(echo);
+        }
+        let op = OutboxOp::Send(body);
+        let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
+            .await
+            .map_err(to_js_error)?;
+        match answer.await {
+            Ok(Ok(answer)) => Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED)),
+            Ok(Err(error)) => Err(to_js_error(error)),
+            Err(_) => Err(to_js_error(crate::error::SdkError::closed())),
         }
     }
 
@@ -406,36 +423,73 @@ impl Channel {
         Ok(messages)
     }
 
-    /// Marks the channel read up to `messageId` (everything when absent).
+    /// Marks the channel read up to `messageId` (everything when absent): at once locally,
+    /// delivered through the outbox (several marks while offline fold into one).
     pub async fn mark_read(&self, message_id: Option<String>) -> Result<JsValue, JsValue> {
-        self.read("/read", message_id).await
-    }
-
-    /// Marks `messageId` and everything after it unread.
-    pub async fn mark_unread(&self, message_id: String) -> Result<JsValue, JsValue> {
-        self.read("/unread", Some(message_id)).await
-    }
-
-    async fn read(&self, rest: &str, message_id: Option<String>) -> Result<JsValue, JsValue> {
-        let body = object(&[
-            ("mutation_id", uuid::Uuid::new_v4().to_string().into()),
-            (
-                "message_id",
-                message_id.map_or(JsValue::UNDEFINED, JsValue::from),
-            ),
-        ]);
-        let answer = self
-            .call(Method::Post, &self.path(rest), Some(body))
-            .await?;
-        let read = answer.field("read").unwrap_or(JsValue::UNDEFINED);
         let me = self.shared.config.user_id.clone();
-        self.with_state(|c| {
-            if read.str_of("user_id").as_deref() == Some(me.as_str()) {
-                c.unread_count = read.u64_of("unread_count").unwrap_or(0);
-                c.reads.insert(me, read.clone());
+        let (seq, read) = self.with_state(|c| {
+            let seq = match &message_id {
+                Some(id) => c.message(id).and_then(|m| m.u64_of("channel_seq")),
+                None => c.messages.entries().iter().map(|e| e.seq).max(),
             }
+            .unwrap_or(0);
+            let read = object(&[
+                ("cid", c.cid.as_str().into()),
+                ("user_id", me.as_str().into()),
+                ("last_read_seq", (seq as f64).into()),
+                ("last_read_at", now_iso().into()),
+                ("unread_count", 0.into()),
+            ]);
+            if message_id.is_none() {
+                c.unread_count = 0;
+            }
+            c.reads.insert(me.clone(), read.clone());
+            (seq, read)
         });
-        Ok(read)
+        let mut batch = WriteBatch::new();
+        batch.put_read(read);
+        let op = OutboxOp::MarkRead { message_id, seq };
+        let id = uuid::Uuid::new_v4().to_string();
+        let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
+            .await
+            .map_err(to_js_error)?;
+        match answer.await {
+            Ok(Ok(answer)) => Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED)),
+            Ok(Err(error)) => Err(to_js_error(error)),
+            Err(_) => Err(to_js_error(crate::error::SdkError::closed())),
+        }
+    }
+
+    /// Marks `messageId` and everything after it unread (queued behind earlier marks).
+    pub async fn mark_unread(&self, message_id: String) -> Result<JsValue, JsValue> {
+        let body = object(&[("message_id", message_id.into())]);
+        let op = OutboxOp::Call {
+            method: "POST".into(),
+            path: self.path("/unread"),
+            body: Some(body),
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let answer = super::mutations::change(&self.shared, &id, &self.cid, op, None).await?;
+        Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// The state held for this channel as a `ChannelState` answer marked `from_cache`.
+    fn cached_answer(&self) -> JsValue {
+        self.with_state(|c| {
+            let messages = array(c.messages.entries().iter().map(|e| e.data.clone()));
+            object(&[
+                ("channel", c.channel.clone().unwrap_or(JsValue::UNDEFINED)),
+                ("members", array(c.members.values().cloned())),
+                ("messages", messages),
+                ("read", array(c.reads.values().cloned())),
+                (
+                    "membership",
+                    c.membership.clone().unwrap_or(JsValue::UNDEFINED),
+                ),
+                ("watcher_count", (c.watcher_count as f64).into()),
+                ("from_cache", true.into()),
+            ])
+        })
     }
 }
 

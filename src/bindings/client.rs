@@ -12,7 +12,10 @@ use wasm_bindgen::prelude::*;
 use super::channel::Channel;
 use super::driver;
 use super::errors::{bad_argument, to_js_error};
+use super::offline::{self, Offline};
 use super::shared::{object, promise, Command, Shared};
+use crate::cache;
+use crate::store::WriteBatch;
 use crate::api::{Api, Method};
 use crate::client::ClientCore;
 use crate::config::{ClientConfig, ClientOptions};
@@ -27,7 +30,7 @@ use crate::state::Wire;
 #[wasm_bindgen]
 #[derive(Clone)]
 pub struct ChatClient {
-    shared: Rc<Shared>,
+    pub(crate) shared: Rc<Shared>,
 }
 
 fn is_absent(value: &JsValue) -> bool {
@@ -146,11 +149,20 @@ impl ChatClient {
         }))
     }
 
+    /// Closes the connection; `{clearCache: true}` also deletes everything stored on this
+    /// device for the user (sign-out), the outbox included.
     #[wasm_bindgen(js_name = disconnect, unchecked_return_type = "Promise<void>")]
-    pub fn disconnect_js(&self) -> js_sys::Promise {
+    pub fn disconnect_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ clearCache?: boolean } | undefined")]
+        options: JsValue,
+    ) -> js_sys::Promise {
         let this = self.clone();
         promise(Box::pin(async move {
             this.disconnect().await;
+            if options.flag("clearCache") {
+                offline::clear(&this.shared).await.map_err(to_js_error)?;
+            }
             Ok(JsValue::UNDEFINED)
         }))
     }
@@ -172,8 +184,13 @@ impl ChatClient {
             parsed.token = "pending".into();
         }
         let config = ClientConfig::new(parsed).map_err(to_js_error)?;
+        // `persistence: 'memory'` (or `false`) keeps nothing on the device.
+        let persistence = Reflect::get(&options, &"persistence".into()).unwrap_or_default();
+        let memory = persistence.as_string().as_deref() == Some("memory")
+            || persistence.as_bool() == Some(false);
+        let offline = Offline::open(&config.api_key, &config.user_id, memory).await;
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
-        let mut core = ClientCore::new(&config.user_id, seed);
+        let mut core = ClientCore::new(&config.user_id, seed).with_cache();
         if provider.is_some() {
             core = core.with_token_refresh();
         }
@@ -184,9 +201,32 @@ impl ChatClient {
             config,
             commands,
             token_provider: provider,
+            offline,
+            posts: RefCell::default(),
+            refresh_lock: futures::lock::Mutex::new(()),
         });
+        // Open from the cache: with data from an earlier session the client is usable at once,
+        // also offline; the connection and the catch-up follow in the background.
+        let cached = match offline::restore(&shared).await {
+            Ok(cached) => cached,
+            Err(e) => {
+                web_sys::console::warn_2(
+                    &"chat-sdk: could not read the cache:".into(),
+                    &e.to_string().into(),
+                );
+                false
+            }
+        };
         if shared.config.token == "pending" {
-            shared.refresh_token().await.map_err(to_js_error)?;
+            // Offline with a cache, the session opens anyway; the connection asks again.
+            if let Err(e) = shared.refresh_token().await {
+                if !cached {
+                    return Err(to_js_error(e));
+                }
+            }
+        }
+        if cached {
+            shared.core.borrow_mut().resilient_start();
         }
         let (connected_tx, connected_rx) = oneshot::channel();
         wasm_bindgen_futures::spawn_local(driver::run(
@@ -194,6 +234,10 @@ impl ChatClient {
             commands_rx,
             connected_tx,
         ));
+        offline::kick(&shared);
+        if cached {
+            return Ok(ChatClient { shared });
+        }
         match connected_rx.await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(to_js_error(error)),
@@ -232,9 +276,69 @@ impl ChatClient {
                 }
             }
         }
+        let next_given = !is_absent(&options)
+            && !is_absent(&Reflect::get(&options, &"next".into()).unwrap_or(JsValue::UNDEFINED));
+        let body: JsValue = body.into();
+        let key = js_sys::JSON::stringify(&body)
+            .ok()
+            .and_then(|k| k.as_string())
+            .map(|k| cache::query_key(&k));
+        // Cache first: the same query answered before (in an earlier session, or now while
+        // offline), with every channel held, answers at once (`fromCache`); the server's answer
+        // follows as `channel_list.updated`. Once the server answered it in this session, an
+        // online client asks the server.
+        let online = self.shared.core.borrow().state().is_online();
+        let fresh = key
+            .as_ref()
+            .is_some_and(|k| self.shared.offline.fresh_queries.borrow().contains(k));
+        if let (false, Some(key), false) = (next_given, key.as_ref(), online && fresh) {
+            let stored = self.shared.offline.store.meta(key).await.ok().flatten();
+            let cids: Option<Vec<String>> = stored.map(|l| {
+                l.split('\n')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
+            let held = cids.filter(|cids| {
+                let core = self.shared.core.borrow();
+                cids.iter().all(|c| core.state.channel(c).is_some())
+            });
+            if let Some(cids) = held {
+                let out = Array::new();
+                for cid in &cids {
+                    if let Some((t, id)) = chat_protocol::split_cid(cid) {
+                        let ch = Channel::new(self.shared.clone(), t, id, JsValue::UNDEFINED)?;
+                        out.push(&ch.into());
+                    }
+                }
+                let _ = Reflect::set(&out, &"fromCache".into(), &true.into());
+                let this = self.clone();
+                let key = key.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(page) = this.query_server(body, false, Some(key)).await {
+                        let event = object(&[
+                            ("type", "channel_list.updated".into()),
+                            ("channels", page),
+                        ]);
+                        this.shared.emit(&event);
+                    }
+                });
+                return Ok(out.into());
+            }
+        }
+        self.query_server(body, next_given, key).await
+    }
+
+    /// Asks the server; loads (and stores) every channel of the answer and the list.
+    async fn query_server(
+        &self,
+        body: JsValue,
+        next_given: bool,
+        key: Option<String>,
+    ) -> Result<JsValue, JsValue> {
         let shared = &self.shared;
         let answer = shared
-            .request(Method::Post, "/v1/channels/query", Some(&body.into()))
+            .request(Method::Post, "/v1/channels/query", Some(&body))
             .await
             .map_err(to_js_error)?;
         let out = Array::new();
@@ -250,17 +354,26 @@ impl ChatClient {
             else {
                 continue;
             };
+            shared.offline.cached.borrow_mut().retain(|c| *c != cid);
             cids.push(cid);
             out.push(&Channel::new(shared.clone(), &t, &id, JsValue::UNDEFINED)?.into());
         }
-        let next_given = !is_absent(&options)
-            && !is_absent(&Reflect::get(&options, &"next".into()).unwrap_or(JsValue::UNDEFINED));
-        let mut core = shared.core.borrow_mut();
-        if next_given {
-            core.state.extend_list(cids);
-        } else {
-            core.state.set_list(cids);
+        let list = {
+            let mut core = shared.core.borrow_mut();
+            if next_given {
+                core.state.extend_list(cids.clone());
+            } else {
+                core.state.set_list(cids.clone());
+            }
+            core.state.order.join("\n")
+        };
+        let mut batch = WriteBatch::new();
+        batch.put_meta(cache::LIST_KEY, list);
+        if let (false, Some(key)) = (next_given, key) {
+            batch.put_meta(&key, cids.join("\n"));
+            shared.offline.fresh_queries.borrow_mut().push(key);
         }
+        offline::persist(shared, batch);
         if let Some(next) = answer.field("next") {
             let _ = Reflect::set(&out, &"next".into(), &next);
         }

@@ -173,7 +173,8 @@ impl Driver {
                 Action::RefreshToken => {
                     let shared = shared.clone();
                     wasm_bindgen_futures::spawn_local(async move {
-                        let result = shared.refresh_token().await;
+                        let stale = shared.token.borrow().clone();
+                        let result = shared.refresh_token_from(&stale).await;
                         let _ = shared
                             .commands
                             .unbounded_send(Command::TokenRefreshed(result));
@@ -192,6 +193,10 @@ impl Driver {
                         self.reconnect = None;
                     }
                     shared.emit_connection_changed(state);
+                    if state == ConnectionState::Online {
+                        // Back online: deliver what was queued meanwhile.
+                        super::offline::kick(shared);
+                    }
                 }
                 Action::Connected => {
                     if let Some(tx) = self.connected.take() {

@@ -7,6 +7,8 @@ mod channel;
 mod client;
 mod driver;
 mod errors;
+mod mutations;
+mod offline;
 mod shared;
 
 pub use channel::Channel;

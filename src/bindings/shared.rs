@@ -42,6 +42,12 @@ pub(crate) struct Shared {
     pub commands: mpsc::UnboundedSender<Command>,
     pub token: RefCell<String>,
     pub token_provider: Option<Function>,
+    /// The store, the outbox driver and the cold start ([`super::offline`]).
+    pub offline: super::offline::Offline,
+    /// When this client last posted per channel (pre-flight slow-mode checks).
+    pub posts: RefCell<crate::preflight::PostTimes>,
+    /// One token refresh at a time: calls that found the same token expired share it.
+    pub refresh_lock: futures::lock::Mutex<()>,
 }
 
 impl Shared {
@@ -56,6 +62,14 @@ impl Shared {
                 web_sys::console::error_2(&JsValue::from_str("chat-sdk: listener threw"), &thrown);
             }
         }
+    }
+
+    /// Calls the listeners of a client-made event (`type`, and `cid` when it has one).
+    pub fn emit(&self, event: &JsValue) {
+        let kind = event.str_of("type").unwrap_or_default();
+        let cid = event.str_of("cid");
+        let listeners = self.core.borrow().listeners(&kind, cid.as_deref());
+        self.call_listeners(listeners, event);
     }
 
     /// Emits `{type: 'connection.changed', state, online}`.
@@ -100,6 +114,16 @@ impl Shared {
         Ok(())
     }
 
+    /// Refreshes the token unless it changed since `stale` was used (another call or the
+    /// socket refreshed it meanwhile): concurrent expiries cost one provider call.
+    pub async fn refresh_token_from(&self, stale: &str) -> Result<(), SdkError> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        if *self.token.borrow() != stale {
+            return Ok(());
+        }
+        self.refresh_token().await
+    }
+
     /// One REST call with the current token; an expired token is refreshed once and the call
     /// repeated.
     pub async fn request(
@@ -108,9 +132,10 @@ impl Shared {
         path: &str,
         body: Option<&JsValue>,
     ) -> Result<JsValue, SdkError> {
+        let used = self.token.borrow().clone();
         match self.api.call_js(method, path, body).await {
             Err(e) if e.code == ErrorCode::TokenExpired && self.token_provider.is_some() => {
-                self.refresh_token().await?;
+                self.refresh_token_from(&used).await?;
                 self.api.call_js(method, path, body).await
             }
             other => other,
@@ -139,9 +164,12 @@ impl Shared {
                         let effects = match answer {
                             Ok(answer) => {
                                 let answer = sync_answer(&answer);
+                                let progress = sync_progress(&answer);
                                 let effects =
                                     shared.core.borrow_mut().sync_answer(now_ms(), answer);
-                                effects
+                                shared.perform(effects);
+                                shared.emit(&progress);
+                                Vec::new()
                             }
                             Err(_) => {
                                 shared.core.borrow_mut().sync_failed();
@@ -152,6 +180,7 @@ impl Shared {
                     });
                 }
                 Effect::Reload(cid) => self.spawn_reload(cid),
+                Effect::Persist(batch) => super::offline::persist(self, batch),
                 Effect::ReloadUser => {
                     let cids: Vec<String> =
                         self.core.borrow().state.channels.keys().cloned().collect();
@@ -219,6 +248,19 @@ fn sync_body(request: &SyncRequest) -> JsValue {
         }
     }
     body
+}
+
+/// `{type: 'sync.progress', events, more}`: how many missed events a sync page brought and
+/// whether more pages follow (an app can show a sync bar until `connection.recovered`).
+fn sync_progress(answer: &SyncAnswer<JsValue>) -> JsValue {
+    let events = answer.events.len() + answer.user_events.len();
+    let more = answer.channels.iter().any(|(_, c)| c.has_more)
+        || answer.user.as_ref().is_some_and(|u| u.has_more);
+    object(&[
+        ("type", "sync.progress".into()),
+        ("events", (events as f64).into()),
+        ("more", more.into()),
+    ])
 }
 
 fn cursor(value: &JsValue) -> SyncCursor {

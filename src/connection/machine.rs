@@ -107,6 +107,9 @@ pub struct ConnectionMachine {
     /// A token provider exists: an expired token is refreshed instead of ending the session.
     can_refresh: bool,
     refreshing: bool,
+    /// `connect()` already resolved (opened from the cache): a first connection that cannot
+    /// reach the server retries like any later one instead of failing the session.
+    resilient_start: bool,
 }
 
 impl ConnectionMachine {
@@ -124,7 +127,15 @@ impl ConnectionMachine {
             close_error: None,
             can_refresh: false,
             refreshing: false,
+            resilient_start: false,
         }
+    }
+
+    /// The session is usable before the first connection (from the cache): an unreachable
+    /// server means retrying with backoff, not failing `connect()`. Terminal refusals (bad
+    /// credentials) still end the session.
+    pub fn resilient_start(&mut self) {
+        self.resilient_start = true;
     }
 
     /// Refresh expired tokens through [`Action::RefreshToken`].
@@ -149,7 +160,7 @@ impl ConnectionMachine {
         match input {
             Input::Start => {
                 if self.state == ConnectionState::Connecting && self.socket == Socket::None {
-                    self.first_connect_pending = true;
+                    self.first_connect_pending = !self.resilient_start;
                     self.open(now_ms, &mut out);
                 }
             }
@@ -196,6 +207,11 @@ impl ConnectionMachine {
                 if self.state == ConnectionState::Offline {
                     self.backoff.reset();
                     self.set_state(ConnectionState::Reconnecting, &mut out);
+                    self.open(now_ms, &mut out);
+                } else if self.reconnect_scheduled && self.state == ConnectionState::Reconnecting {
+                    // The network changed while a backoff was pending (the browser need not
+                    // have reported `offline` first): worth trying now, like `Visible`.
+                    self.reconnect_scheduled = false;
                     self.open(now_ms, &mut out);
                 }
             }
@@ -412,6 +428,22 @@ mod tests {
     }
 
     #[test]
+    fn online_during_backoff_retries_the_pending_reconnect_now() {
+        let mut m = online();
+        m.handle(20, Input::SocketClosed { code: 1006 });
+        assert_eq!(m.handle(21, Input::NetworkOnline), [Action::OpenSocket]);
+        assert_eq!(
+            m.handle(22, Input::NetworkOnline),
+            [],
+            "nothing pending any more"
+        );
+        assert!(
+            m.handle(5_000, Input::ReconnectDue).is_empty(),
+            "the old schedule is void"
+        );
+    }
+
+    #[test]
     fn first_connect_opens_then_goes_online_on_connection_ok() {
         let mut m = ConnectionMachine::new(1);
         assert_eq!(m.handle(0, Input::Start), vec![Action::OpenSocket]);
@@ -467,6 +499,28 @@ mod tests {
             panic!("{actions:?}")
         };
         assert_eq!(e.code, ErrorCode::UnknownApiKey);
+    }
+
+    #[test]
+    fn a_session_opened_from_the_cache_retries_an_unreachable_server() {
+        let mut m = ConnectionMachine::new(1);
+        m.resilient_start();
+        m.handle(0, Input::Start);
+        let actions = m.handle(3, Input::SocketClosed { code: 1006 });
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::ScheduleReconnect { .. })),
+            "{actions:?}"
+        );
+        assert!(!actions.iter().any(|a| matches!(a, Action::ConnectFailed(_))));
+        assert_eq!(m.state(), ConnectionState::Reconnecting);
+        // Bad credentials still end it.
+        let mut m = ConnectionMachine::new(1);
+        m.resilient_start();
+        m.handle(0, Input::Start);
+        m.handle(3, Input::SocketClosed { code: 4001 });
+        assert_eq!(m.state(), ConnectionState::Closed);
     }
 
     #[test]

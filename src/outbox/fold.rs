@@ -6,20 +6,25 @@
 //!
 //! | new change | unsent entry in the outbox | result |
 //! | --- | --- | --- |
-//! | edit of `m` | send of `m` | the send carries the new text; nothing enqueued |
-//! | edit of `m` | edit of `m` | that edit carries the new text; nothing enqueued |
-//! | delete of `m` | send of `m` | the send and every entry about `m` removed, the echo deleted |
-//! | delete of `m` | edits / reactions of `m` | those removed; the delete enqueued |
+//! | edit of `m` | send of `m` | the edit's fields merged into the send's body; nothing enqueued |
+//! | edit of `m` | edit of `m` | the new edit's fields merged into that edit's body; nothing enqueued |
+//! | delete of `m` (soft or hard) | send of `m` | the send and every entry about `m` removed, the echo deleted |
+//! | delete of `m` (soft or hard) | edits / reactions / deletes of `m` | those removed; the delete enqueued |
 //! | add reaction `k` on `m` | remove of `k` on `m` | both cancel out |
 //! | remove reaction `k` on `m` | add of `k` on `m` | both cancel out |
 //! | add / remove `k` on `m` | the same add / remove | duplicate; nothing enqueued |
-//! | mark read up to `s` | mark read in the same channel | one entry, up to the larger `s` |
+//! | mark read up to `s` | mark read in the same channel | one entry, up to the larger `s` (a mark read of everything, `message_id: None`, wins) |
+//! | a call (any other REST change) | anything | never folded: enqueued |
 //! | send of `m` | an entry with id `m` | duplicate; nothing enqueued (enqueue is idempotent) |
+//!
+//! Merging is shallow (`Object.assign`): a field of the later edit replaces the same field of
+//! the earlier body as a whole.
 //!
 //! Reaction cancelling assumes what the UI guarantees: a remove is only issued for a reaction
 //! the user has, an add only for one they do not have.
 
 use super::entry::{OutboxEntry, OutboxOp};
+use crate::state::Wire;
 use crate::store::{Write, WriteBatch};
 
 /// What enqueueing a change did.
@@ -34,60 +39,56 @@ pub enum FoldOutcome {
     Cancelled,
 }
 
-fn about<'a>(
-    entries: &'a [OutboxEntry],
+fn about<'a, W: Wire>(
+    entries: &'a [OutboxEntry<W>],
     message_id: &'a str,
-) -> impl DoubleEndedIterator<Item = &'a OutboxEntry> {
+) -> impl DoubleEndedIterator<Item = &'a OutboxEntry<W>> {
     entries
         .iter()
-        .filter(move |e| e.op.message_id() == Some(message_id))
+        .filter(move |e| e.op.message_id().as_deref() == Some(message_id))
 }
 
-fn last_unsent(entries: &[OutboxEntry], pred: impl Fn(&OutboxOp) -> bool) -> Option<&OutboxEntry> {
-    entries.iter().rev().find(|e| e.is_unsent() && pred(&e.op))
+fn is_send_of<W: Wire>(op: &OutboxOp<W>, message_id: &str) -> bool {
+    matches!(op, OutboxOp::Send(m) if m.str_of("id").as_deref() == Some(message_id))
 }
 
 /// Adds to `batch` the outbox writes for enqueueing `new` given the current `entries`.
-pub fn fold(entries: &[OutboxEntry], new: OutboxEntry, batch: &mut WriteBatch) -> FoldOutcome {
+pub fn fold<W: Wire>(
+    entries: &[OutboxEntry<W>],
+    new: OutboxEntry<W>,
+    batch: &mut WriteBatch<W>,
+) -> FoldOutcome {
     if entries.iter().any(|e| e.id == new.id) {
         return FoldOutcome::Cancelled;
     }
-    let same_cid = |e: &&OutboxEntry| e.cid == new.cid;
     match &new.op {
-        OutboxOp::Send(_) => {}
+        OutboxOp::Send(_) | OutboxOp::Call { .. } => {}
         OutboxOp::Edit {
             message_id,
-            text: new_text,
+            body: changes,
         } => {
-            let target = last_unsent(entries, |op| match op {
-                OutboxOp::Send(m) => &m.id == message_id,
-                OutboxOp::Edit { message_id: m, .. } => m == message_id,
-                _ => false,
-            });
-            // Only fold into the latest entry about the message: an edit must not jump over a
-            // later in-flight edit of the same message.
+            // Only fold into the latest send or edit of the message, and only while it is
+            // unsent: an edit must not jump over a later in-flight edit of the same message.
             let latest = about(entries, message_id)
                 .rev()
                 .find(|e| matches!(e.op, OutboxOp::Send(_) | OutboxOp::Edit { .. }));
-            if let (Some(target), Some(latest)) = (target, latest) {
-                if target.id == latest.id {
-                    let mut folded = target.clone();
-                    match &mut folded.op {
-                        OutboxOp::Send(m) => m.text = new_text.clone(),
-                        OutboxOp::Edit { text, .. } => *text = new_text.clone(),
-                        _ => unreachable!("target is a send or an edit"),
-                    }
-                    let id = folded.id.clone();
-                    batch.push(Write::PutOutbox(folded));
-                    return FoldOutcome::FoldedInto(id);
+            if let Some(target) = latest.filter(|e| e.is_unsent()) {
+                let mut folded = target.clone();
+                match &mut folded.op {
+                    OutboxOp::Send(m) => *m = m.merged(changes),
+                    OutboxOp::Edit { body, .. } => *body = body.merged(changes),
+                    _ => unreachable!("target is a send or an edit"),
                 }
+                let id = folded.id.clone();
+                batch.push(Write::PutOutbox(folded));
+                return FoldOutcome::FoldedInto(id);
             }
         }
-        OutboxOp::Delete { message_id } => {
-            let unsent_send = entries.iter().find(|e| {
-                e.is_unsent() && matches!(&e.op, OutboxOp::Send(m) if &m.id == message_id)
-            });
-            if unsent_send.is_some() {
+        OutboxOp::Delete { message_id, .. } => {
+            let unsent_send = entries
+                .iter()
+                .any(|e| e.is_unsent() && is_send_of(&e.op, message_id));
+            if unsent_send {
                 // Never delivered: forget it entirely, with everything about it.
                 for e in about(entries, message_id) {
                     batch.push(Write::DeleteOutbox(e.id.clone()));
@@ -104,7 +105,7 @@ pub fn fold(entries: &[OutboxEntry], new: OutboxEntry, batch: &mut WriteBatch) -
             let adding = matches!(new.op, OutboxOp::AddReaction { .. });
             let latest = about(entries, message_id).rev().find(|e| match &e.op {
                 OutboxOp::AddReaction { kind: k, .. }
-                | OutboxOp::RemoveReaction { kind: k, .. } => k == kind.as_str(),
+                | OutboxOp::RemoveReaction { kind: k, .. } => k == kind,
                 _ => false,
             });
             if let Some(latest) = latest.filter(|e| e.is_unsent()) {
@@ -115,15 +116,24 @@ pub fn fold(entries: &[OutboxEntry], new: OutboxEntry, batch: &mut WriteBatch) -
                 return FoldOutcome::Cancelled;
             }
         }
-        OutboxOp::MarkRead { seq } => {
+        OutboxOp::MarkRead { message_id, seq } => {
             if let Some(read) = entries
                 .iter()
-                .filter(same_cid)
+                .filter(|e| e.cid == new.cid)
                 .rev()
                 .find(|e| e.is_unsent() && matches!(e.op, OutboxOp::MarkRead { .. }))
             {
                 let mut folded = read.clone();
-                if let OutboxOp::MarkRead { seq: s } = &mut folded.op {
+                if let OutboxOp::MarkRead {
+                    message_id: m,
+                    seq: s,
+                } = &mut folded.op
+                {
+                    // "Everything" (no message) covers any position; otherwise the later one.
+                    *m = match (m.take(), message_id) {
+                        (None, _) | (_, None) => None,
+                        (Some(old), Some(new_id)) => Some(if *seq >= *s { new_id.clone() } else { old }),
+                    };
                     *s = (*s).max(*seq);
                 }
                 let id = folded.id.clone();

@@ -20,11 +20,12 @@ use super::classify::{classify, Failure};
 use super::entry::{OutboxEntry, OutboxOp, OutboxState};
 use super::fold::{fold, FoldOutcome};
 use crate::error::SdkError;
+use crate::state::Wire;
 use crate::store::{Store, StoreError, Write, WriteBatch};
 
 /// The outbox of one store.
-pub struct Outbox<'s> {
-    store: &'s dyn Store,
+pub struct Outbox<'s, W> {
+    store: &'s dyn Store<W>,
 }
 
 /// What [`Outbox::enqueue`] did.
@@ -33,12 +34,12 @@ pub struct Enqueued {
     pub outcome: FoldOutcome,
 }
 
-impl<'s> Outbox<'s> {
-    pub fn new(store: &'s dyn Store) -> Self {
+impl<'s, W: Wire> Outbox<'s, W> {
+    pub fn new(store: &'s dyn Store<W>) -> Self {
         Outbox { store }
     }
 
-    async fn entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+    async fn entry(&self, id: &str) -> Result<Option<OutboxEntry<W>>, StoreError> {
         Ok(self.store.outbox().await?.into_iter().find(|e| e.id == id))
     }
 
@@ -49,8 +50,8 @@ impl<'s> Outbox<'s> {
         &self,
         id: &str,
         cid: &str,
-        op: OutboxOp,
-        echo: WriteBatch,
+        op: OutboxOp<W>,
+        echo: WriteBatch<W>,
     ) -> Result<Enqueued, StoreError> {
         let entries = self.store.outbox().await?;
         let order = entries.iter().map(|e| e.order).max().unwrap_or(0) + 1;
@@ -69,7 +70,7 @@ impl<'s> Outbox<'s> {
     }
 
     /// The entries to send now: at most one per channel, none from a channel with one in flight.
-    pub async fn ready(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub async fn ready(&self) -> Result<Vec<OutboxEntry<W>>, StoreError> {
         Ok(ready(&self.store.outbox().await?))
     }
 
@@ -84,7 +85,7 @@ impl<'s> Outbox<'s> {
 
     /// The server accepted the entry: removes it and applies `confirmed` (e.g. the server's
     /// copy of the message, replacing the local echo) in the same transaction.
-    pub async fn complete(&self, id: &str, confirmed: WriteBatch) -> Result<(), StoreError> {
+    pub async fn complete(&self, id: &str, confirmed: WriteBatch<W>) -> Result<(), StoreError> {
         let mut batch = confirmed;
         batch.delete_outbox(id);
         self.store.write(batch).await
@@ -97,7 +98,7 @@ impl<'s> Outbox<'s> {
         let state = match &failure {
             Failure::Retryable => OutboxState::Pending,
             Failure::Permanent { code, message } => OutboxState::Failed {
-                code: *code,
+                code: code.as_str().to_owned(),
                 message: message.clone(),
             },
         };
@@ -129,13 +130,14 @@ impl<'s> Outbox<'s> {
         let mut batch = WriteBatch::new();
         batch.delete_outbox(id);
         if let OutboxOp::Send(message) = &entry.op {
+            let message_id = message.str_of("id").unwrap_or_else(|| entry.id.clone());
             for e in entries
                 .iter()
-                .filter(|e| e.op.message_id() == Some(message.id.as_str()))
+                .filter(|e| e.op.message_id().as_deref() == Some(message_id.as_str()))
             {
                 batch.delete_outbox(&e.id);
             }
-            batch.delete_message(&message.id);
+            batch.delete_message(&message_id);
         }
         self.store.write(batch).await
     }
@@ -158,7 +160,7 @@ impl<'s> Outbox<'s> {
     async fn update(
         &self,
         id: &str,
-        change: impl FnOnce(&mut OutboxEntry),
+        change: impl FnOnce(&mut OutboxEntry<W>),
     ) -> Result<(), StoreError> {
         let Some(mut entry) = self.entry(id).await? else {
             return Ok(());
@@ -171,17 +173,17 @@ impl<'s> Outbox<'s> {
 }
 
 /// The pure scheduling rule of [`Outbox::ready`] over entries ordered by `order`.
-pub fn ready(entries: &[OutboxEntry]) -> Vec<OutboxEntry> {
+pub fn ready<W: Wire>(entries: &[OutboxEntry<W>]) -> Vec<OutboxEntry<W>> {
     let busy: BTreeSet<&str> = entries
         .iter()
         .filter(|e| e.state == OutboxState::InFlight)
         .map(|e| e.cid.as_str())
         .collect();
     // Messages whose send is still in the outbox: entries about them must wait for it.
-    let unsent: BTreeSet<&str> = entries
+    let unsent: BTreeSet<String> = entries
         .iter()
         .filter_map(|e| match &e.op {
-            OutboxOp::Send(m) => Some(m.id.as_str()),
+            OutboxOp::Send(m) => m.str_of("id"),
             _ => None,
         })
         .collect();
@@ -196,7 +198,7 @@ pub fn ready(entries: &[OutboxEntry]) -> Vec<OutboxEntry> {
             OutboxState::Pending => {}
         }
         let waits_for_send = !matches!(e.op, OutboxOp::Send(_))
-            && e.op.message_id().is_some_and(|m| unsent.contains(m));
+            && e.op.message_id().is_some_and(|m| unsent.contains(&m));
         if waits_for_send {
             // Its send is failed (a pending or in-flight send comes earlier in this channel).
             continue;

@@ -57,7 +57,8 @@ impl<W: Wire> ChannelState<W> {
     pub fn load(&mut self, state: &W, me: &str) {
         self.channel = state.field("channel");
         self.deleted = false;
-        self.messages.clear();
+        // Local echoes (queued in the outbox) stay until their confirmed copies arrive.
+        self.messages.clear_confirmed();
         for m in state.list_of("messages") {
             self.put_message(m, 0);
         }
@@ -264,6 +265,32 @@ impl<W: Wire> ChannelState<W> {
     pub fn typing_now(&mut self, now_ms: u64) -> Vec<(String, Option<String>)> {
         self.typing.retain(|_, expires| *expires > now_ms);
         self.typing.keys().cloned().collect()
+    }
+
+    /// Shows a local change of a held message (main list or thread); see
+    /// [`MessageList::set_data`].
+    pub fn set_data(&mut self, message: W) {
+        let Some(id) = message.str_of("id") else {
+            return;
+        };
+        let changed = match message.str_of("parent_id") {
+            Some(parent) => self
+                .threads
+                .get_mut(&parent)
+                .is_some_and(|t| t.set_data(&id, message.clone())),
+            None => self.messages.set_data(&id, message.clone()),
+        };
+        if changed {
+            self.refresh_pin(&message);
+        }
+    }
+
+    /// A held message by id (main list or any thread).
+    pub fn message(&self, id: &str) -> Option<&W> {
+        self.messages
+            .get(id)
+            .or_else(|| self.threads.values().find_map(|t| t.get(id)))
+            .map(|e| &e.data)
     }
 
     /// Adds a local echo of a message being sent by this client.

@@ -121,6 +121,23 @@ impl<W: Wire> MessageList<W> {
         self.entries.clear();
     }
 
+    /// Drops every confirmed message, keeping local echoes.
+    pub fn clear_confirmed(&mut self) {
+        self.entries.retain(|e| e.is_local());
+    }
+
+    /// Replaces the data of a held message (a local change: edit, delete, reaction) keeping its
+    /// place and revision, so the server's next copy of it still wins; `false` when not held.
+    pub fn set_data(&mut self, id: &str, data: W) -> bool {
+        match self.entries.iter_mut().find(|e| e.id == id) {
+            Some(e) => {
+                e.data = data;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Replaces a local echo's data (e.g. marks it failed); `false` when not found.
     pub fn set_local(&mut self, id: &str, data: W) -> bool {
         match self.entries.iter_mut().find(|e| e.id == id && e.is_local()) {

@@ -18,6 +18,10 @@ pub trait Wire: Clone + Debug {
     fn str_of(&self, key: &str) -> Option<String> {
         self.field(key)?.as_string()
     }
+    /// Whether `key` holds a string (without copying it out).
+    fn has_str(&self, key: &str) -> bool {
+        self.str_of(key).is_some()
+    }
     fn u64_of(&self, key: &str) -> Option<u64> {
         self.field(key)?.as_u64()
     }
@@ -27,6 +31,20 @@ pub trait Wire: Clone + Debug {
     fn flag(&self, key: &str) -> bool {
         self.field(key).and_then(|v| v.as_bool()).unwrap_or(false)
     }
+
+    // Building values: the store's records, local echoes and outbox entries are wire objects
+    // too (IndexedDB keeps them as they are, with no Rust encoding in between).
+
+    fn string(text: &str) -> Self;
+    fn number(n: u64) -> Self;
+    fn boolean(b: bool) -> Self;
+    fn array(items: Vec<Self>) -> Self;
+    /// A new object with these fields (in this order).
+    fn object(fields: Vec<(&str, Self)>) -> Self;
+    /// A shallow copy with `key` set to `value`, or removed when `value` is `None`.
+    fn with(&self, key: &str, value: Option<Self>) -> Self;
+    /// A shallow copy with every field of `other` set on it (`Object.assign({}, self, other)`).
+    fn merged(&self, other: &Self) -> Self;
 }
 
 #[cfg(test)]
@@ -45,6 +63,44 @@ impl Wire for serde_json::Value {
     }
     fn items(&self) -> Vec<Self> {
         self.as_array().cloned().unwrap_or_default()
+    }
+    fn string(text: &str) -> Self {
+        text.into()
+    }
+    fn number(n: u64) -> Self {
+        n.into()
+    }
+    fn boolean(b: bool) -> Self {
+        b.into()
+    }
+    fn array(items: Vec<Self>) -> Self {
+        serde_json::Value::Array(items)
+    }
+    fn object(fields: Vec<(&str, Self)>) -> Self {
+        serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+    fn with(&self, key: &str, value: Option<Self>) -> Self {
+        let mut copy = self.clone();
+        if let Some(object) = copy.as_object_mut() {
+            match value {
+                Some(v) => {
+                    object.insert(key.to_string(), v);
+                }
+                None => {
+                    object.remove(key);
+                }
+            }
+        }
+        copy
+    }
+    fn merged(&self, other: &Self) -> Self {
+        let mut copy = self.clone();
+        if let (Some(object), Some(extra)) = (copy.as_object_mut(), other.as_object()) {
+            for (k, v) in extra {
+                object.insert(k.clone(), v.clone());
+            }
+        }
+        copy
     }
 }
 

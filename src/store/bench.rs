@@ -2,16 +2,17 @@
 //! (bench/store.sh builds with it; the npm package never contains them). Each function times
 //! only the [`Store`] calls with `performance.now()`; bench/store/page.js interleaves them with
 //! the same operations in Dexie so machine load affects both alike. The data is generated the
-//! same way as `makeMessage` in page.js.
+//! same way as `makeMessage` in page.js: JS objects, as they come off the wire.
 
-use chat_protocol::Message;
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::indexeddb::IndexedDbStore;
 use super::{Page, Store, WriteBatch};
+use crate::state::Wire;
 
 const CID: &str = "messaging:bench";
+const T: &str = "2026-01-01T00:00:00Z";
 
 fn now() -> f64 {
     let performance = Reflect::get(&js_sys::global(), &"performance".into()).unwrap_or_default();
@@ -26,15 +27,31 @@ fn now() -> f64 {
 }
 
 /// Message `i` of the benchmark channel (the same record as `makeMessage` in page.js).
-fn bench_message(i: u32) -> Message {
-    let mut m = super::conformance::message(CID, u64::from(i) + 1);
-    m.id = format!("m-{i}");
-    m.user_id = format!("u{}", i % 10);
-    m.text = format!("message number {i}: the quick brown fox jumps over the lazy dog");
+fn bench_message(i: u32) -> JsValue {
+    let s = |t: &str| JsValue::string(t);
+    let mut fields = vec![
+        ("id", s(&format!("m-{i}"))),
+        ("cid", s(CID)),
+        ("channel_seq", JsValue::number(u64::from(i) + 1)),
+        ("user_id", s(&format!("u{}", i % 10))),
+        (
+            "text",
+            s(&format!(
+                "message number {i}: the quick brown fox jumps over the lazy dog"
+            )),
+        ),
+        ("type", s("text")),
+        ("status", s("sent")),
+        ("attachments", JsValue::array(Vec::new())),
+        ("mentions", JsValue::array(Vec::new())),
+        ("metadata", JsValue::object(Vec::new())),
+        ("created_at", s(T)),
+        ("updated_at", s(T)),
+    ];
     if i % 20 == 19 {
-        m.parent_id = Some(format!("m-{}", i - i % 100));
+        fields.push(("parent_id", s(&format!("m-{}", i - i % 100))));
     }
-    m
+    JsValue::object(fields)
 }
 
 fn err(e: impl std::fmt::Display) -> JsValue {
@@ -47,7 +64,7 @@ fn err(e: impl std::fmt::Display) -> JsValue {
 pub async fn store_write(db: String, total: u32, page: u32) -> Result<f64, JsValue> {
     IndexedDbStore::delete(&db).await.map_err(err)?;
     let store = IndexedDbStore::open(&db).await.map_err(err)?;
-    let pages: Vec<Vec<Message>> = (0..total)
+    let pages: Vec<Vec<JsValue>> = (0..total)
         .step_by(page as usize)
         .map(|start| {
             (start..(start + page).min(total))
@@ -66,27 +83,18 @@ pub async fn store_write(db: String, total: u32, page: u32) -> Result<f64, JsVal
     Ok(ms)
 }
 
-/// Opens `db` on a new connection and reads the latest 50 messages: typed (`Vec<Message>`,
-/// the `Store` trait) when `typed`, else as JS objects (`messages_js`, what the JS facade
-/// hands to apps). Returns `{open_ms, query_ms}`.
+/// Opens `db` on a new connection and reads the latest 50 messages (the JS objects the JS
+/// facade hands to apps). Returns `{open_ms, query_ms}`.
 #[wasm_bindgen(js_name = storeLatest50)]
-pub async fn store_latest50(db: String, typed: bool) -> Result<JsValue, JsValue> {
+pub async fn store_latest50(db: String) -> Result<JsValue, JsValue> {
     let t0 = now();
     let store = IndexedDbStore::open(&db).await.map_err(err)?;
     let t1 = now();
-    let n = if typed {
-        store
-            .messages(CID, Page::Latest(50))
-            .await
-            .map_err(err)?
-            .len()
-    } else {
-        store
-            .messages_js(CID, Page::Latest(50))
-            .await
-            .map_err(err)?
-            .len()
-    };
+    let n = store
+        .messages(CID, Page::Latest(50))
+        .await
+        .map_err(err)?
+        .len();
     let t2 = now();
     store.close();
     if n != 50 {
@@ -98,7 +106,7 @@ pub async fn store_latest50(db: String, typed: bool) -> Result<JsValue, JsValue>
     Ok(out.into())
 }
 
-/// Reads every message of the channel (typed) on an open connection; returns milliseconds.
+/// Reads every message of the channel on an open connection; returns milliseconds.
 #[wasm_bindgen(js_name = storeReadAll)]
 pub async fn store_read_all(db: String, total: u32) -> Result<f64, JsValue> {
     let store = IndexedDbStore::open(&db).await.map_err(err)?;

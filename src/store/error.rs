@@ -20,7 +20,7 @@ pub enum StoreError {
     /// type.
     Codec { message: String },
     /// Any other failure of the backend, with everything the browser told us: what we were
-    /// doing (`context`, rexie's/idb's description), and the DOMException `name` and `message`.
+    /// doing (`context`), and the DOMException `name` and `message`.
     Backend {
         context: String,
         name: String,

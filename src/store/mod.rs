@@ -3,6 +3,10 @@
 //! backends — [`MemoryStore`] (native and fallback) and, in the browser, `IndexedDbStore`
 //! (`indexeddb`, wasm only) — both checked by the one [`store_conformance_tests!`] suite.
 //!
+//! Records are wire objects ([`Wire`]): exactly what the server sent (or the local echo the
+//! client built), kept without any Rust encoding in between, so the browser stores the JS
+//! objects it received as they are. [`records`] names the fields each record is keyed by.
+//!
 //! Every write goes through [`Store::write`] with a [`WriteBatch`]: one batch is one
 //! transaction, so a whole sync page, or a local echo together with its outbox entry, is stored
 //! completely or not at all.
@@ -24,23 +28,21 @@ pub mod indexeddb;
 use std::future::Future;
 use std::pin::Pin;
 
-use chat_protocol::{Channel, ChannelMember, Message, User};
-
 pub use batch::{Write, WriteBatch};
 pub use error::StoreError;
 pub use memory::MemoryStore;
-pub use records::{Draft, Reaction, ReadState};
 
 use crate::outbox::OutboxEntry;
+use crate::state::Wire;
 
 /// The future every [`Store`] method returns: boxed so the trait stays object-safe
-/// (`Rc<dyn Store>`), and not `Send` because browser futures never are.
+/// (`Rc<dyn Store<W>>`), and not `Send` because browser futures never are.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + 'a>>;
 
 /// Which confirmed messages of a channel (or replies of a thread) to read. Results are always
 /// ordered oldest first, by `channel_seq`. Local echoes (messages not yet confirmed by the
-/// server, `channel_seq == 0`) are never part of a page: they are read by id or through their
-/// outbox entries.
+/// server: no `channel_seq`, or 0) are never part of a page: they are read by id or through
+/// their outbox entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
     /// The newest `n` messages.
@@ -54,34 +56,36 @@ pub enum Page {
 }
 
 /// The device's copy of one user's chat data. One store holds one app + user; see
-/// [`database_name`] for how the IndexedDB backend names it.
-pub trait Store {
+/// [`database_name`] for how the IndexedDB backend names it. Every record read back equals the
+/// record written (same fields and values; backends may not add or drop fields).
+pub trait Store<W: Wire> {
     /// Applies every write of `batch`, in order, in ONE transaction: all or nothing.
-    fn write(&self, batch: WriteBatch) -> StoreFuture<'_, ()>;
+    fn write(&self, batch: WriteBatch<W>) -> StoreFuture<'_, ()>;
 
-    fn channel(&self, cid: &str) -> StoreFuture<'_, Option<Channel>>;
+    /// A channel (`Channel` on the wire) by cid.
+    fn channel(&self, cid: &str) -> StoreFuture<'_, Option<W>>;
     /// Every stored channel, ordered by cid.
-    fn channels(&self) -> StoreFuture<'_, Vec<Channel>>;
-    /// The members of a channel, ordered by user id.
-    fn members(&self, cid: &str) -> StoreFuture<'_, Vec<ChannelMember>>;
-    fn user(&self, id: &str) -> StoreFuture<'_, Option<User>>;
+    fn channels(&self) -> StoreFuture<'_, Vec<W>>;
+    /// The members (`ChannelMember`) of a channel, ordered by user id.
+    fn members(&self, cid: &str) -> StoreFuture<'_, Vec<W>>;
+    fn user(&self, id: &str) -> StoreFuture<'_, Option<W>>;
 
     /// A message (confirmed or local echo) by id.
-    fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>>;
+    fn message(&self, id: &str) -> StoreFuture<'_, Option<W>>;
     /// A page of a channel's confirmed messages, oldest first.
-    fn messages(&self, cid: &str, page: Page) -> StoreFuture<'_, Vec<Message>>;
+    fn messages(&self, cid: &str, page: Page) -> StoreFuture<'_, Vec<W>>;
     /// A page of the confirmed replies to `parent_id`, oldest first.
-    fn thread(&self, parent_id: &str, page: Page) -> StoreFuture<'_, Vec<Message>>;
+    fn thread(&self, parent_id: &str, page: Page) -> StoreFuture<'_, Vec<W>>;
 
-    /// The reactions on a message, ordered by (user id, kind).
-    fn reactions(&self, message_id: &str) -> StoreFuture<'_, Vec<Reaction>>;
-    /// The read states of a channel, ordered by user id.
-    fn reads(&self, cid: &str) -> StoreFuture<'_, Vec<ReadState>>;
-    /// The draft of a channel (`parent_id: None`) or of a thread in it.
-    fn draft(&self, cid: &str, parent_id: Option<&str>) -> StoreFuture<'_, Option<Draft>>;
+    /// The reactions (`Reaction`) on a message, ordered by (user id, type).
+    fn reactions(&self, message_id: &str) -> StoreFuture<'_, Vec<W>>;
+    /// The read states (`ReadState`) of a channel, ordered by user id.
+    fn reads(&self, cid: &str) -> StoreFuture<'_, Vec<W>>;
+    /// The draft (`Draft`) of a channel (`parent_id: None`) or of a thread in it.
+    fn draft(&self, cid: &str, parent_id: Option<&str>) -> StoreFuture<'_, Option<W>>;
 
     /// Every outbox entry, ordered by `order` (the order they were enqueued in).
-    fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry>>;
+    fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry<W>>>;
     /// A metadata value (sync cursors and the like) by key.
     fn meta(&self, key: &str) -> StoreFuture<'_, Option<String>>;
 

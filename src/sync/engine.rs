@@ -318,6 +318,14 @@ impl<E> SyncEngine<E> {
         out
     }
 
+    /// The user stream's stored position (a cold start from the cache): catch up from there
+    /// instead of starting at `connection.ok`'s position. No-op once a position is known.
+    pub fn restore_user(&mut self, seq: u64) {
+        if self.user.applied.is_none() {
+            self.user.applied = Some(seq);
+        }
+    }
+
     /// The socket is (again) accepted: catch up on every stream.
     pub fn connected(&mut self) -> Vec<SyncOut<E>> {
         for c in self.channels.values_mut() {

@@ -14,6 +14,7 @@ use crate::client::{ClientCore, Effect};
 use crate::connection::{Action, Input};
 use crate::frame::FrameHeader;
 use crate::state::Wire;
+use crate::store::{MemoryStore, Page, Store};
 use crate::sync::SyncAnswer;
 
 const USERS: [&str; 3] = ["u0", "u1", "u2"];
@@ -390,6 +391,8 @@ struct SimClient {
     loaded: bool,
     /// Every channel and user event delivered to listeners, to catch a double delivery.
     delivered: std::collections::BTreeSet<(String, u64)>,
+    /// The client's cache: every `Effect::Persist` applied in order.
+    store: MemoryStore<Value>,
 }
 
 const STEP_MS: u64 = 100;
@@ -446,6 +449,9 @@ impl SimClient {
                     self.load_all(delay);
                 }
                 Effect::ReloadUser => self.load_all(delay),
+                Effect::Persist(batch) => {
+                    futures::executor::block_on(self.store.write(batch)).expect("cache write")
+                }
                 _ => {}
             }
         }
@@ -599,13 +605,16 @@ fn run_case(seed: u64) {
         .iter()
         .map(|u| SimClient {
             uid: u.to_string(),
-            core: ClientCore::new(u, seed).with_sync_page_limit(1 + rng.below(4) as u32),
+            core: ClientCore::new(u, seed)
+                .with_sync_page_limit(1 + rng.below(4) as u32)
+                .with_cache(),
             connected: false,
             wire: vec![],
             http: VecDeque::new(),
             reconnect_at: None,
             loaded: false,
             delivered: Default::default(),
+            store: MemoryStore::default(),
         })
         .collect();
     for c in &mut clients {
@@ -647,6 +656,28 @@ fn run_case(seed: u64) {
             client_view(c),
             server_view(&server, &c.uid),
             "seed {seed}: {}",
+            c.uid
+        );
+        check_cache(c, seed);
+    }
+}
+
+/// The client's cache mirrors its state: per channel, the newest stored messages are the
+/// state's messages, and the stored cursor is where the stored data ends.
+fn check_cache(c: &SimClient, seed: u64) {
+    use futures::executor::block_on;
+    for (cid, ch) in c.core.state.channels.iter() {
+        let held: Vec<Value> = ch.messages.entries().iter().map(|e| e.data.clone()).collect();
+        let stored = block_on(c.store.messages(cid, Page::Latest(held.len() as u32))).unwrap();
+        assert_eq!(stored, held, "seed {seed}: {} cache of {cid}", c.uid);
+        let cursor = block_on(c.store.meta(&crate::cache::channel_cursor_key(cid))).unwrap();
+        // Never ahead of what was applied (a restart would skip events); it may lag when the
+        // engine moved over events not meant for this client (then a restart re-reads them).
+        let stored = crate::cache::parse_cursor(cursor);
+        let applied = c.core.sync_engine().cursor(cid);
+        assert!(
+            stored.is_some() && stored <= applied,
+            "seed {seed}: {} cursor of {cid}: stored {stored:?}, applied {applied:?}",
             c.uid
         );
     }

@@ -12,8 +12,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { setUp, watchPage, TIMEOUT } from './harness.mjs';
-import { setTimeout as delay } from 'node:timers/promises';
+import { setUp } from './harness.mjs';
+import { openClient as openClientIn, eventually } from './client.mjs';
 
 let baseUrl = null;
 let browser = null;
@@ -22,109 +22,7 @@ const logs = [];        // browser console + page errors, printed when a test fa
 
 // ---- clients in pages ----------------------------------------------------------------------
 
-/** Retries `fn` (assertions inside) until it stops throwing, or rethrows its last error after
- * the deadline. Returns what `fn` returned. */
-async function eventually(what, fn, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      last.message = `${what}: not true within ${timeout} ms: ${last.message}`;
-      throw last;
-    }
-    await delay(150);
-  }
-}
-
-/** Opens a page at the server's origin, connects a ChatClient as `userId` in it and records
- * every event it receives (`window.events`). */
-async function openClient(userId) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  watchPage(page, userId, logs);
-  await page.goto(`${baseUrl}/healthz`, { timeout: TIMEOUT });
-  await page.evaluate(async (id) => {
-    const { ChatClient } = await import('/js/index.js');
-    const r = await fetch(`/dev/credentials?user_id=${encodeURIComponent(id)}`);
-    if (!r.ok) throw new Error(`credentials: HTTP ${r.status}`);
-    const { api_key: apiKey, user_id: userId, token } = await r.json();
-    const client = await ChatClient.connect({ apiUrl: location.origin, apiKey, userId, token });
-    window.client = client;
-    window.events = [];
-    client.on('*', (e) => {
-      try { window.events.push(JSON.parse(JSON.stringify(e))); } catch { window.events.push({ type: e?.type }); }
-    });
-    window.handles = {};
-    // One handle per cid, so listeners and state persist between calls.
-    window.ch = (cid) => {
-      if (!window.handles[cid]) {
-        const i = cid.indexOf(':');
-        window.handles[cid] = client.channel(cid.slice(0, i), cid.slice(i + 1));
-      }
-      return window.handles[cid];
-    };
-  }, userId);
-
-  const run = (fn, arg) => page.evaluate(async ([src, a]) => {
-    // eslint-disable-next-line no-eval
-    const f = (0, eval)(`(${src})`);
-    try {
-      const v = await f(a);
-      return { ok: v === undefined ? null : JSON.parse(JSON.stringify(v)) };
-    } catch (e) {
-      return { err: { code: e?.code, status: e?.status, retryable: e?.retryable, message: String(e?.message ?? e) } };
-    }
-  }, [fn.toString(), arg]);
-
-  return {
-    userId,
-    context,
-    page,
-    /** Runs `fn(arg)` in the page; resolves with its (JSON) result, throws on rejection. */
-    async call(fn, arg) {
-      const r = await run(fn, arg);
-      if (r.err) {
-        const e = new Error(`${userId}: ${fn.toString().slice(0, 120)} rejected: ${JSON.stringify(r.err)}`);
-        Object.assign(e, { chat: r.err });
-        throw e;
-      }
-      return r.ok;
-    },
-    /** Runs `fn(arg)` in the page, expecting it to reject; resolves with {code, status, retryable}. */
-    async fail(fn, arg) {
-      const r = await run(fn, arg);
-      if (!r.err) assert.fail(`${userId}: ${fn.toString().slice(0, 120)} should have rejected, got ${JSON.stringify(r.ok)}`);
-      return r.err;
-    },
-    /** The events received so far that match `pred(event, arg)` (pred runs in the page). */
-    events(pred, arg) {
-      return page.evaluate(([src, a]) => {
-        // eslint-disable-next-line no-eval
-        const p = (0, eval)(`(${src})`);
-        return window.events.filter((e) => p(e, a));
-      }, [pred.toString(), arg]);
-    },
-    /** Waits for an event matching `pred(event, arg)`; returns the first one. */
-    async waitEvent(what, pred, arg) {
-      return eventually(`${userId} receives ${what}`, async () => {
-        const found = await this.events(pred, arg);
-        assert.ok(found.length > 0, `no matching event among ${await page.evaluate(() => window.events.map((e) => e.type).join(', '))}`);
-        return found[0];
-      });
-    },
-    /** Marks the current end of the event log: `waitEvent` after it only sees newer events. */
-    async clearEvents() { await page.evaluate(() => { window.events.length = 0; }); },
-    async close() {
-      try { await page.evaluate(() => window.client?.disconnect()); } catch { /* page may be gone */ }
-      await context.close();
-    },
-  };
-}
+const openClient = (userId) => openClientIn({ browser, baseUrl, logs }, userId);
 
 /** Two fresh users, alice-… and bob-…, each connected in their own browser context. */
 async function pair() {
@@ -311,9 +209,11 @@ test('channels: query/paging, distinct, watch, update, freeze, slow mode, trunca
     assert.equal(fe.code, 'channel_frozen');
     assert.equal(fe.status, 403);
     assert.equal(fe.retryable, false);
-    const echo = await bob.call((x) => ch(x).state.messages.find((m) => m.text === 'while frozen'), c);
-    assert.equal(echo?.status, 'failed', 'the refused send stays as a failed local echo');
-    assert.equal(echo?.error?.code, 'channel_frozen');
+    // Refused before it was queued (the client knows the channel is frozen): nothing is left
+    // behind, no echo and no outbox entry.
+    const echo = await bob.call((x) => ch(x).state.messages.find((m) => m.text === 'while frozen') ?? null, c);
+    assert.equal(echo, null, 'a send refused by the pre-flight check leaves no echo');
+    assert.deepEqual(await bob.call(() => client.pending()), []);
     const un = await alice.call((x) => ch(x).unfreeze(), c);
     assert.equal(un.is_frozen ?? false, false);
     const afterFreeze = await bob.call((x) => ch(x).sendMessage({ text: 'thawed' }), c);

@@ -1,6 +1,7 @@
 // Shared by the e2e test files: the server under test (CHAT_DEMO_URL, or one this process
 // starts with a throw-away data dir: binary from CHAT_SERVER_BIN, else `cargo run -p
-// chat-server`), Debian's Chromium launch options, and page diagnostics collected for failures.
+// chat-server`), servers of a test's own (`startServer`: fixed port and data dir, to stop and
+// restart), Debian's Chromium launch options, and page diagnostics collected for failures.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,59 +22,94 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-let server = null; // { proc, dataDir } when this process started the server
-
-function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'chat-e2e-'));
-  const args = ['serve', '--demo', '--port', '0', '--data-dir', dataDir,
+/**
+ * Starts a chat-server of this process's own (binary from CHAT_SERVER_BIN, else `cargo run -p
+ * chat-server`) in demo mode with the demo's static mounts, and resolves once it listens.
+ *
+ * Options: `port` (0 picks a free one; give the old one to restart on the same port), `dataDir`
+ * (where the embedded Postgres and Redis live; default a fresh temporary directory, which
+ * `stop()` removes unless told to keep it), `adminToken` (enables `POST /admin/apps`).
+ *
+ * Resolves with `{ url, port, dataDir, proc, output(), stop({ signal, keepData }) }`; rejects
+ * with the server's output when it exits before listening (e.g. its data dir is still busy).
+ */
+export function startServer({ port = 0, dataDir, adminToken } = {}) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'chat-e2e-'));
+  const args = ['serve', '--demo', '--port', String(port), '--data-dir', dir,
     '--static', '/pkg=pkg', '--static', '/js=js', '--static', '/=examples/demo'];
+  if (adminToken) args.push('--admin-token', adminToken);
   const bin = process.env.CHAT_SERVER_BIN;
   const proc = bin
     ? spawn(bin, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn('cargo', ['run', '-q', '-p', 'chat-server', '--', ...args],
         { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = { proc, dataDir };
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    let err = '';
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  let out = '';
+  let err = '';
+  const output = () => `${out}\n${err}`.trim();
+  const handle = {
+    proc,
+    dataDir: dir,
+    exited,
+    output,
+    /** Ends the server with `signal` (SIGTERM: graceful; SIGKILL: a crash) and waits for it
+     * to exit; a SIGTERM that hangs for 10 s becomes a SIGKILL. Removes the data dir unless
+     * `keepData` (or it was given by the caller). */
+    async stop({ signal = 'SIGTERM', keepData = dataDir !== undefined } = {}) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill(signal);
+        const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (!keepData) {
+        try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+      }
+    },
+  };
+  return new Promise((resolveHandle, reject) => {
     // Building the server may take minutes the first time; this is a start-up guard, not a test.
-    const timer = setTimeout(() => reject(new Error(`server did not start in time\n${out}\n${err}`)), 15 * 60_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start in time\n${output()}`)), 15 * 60_000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/chat-server listening on (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolveUrl(m[1].replace(/\/+$/, '')); }
+      if (m && !handle.url) {
+        clearTimeout(timer);
+        handle.url = m[1].replace(/\/+$/, '');
+        handle.port = Number(new URL(handle.url).port);
+        resolveHandle(handle);
+      }
     });
     proc.stderr.on('data', (d) => { err += d; if (err.length > 20_000) err = err.slice(-20_000); });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code})\n${out}\n${err}`)); });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      if (!handle.url) {
+        if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+        reject(Object.assign(new Error(`server exited (${code ?? signal}) before listening\n${output()}`),
+          { output: output() }));
+      }
+    });
   });
 }
 
-async function stopServer() {
-  if (!server) return;
-  const { proc, dataDir } = server;
-  server = null;
-  if (proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-  }
-  try { rmSync(dataDir, { recursive: true, force: true }); } catch { /* best effort */ }
+/** Launches Debian's Chromium, headless, with the options that work on these machines. */
+export function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
 /** The server's base URL and a launched browser; `close()` ends both (the server only when this
  * process started it). */
 export async function setUp() {
   const given = process.env.CHAT_DEMO_URL;
-  const baseUrl = given ? given.replace(/\/+$/, '') : await startServer();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const server = given ? null : await startServer();
+  const baseUrl = given ? given.replace(/\/+$/, '') : server.url;
+  const browser = await launchBrowser();
   return {
     baseUrl,
     browser,
     async close() {
       await browser.close();
-      await stopServer();
+      if (server) await server.stop();
     },
   };
 }

@@ -2,6 +2,7 @@
 import { ChatClient, Channel, ready } from '../../js/index.js';
 import type {
   ChatError, Message, ChannelLocalState, ChannelPage, UnreadCount, ReadState, Draft, Device,
+  OutboxEntryInfo, ErrorCode, ChatClientOptions,
 } from '../../js/index.js';
 
 export async function usage(): Promise<void> {
@@ -18,6 +19,8 @@ export async function usage(): Promise<void> {
   const list: string[] = client.channelList;
   const unread: UnreadCount = client.unreadCount;
   const off = client.on('message.new', (e) => { const m: Message = e.message; void m; });
+  const persistence: ChatClientOptions["persistence"] = "memory";
+  void persistence;
   client.on('connection.recovered', (e) => { const t: 'connection.recovered' = e.type; void t; });
   client.on('typing.start', (e) => { const u: string = e.user_id; void u; });
   client.on('*', (e) => { void e.type; });
@@ -87,7 +90,8 @@ export async function usage(): Promise<void> {
   await client.pinMessage(sent.id);
   await client.unpinMessage(sent.id);
   const r = await client.sendReaction(sent.id, 'like', { enforceUnique: true });
-  await client.deleteReaction(sent.id, r.reaction.type);
+  // undefined when it cancelled a still-unsent change (offline add then remove).
+  if (r) await client.deleteReaction(sent.id, r.reaction.type);
   await client.deleteMessage(sent.id, { hard: true });
   const found = await client.search('deploy', { limit: 5 });
   const total: number = (await client.getUnreadCount()).total_unread_count;
@@ -96,6 +100,25 @@ export async function usage(): Promise<void> {
   await client.getDevices();
   await client.removeDevice(device.id);
   await client.request('GET', '/v1/me');
+  // Offline: where data lives, the outbox, refusals, progress.
+  const where: 'indexeddb' | 'memory' = client.persistence;
+  void where;
+  const queued: OutboxEntryInfo[] = await client.pending();
+  for (const e of queued) {
+    if (e.state === 'failed' && e.code === 'forbidden') await client.discard(e.id);
+    else if (e.state === 'failed') await client.retry(e.id);
+  }
+  client.on('outbox.changed', (e) => { const n: number = e.pending + e.failed; void n; });
+  client.on('outbox.failed', (e) => { const code: ErrorCode = e.code; void code; });
+  client.on('sync.progress', (e) => { const more: boolean = e.more; void e.events; void more; });
+  client.on('channel_list.updated', (e) => { const cached: boolean | undefined = e.channels.fromCache; void cached; });
+  const again = await client.queryChannels();
+  const fromCache: boolean | undefined = again.fromCache;
+  void fromCache;
+  const watched = await client.channel('messaging', 'x').watch();
+  const cachedState: boolean | undefined = watched.from_cache;
+  void cachedState;
+  await client.disconnect({ clearCache: true });
   try {
     await client.disconnect();
   } catch (e) {

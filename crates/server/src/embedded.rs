@@ -30,6 +30,8 @@ pub enum EmbeddedError {
     },
     #[error("redis-server did not accept connections on port {0} within 10 s")]
     RedisStart(u16),
+    #[error("the data directory is in use by another chat-server (pid {0})")]
+    InUse(u32),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EmbeddedError {
@@ -102,6 +104,20 @@ impl Embedded {
             }
             run(&mut shell_as_pg(&args.join(" "), as_root), "initdb")?;
         }
+
+        // One server per data dir. A server that died without stopping (SIGKILL, OOM) may have
+        // left its Postgres running until its watchdog notices: stop it now instead of failing.
+        let owner_file = dir.join("owner.pid");
+        if let Some(pid) = fs::read_to_string(&owner_file).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
+            if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() {
+                return Err(EmbeddedError::InUse(pid));
+            }
+        }
+        if pg_data.join("postmaster.pid").exists() {
+            let stop = format!("{} -D {} -m fast -w stop", q(&pg_bin.join("pg_ctl")), q(&pg_data));
+            let _ = shell_as_pg(&stop, as_root).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        }
+        fs::write(&owner_file, std::process::id().to_string()).map_err(io_err("writing owner.pid"))?;
 
         let pg_port = free_port()?;
         let mut pg_opts = format!(

@@ -4,37 +4,230 @@
 //! or deleted the database) is reported once as [`StoreError::ConnectionClosed`] and reopened
 //! on the next call.
 //!
-//! Built on `idb`, the crate rexie wraps: rexie hides the open request and the transaction
-//! object, so it can report neither a blocked upgrade nor why a transaction aborted (a full
-//! quota shows up only as the aborted transaction's `.error`).
+//! Records are the JS objects themselves ([`codec`] describes the few key fields added for the
+//! indexes and removed again on read): nothing is encoded or decoded in Rust. Writes issue
+//! every request of a batch without waiting for any (no listener per request) and wait only
+//! for the transaction's `complete` (or `abort`, whose `.error` says why, e.g.
+//! `QuotaExceededError`).
+//!
+//! Built directly on web-sys: wrappers such as `idb`/rexie hide the open request (no blocked
+//! upgrade) and attach listeners to every request.
 
 mod codec;
 mod errors;
+mod events;
 pub mod schema;
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
-use std::rc::Rc;
 
-use chat_protocol::{Channel, ChannelMember, Message, User};
-use idb::{CursorDirection, Database, Query, TransactionMode, TransactionResult};
-use serde::de::DeserializeOwned;
+use js_sys::{Array, Reflect};
 use wasm_bindgen::JsValue;
-
-use self::codec::{from_all, from_js, key, prefix_range, range, rseq, s, to_js, with_field};
-use self::errors::{from_idb, from_js as js_error};
-use self::schema::*;
-use super::{
-    Draft, OutboxEntry, Page, Reaction, ReadState, Store, StoreError, StoreFuture, Write,
-    WriteBatch,
+use wasm_bindgen::JsCast;
+use web_sys::{
+    IdbCursorDirection, IdbCursorWithValue, IdbDatabase, IdbIndex, IdbObjectStore, IdbRequest,
+    IdbTransaction, IdbTransactionMode,
 };
+
+use self::codec::{key, keyed, prefix_range, s, seq_range, strip, strip_all, KIND, MEMBER_CID, THREAD};
+use self::errors::{from_js, of_abort, of_request};
+use self::events::{Events, Fired};
+use self::schema::*;
+use super::{OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch};
+use crate::state::Wire;
 
 /// The IndexedDB-backed store. Cheap to share behind an `Rc`; all methods take `&self`.
 #[derive(Debug)]
 pub struct IndexedDbStore {
     name: String,
     version: u32,
-    db: RefCell<Option<Rc<Database>>>,
+    db: RefCell<Option<IdbDatabase>>,
+    /// Read newest-first pages with a cursor even where `getAll` takes a direction (tests).
+    cursor_pages: std::cell::Cell<bool>,
+}
+
+/// Waits for a request's result.
+async fn request(context: &str, req: IdbRequest) -> Result<JsValue, StoreError> {
+    let events = Events::of_request(&req);
+    match events.next().await {
+        Fired::Done => req.result().map_err(|e| from_js(context, &e)),
+        _ => Err(of_request(context, &req)),
+    }
+}
+
+/// Waits for a request whose result is an array.
+async fn request_all(context: &str, req: IdbRequest) -> Result<Vec<JsValue>, StoreError> {
+    let result = request(context, req).await?;
+    Ok(result
+        .dyn_into::<Array>()
+        .map(|a| a.to_vec())
+        .unwrap_or_default())
+}
+
+fn failed(context: &'static str) -> impl Fn(JsValue) -> StoreError {
+    move |e| from_js(context, &e)
+}
+
+/// The stores one write touches, as bits of [`ALL_STORES`].
+fn stores_of<W>(write: &Write<W>) -> u16 {
+    let bit = |name: &str| 1u16 << ALL_STORES.iter().position(|n| *n == name).unwrap_or(0);
+    match write {
+        Write::PutChannel(_) | Write::DeleteChannel(_) => bit(CHANNELS),
+        Write::PutMember { .. } | Write::DeleteMember { .. } => bit(MEMBERS),
+        Write::PutUser(_) => bit(USERS),
+        Write::PutMessage(_) => bit(MESSAGES),
+        Write::DeleteMessage(_) => bit(MESSAGES) | bit(REACTIONS),
+        Write::DeleteMessagesBefore { .. } => bit(MESSAGES) | bit(REACTIONS) | bit(OUTBOX),
+        Write::PutReaction(_) | Write::DeleteReaction { .. } => bit(REACTIONS),
+        Write::PutRead(_) => bit(READS),
+        Write::PutDraft(_) | Write::DeleteDraft { .. } => bit(DRAFTS),
+        Write::PutOutbox(_) | Write::DeleteOutbox(_) => bit(OUTBOX),
+        Write::PutMeta { .. } => bit(META),
+    }
+}
+
+/// The object stores of one read-write transaction, opened on first use.
+struct Stores<'t> {
+    tx: &'t IdbTransaction,
+    open: [Option<IdbObjectStore>; ALL_STORES.len()],
+}
+
+impl Stores<'_> {
+    fn get(&mut self, name: &'static str) -> Result<&IdbObjectStore, StoreError> {
+        let i = ALL_STORES.iter().position(|n| *n == name).unwrap_or(0);
+        if self.open[i].is_none() {
+            self.open[i] = Some(
+                self.tx
+                    .object_store(name)
+                    .map_err(failed("object store"))?,
+            );
+        }
+        Ok(self.open[i].as_ref().expect("just opened"))
+    }
+}
+
+/// Property names used on every record of a batch, created once per batch.
+struct Names {
+    member_cid: JsValue,
+    thread: JsValue,
+    kind: JsValue,
+}
+
+impl Names {
+    fn new() -> Names {
+        Names {
+            member_cid: s(MEMBER_CID),
+            thread: s(THREAD),
+            kind: s(KIND),
+        }
+    }
+}
+
+fn put(store: &IdbObjectStore, value: &JsValue) -> Result<(), StoreError> {
+    // Not awaited: the transaction's completion covers it.
+    store.put(value).map(drop).map_err(failed("put"))
+}
+
+fn delete(store: &IdbObjectStore, k: &JsValue) -> Result<(), StoreError> {
+    store.delete(k).map(drop).map_err(failed("delete"))
+}
+
+/// Deletes a message and its reactions (within the caller's transaction).
+fn delete_message(stores: &mut Stores<'_>, id: &JsValue) -> Result<(), StoreError> {
+    delete(stores.get(MESSAGES)?, id)?;
+    let id = id.as_string().unwrap_or_default();
+    delete(stores.get(REACTIONS)?, &prefix_range(&id)?.into())
+}
+
+/// Issues the requests of one write (everything except `DeleteMessagesBefore`).
+fn apply(stores: &mut Stores<'_>, names: &Names, write: Write<JsValue>) -> Result<(), StoreError> {
+    match write {
+        Write::PutChannel(c) => put(stores.get(CHANNELS)?, &c),
+        Write::DeleteChannel(cid) => delete(stores.get(CHANNELS)?, &s(&cid)),
+        Write::PutMember { cid, member } => put(
+            stores.get(MEMBERS)?,
+            &keyed(&member, &names.member_cid, &s(&cid)),
+        ),
+        Write::DeleteMember { cid, user_id } => {
+            delete(stores.get(MEMBERS)?, &key(&[s(&cid), s(&user_id)]))
+        }
+        Write::PutUser(u) => put(stores.get(USERS)?, &u),
+        // As it is: it carries its keys (local echoes fall outside the ordering ranges).
+        Write::PutMessage(m) => put(stores.get(MESSAGES)?, &m),
+        Write::DeleteMessage(id) => delete_message(stores, &s(&id)),
+        Write::DeleteMessagesBefore { .. } => unreachable!("handled by the caller"),
+        Write::PutReaction(r) => {
+            let kind = r.field("type").unwrap_or_default();
+            put(stores.get(REACTIONS)?, &keyed(&r, &names.kind, &kind))
+        }
+        Write::DeleteReaction {
+            message_id,
+            user_id,
+            kind,
+        } => delete(
+            stores.get(REACTIONS)?,
+            &key(&[s(&message_id), s(&user_id), s(&kind)]),
+        ),
+        Write::PutRead(r) => put(stores.get(READS)?, &r),
+        Write::PutDraft(d) => {
+            let thread = d.field("parent_id").unwrap_or_else(|| s(""));
+            put(stores.get(DRAFTS)?, &keyed(&d, &names.thread, &thread))
+        }
+        Write::DeleteDraft { cid, parent_id } => delete(
+            stores.get(DRAFTS)?,
+            &key(&[s(&cid), s(parent_id.as_deref().unwrap_or(""))]),
+        ),
+        Write::PutOutbox(e) => put(stores.get(OUTBOX)?, &e.to_wire()),
+        Write::DeleteOutbox(id) => delete(stores.get(OUTBOX)?, &s(&id)),
+        Write::PutMeta { key: k, value } => {
+            let record = JsValue::object(vec![("key", s(&k)), ("value", s(&value))]);
+            put(stores.get(META)?, &record)
+        }
+    }
+}
+
+/// The message ids the outbox refers to, read inside the caller's transaction.
+async fn referenced(outbox: &IdbObjectStore) -> Result<Vec<String>, StoreError> {
+    let entries = request_all("outbox", outbox.get_all().map_err(failed("outbox"))?).await?;
+    Ok(entries
+        .iter()
+        .filter_map(OutboxEntry::<JsValue>::from_wire)
+        .filter_map(|e| e.op.message_id())
+        .collect())
+}
+
+/// Deletes the confirmed messages of `cid` below `before` (`u64::MAX`: all), except the newest
+/// `keep` and those the outbox refers to, with their reactions, inside the caller's
+/// transaction. Returns how many went.
+async fn delete_confirmed(
+    stores: &mut Stores<'_>,
+    cid: &str,
+    before: u64,
+    keep: u32,
+) -> Result<u32, StoreError> {
+    if before <= 1 {
+        return Ok(0);
+    }
+    let referenced = referenced(stores.get(OUTBOX)?).await?;
+    let index = stores
+        .get(MESSAGES)?
+        .index(BY_SEQ)
+        .map_err(failed("index"))?;
+    let below = (before != u64::MAX).then_some(before);
+    let ids = index
+        .get_all_keys_with_key(&seq_range(cid, 0, below)?.into())
+        .map_err(failed("getAllKeys"))?;
+    let mut ids = request_all("getAllKeys", ids).await?; // oldest first
+    ids.truncate(ids.len().saturating_sub(keep as usize));
+    let mut removed = 0;
+    for id in ids {
+        let Some(text) = id.as_string() else { continue };
+        if referenced.contains(&text) {
+            continue;
+        }
+        delete_message(stores, &id)?;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 impl IndexedDbStore {
@@ -51,13 +244,21 @@ impl IndexedDbStore {
         Ok(IndexedDbStore {
             name: name.to_owned(),
             version,
-            db: RefCell::new(Some(Rc::new(db))),
+            db: RefCell::new(Some(db)),
+            cursor_pages: std::cell::Cell::new(false),
         })
     }
 
     /// Deletes the database `name` and everything in it.
     pub async fn delete(name: &str) -> Result<(), StoreError> {
         schema::delete(name).await
+    }
+
+    /// Reads newest-first pages the way browsers without IndexedDB 3 do (a cursor walking
+    /// backwards), so that tests in Chromium cover that path too.
+    #[doc(hidden)]
+    pub fn use_cursor_pages(&self) {
+        self.cursor_pages.set(true);
     }
 
     pub fn name(&self) -> &str {
@@ -71,24 +272,13 @@ impl IndexedDbStore {
         }
     }
 
-    async fn connection(&self) -> Result<Rc<Database>, StoreError> {
+    async fn connection(&self) -> Result<IdbDatabase, StoreError> {
         if let Some(db) = self.db.borrow().as_ref() {
             return Ok(db.clone());
         }
-        let db = Rc::new(schema::open(&self.name, self.version).await?);
+        let db = schema::open(&self.name, self.version).await?;
         *self.db.borrow_mut() = Some(db.clone());
         Ok(db)
-    }
-
-    /// Opens a transaction; a closed connection is dropped so that the next call reopens it.
-    async fn transaction(
-        &self,
-        stores: &[&str],
-        mode: TransactionMode,
-    ) -> Result<idb::Transaction, StoreError> {
-        let db = self.connection().await?;
-        db.transaction(stores, mode)
-            .map_err(|e| self.seen(from_idb(e)))
     }
 
     /// Notes an error: a closed connection is forgotten (reopened on the next call).
@@ -99,392 +289,317 @@ impl IndexedDbStore {
         error
     }
 
-    async fn get<T: DeserializeOwned>(
-        &self,
-        store: &str,
-        k: JsValue,
-    ) -> Result<Option<T>, StoreError> {
-        let tx = self
-            .transaction(&[store], TransactionMode::ReadOnly)
-            .await?;
-        let value = tx
-            .object_store(store)
-            .map_err(from_idb)?
-            .get(k)
-            .map_err(from_idb)?
-            .await;
-        match value.map_err(|e| self.seen(from_idb(e)))? {
-            Some(v) => from_js(v).map(Some),
-            None => Ok(None),
+    /// A read-only transaction on one store, and that store.
+    async fn reading(&self, store: &str) -> Result<IdbObjectStore, StoreError> {
+        let db = self.connection().await?;
+        let tx = db
+            .transaction_with_str(store)
+            .map_err(|e| self.seen(from_js("failed to open new transaction", &e)))?;
+        tx.object_store(store).map_err(failed("object store"))
+    }
+
+    /// A read-write transaction over the stores in `mask` (bits of [`ALL_STORES`]).
+    async fn writing(&self, mask: u16) -> Result<IdbTransaction, StoreError> {
+        let db = self.connection().await?;
+        let names: Array = ALL_STORES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, n)| JsValue::from_str(n))
+            .collect();
+        db.transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)
+            .map_err(|e| self.seen(from_js("failed to open new transaction", &e)))
+    }
+
+    /// Commits a read-write transaction whose requests are all issued, and waits for it; an
+    /// abort reports the transaction's own error (e.g. `QuotaExceededError`).
+    async fn finish(&self, tx: &IdbTransaction) -> Result<(), StoreError> {
+        let events = Events::of_transaction(tx);
+        // Commit as soon as the requests issued are done, without waiting for the event loop
+        // to notice nothing more comes. Where unsupported, the transaction commits by itself.
+        #[allow(deprecated)]
+        let _ = tx.commit();
+        match events.next().await {
+            Fired::Done => Ok(()),
+            _ => Err(self.seen(of_abort(tx))),
         }
     }
 
-    async fn get_all<T: DeserializeOwned>(
+    async fn get(&self, store: &str, k: JsValue) -> Result<Option<JsValue>, StoreError> {
+        let req = self.reading(store).await?.get(&k).map_err(failed("get"))?;
+        let value = request("get", req).await.map_err(|e| self.seen(e))?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+
+    async fn get_all(&self, store: &str, query: Option<JsValue>) -> Result<Vec<JsValue>, StoreError> {
+        let store = self.reading(store).await?;
+        let req = match query {
+            Some(q) => store.get_all_with_key(&q),
+            None => store.get_all(),
+        }
+        .map_err(failed("getAll"))?;
+        request_all("getAll", req).await.map_err(|e| self.seen(e))
+    }
+
+    /// The records of `store` whose key starts with `prefix`, with the extra key field
+    /// `extra` removed.
+    async fn prefixed(
         &self,
         store: &str,
-        query: Option<Query>,
-    ) -> Result<Vec<T>, StoreError> {
-        let tx = self
-            .transaction(&[store], TransactionMode::ReadOnly)
+        prefix: &str,
+        extra: Option<&str>,
+    ) -> Result<Vec<JsValue>, StoreError> {
+        let records = self
+            .get_all(store, Some(prefix_range(prefix)?.into()))
             .await?;
-        let request = tx
-            .object_store(store)
-            .map_err(from_idb)?
-            .get_all(query, None);
-        from_all(
-            request
-                .map_err(from_idb)?
-                .await
-                .map_err(|e| self.seen(from_idb(e)))?,
-        )
+        if let Some(extra) = extra {
+            strip_all(&records, extra);
+        }
+        Ok(records)
     }
 
     /// A page of an ordering index (`by_seq` or `by_parent`) under `prefix`, oldest first.
-    async fn page(
-        &self,
-        index: &str,
-        prefix: &str,
-        page: Page,
-    ) -> Result<Vec<Message>, StoreError> {
-        from_all(self.page_js(index, prefix, page).await?)
-    }
-
-    /// A page of a channel's confirmed messages as the stored JS objects, oldest first, without
-    /// decoding them into Rust: for the JS facade, which hands messages to apps as objects.
-    pub async fn messages_js(&self, cid: &str, page: Page) -> Result<Vec<JsValue>, StoreError> {
-        self.page_js(BY_SEQ, cid, page).await
-    }
-
-    async fn page_js(
-        &self,
-        index: &str,
-        prefix: &str,
-        page: Page,
-    ) -> Result<Vec<JsValue>, StoreError> {
-        let tx = self
-            .transaction(&[MESSAGES], TransactionMode::ReadOnly)
-            .await?;
-        let index = tx
-            .object_store(MESSAGES)
-            .map_err(from_idb)?
-            .index(index)
-            .map_err(from_idb)?;
-        let p = || s(prefix);
-        // Confirmed messages have rseq <= -1; [prefix] sorts before every [prefix, rseq].
-        let newest_first = |lower: JsValue, lower_open: bool, limit: Option<u32>| {
-            let r = range(lower, key(&[p(), JsValue::from_f64(0.0)]), lower_open, true)?;
-            index
-                .get_all(Some(Query::KeyRange(r)), limit)
-                .map_err(from_idb)
+    async fn page(&self, index: &str, prefix: &str, page: Page) -> Result<Vec<JsValue>, StoreError> {
+        // (range, how many) read oldest first with getAll, or newest first with a cursor.
+        let (range, limit, newest_first) = match page {
+            Page::All => (seq_range(prefix, 0, None)?, None, false),
+            Page::After { seq, limit } => (seq_range(prefix, seq, None)?, Some(limit), false),
+            Page::Latest(n) => (seq_range(prefix, 0, None)?, Some(n), true),
+            Page::Before { seq, limit } if seq > 1 => {
+                (seq_range(prefix, 0, Some(seq))?, Some(limit), true)
+            }
+            Page::Before { .. } => return Ok(Vec::new()),
         };
-        let mut values = match page {
-            Page::All => newest_first(key(&[p()]), false, None)?.await,
-            Page::Latest(0) | Page::Before { limit: 0, .. } | Page::After { limit: 0, .. } => {
-                return Ok(Vec::new())
+        if limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let index: IdbIndex = self
+            .reading(MESSAGES)
+            .await?
+            .index(index)
+            .map_err(failed("index"))?;
+        if !newest_first {
+            let req = match limit {
+                Some(n) => index.get_all_with_key_and_limit(&range, n),
+                None => index.get_all_with_key(&range),
             }
-            Page::Latest(n) => newest_first(key(&[p()]), false, Some(n))?.await,
-            Page::Before { seq, limit } => {
-                newest_first(key(&[p(), rseq(seq)]), true, Some(limit))?.await
+            .map_err(failed("getAll"))?;
+            return request_all("getAll", req).await.map_err(|e| self.seen(e));
+        }
+        // The newest `limit`, then put oldest first. Browsers with IndexedDB 3 (`getAllRecords`)
+        // take a direction in `getAll({query, count, direction})`; others walk a cursor back.
+        if !self.cursor_pages.get() && Reflect::has(&index, &s("getAllRecords")).unwrap_or(false) {
+            let options = JsValue::object(vec![
+                ("query", JsValue::from(range.clone())),
+                ("count", JsValue::number(u64::from(limit.unwrap_or(0)))),
+                ("direction", s("prev")),
+            ]);
+            let req = index.get_all_with_key(&options).map_err(failed("getAll"))?;
+            let mut values = request_all("getAll", req)
+                .await
+                .map_err(|e| self.seen(e))?;
+            values.reverse();
+            return Ok(values);
+        }
+        let limit = limit.unwrap_or(u32::MAX) as usize;
+        let req = index
+            .open_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)
+            .map_err(failed("openCursor"))?;
+        let events = Events::of_request(&req);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            if events.next().await != Fired::Done {
+                return Err(self.seen(of_request("cursor", &req)));
             }
-            Page::After { seq, limit } => {
-                // Oldest first above `seq`: walk the index backwards from [prefix, -seq).
-                let r = range(key(&[p()]), key(&[p(), rseq(seq)]), false, true)?;
-                let cursor = index
-                    .open_cursor(Some(Query::KeyRange(r)), Some(CursorDirection::Prev))
-                    .map_err(from_idb)?
-                    .await
-                    .map_err(from_idb)?;
-                let mut out = Vec::new();
-                if let Some(cursor) = cursor {
-                    let mut cursor = cursor.into_managed();
-                    while out.len() < limit as usize {
-                        match cursor.value().map_err(from_idb)? {
-                            Some(v) => out.push(v),
-                            None => break,
-                        }
-                        cursor.next(None).await.map_err(from_idb)?;
-                    }
-                }
-                return Ok(out);
+            let cursor = req.result().map_err(failed("cursor"))?;
+            if !cursor.is_object() {
+                break;
+            }
+            let cursor: IdbCursorWithValue = cursor.unchecked_into();
+            out.push(cursor.value().map_err(failed("cursor"))?);
+            if out.len() < limit {
+                cursor.continue_().map_err(failed("cursor"))?;
             }
         }
-        .map_err(|e| self.seen(from_idb(e)))?;
-        values.reverse();
-        Ok(values)
+        out.reverse();
+        Ok(out)
     }
 
     /// The channel ids `user_id` is a member of (uses the version-2 index `members.by_user`).
     pub async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
-        let tx = self
-            .transaction(&[MEMBERS], TransactionMode::ReadOnly)
-            .await?;
-        let index = tx
-            .object_store(MEMBERS)
-            .map_err(from_idb)?
+        let index = self
+            .reading(MEMBERS)
+            .await?
             .index(BY_USER)
-            .map_err(from_idb)?;
-        let keys = index
-            .get_all_keys(Some(Query::KeyRange(prefix_range(user_id)?)), None)
-            .map_err(from_idb)?
+            .map_err(failed("index"))?;
+        let req = index
+            .get_all_keys_with_key(&prefix_range(user_id)?.into())
+            .map_err(failed("getAllKeys"))?;
+        let keys = request_all("getAllKeys", req)
             .await
-            .map_err(from_idb)?;
+            .map_err(|e| self.seen(e))?;
         // Primary keys are [cid, user_id].
         Ok(keys
             .iter()
-            .filter_map(|k| js_sys::Reflect::get_u32(k, 0).ok()?.as_string())
+            .filter_map(|k| Reflect::get_u32(k, 0).ok()?.as_string())
             .collect())
     }
 
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: WriteBatch<JsValue>) -> Result<(), StoreError> {
         batch.validate()?;
-        // Encode everything before the transaction: nothing is written if a record cannot be.
-        let mut names = BTreeSet::new();
-        let mut ops: Vec<(&'static str, Op)> = Vec::with_capacity(batch.writes.len());
-        for write in &batch.writes {
-            for (store, op) in encode(write)? {
-                names.insert(store);
-                ops.push((store, op));
-            }
-        }
-        if ops.is_empty() {
+        let mask = batch.writes.iter().fold(0, |m, w| m | stores_of(w));
+        if mask == 0 {
             return Ok(());
         }
-        let names: Vec<&str> = names.into_iter().collect();
-        let tx = self.transaction(&names, TransactionMode::ReadWrite).await?;
-        let stores: Vec<idb::ObjectStore> = names
-            .iter()
-            .map(|n| tx.object_store(n))
-            .collect::<Result<_, _>>()
-            .map_err(from_idb)?;
-        let store_of = |name: &str| &stores[names.iter().position(|n| *n == name).unwrap_or(0)];
-        for (name, op) in &ops {
-            let store = store_of(name);
-            // Requests are not awaited one by one: the transaction's completion covers them all.
-            match op {
-                Op::Put(value) => drop(store.put(value, None).map_err(from_idb)?),
-                Op::Delete(k) => drop(store.delete(Query::Key(k.clone())).map_err(from_idb)?),
-                Op::DeleteRange(r) => {
-                    drop(store.delete(Query::KeyRange(r.clone())).map_err(from_idb)?)
-                }
-            }
+        let tx = self.writing(mask).await?;
+        let issued = self.issue(&tx, batch).await;
+        if let Err(e) = issued {
+            let _ = tx.abort();
+            return Err(self.seen(e));
         }
-        self.finish(tx, &stores[0]).await
+        self.finish(&tx).await
     }
 
-    /// Waits for a read-write transaction; an abort reports the transaction's own error
-    /// (e.g. `QuotaExceededError`).
-    async fn finish(
-        &self,
-        tx: idb::Transaction,
-        any_store: &idb::ObjectStore,
-    ) -> Result<(), StoreError> {
-        match tx.await {
-            Ok(TransactionResult::Committed) => Ok(()),
-            Ok(TransactionResult::Aborted) => {
-                let error = any_store.transaction().error();
-                Err(match error {
-                    Some(e) => js_error("transaction aborted", &e.into()),
-                    None => StoreError::Backend {
-                        context: "transaction aborted".into(),
-                        name: "AbortError".into(),
-                        message: "the transaction was aborted without an error".into(),
-                    },
-                })
+    /// Issues every request of a batch, in order, in `tx`.
+    async fn issue(&self, tx: &IdbTransaction, batch: WriteBatch<JsValue>) -> Result<(), StoreError> {
+        let mut stores = Stores {
+            tx,
+            open: Default::default(),
+        };
+        let names = Names::new();
+        for write in batch.writes {
+            match write {
+                Write::DeleteMessagesBefore { cid, seq } => {
+                    delete_confirmed(&mut stores, &cid, seq, 0).await?;
+                }
+                other => apply(&mut stores, &names, other)?,
             }
-            Err(e) => Err(from_idb(e)),
         }
-        .map_err(|e| self.seen(e))
+        Ok(())
     }
 
     async fn evict(&self, cid: &str, keep_latest: u32) -> Result<u32, StoreError> {
         let tx = self
-            .transaction(&[MESSAGES, REACTIONS, OUTBOX], TransactionMode::ReadWrite)
+            .writing(stores_of(&Write::<JsValue>::DeleteMessagesBefore {
+                cid: String::new(),
+                seq: 0,
+            }))
             .await?;
-        let messages = tx.object_store(MESSAGES).map_err(from_idb)?;
-        let reactions = tx.object_store(REACTIONS).map_err(from_idb)?;
-        let outbox = tx.object_store(OUTBOX).map_err(from_idb)?;
-        let entries: Vec<OutboxEntry> = from_all(
-            outbox
-                .get_all(None, None)
-                .map_err(from_idb)?
-                .await
-                .map_err(from_idb)?,
-        )?;
-        let referenced: BTreeSet<&str> = entries.iter().filter_map(|e| e.op.message_id()).collect();
-        let r = range(
-            key(&[s(cid)]),
-            key(&[s(cid), JsValue::from_f64(0.0)]),
-            false,
-            true,
-        )?;
-        let index = messages.index(BY_SEQ).map_err(from_idb)?;
-        let ids = index
-            .get_all_keys(Some(Query::KeyRange(r)), None)
-            .map_err(from_idb)?
-            .await;
-        let ids = ids.map_err(from_idb)?; // newest first
-        let mut removed = 0;
-        for id in ids.into_iter().skip(keep_latest as usize) {
-            let Some(text) = id.as_string() else { continue };
-            if referenced.contains(text.as_str()) {
-                continue;
+        let mut stores = Stores {
+            tx: &tx,
+            open: Default::default(),
+        };
+        let removed = delete_confirmed(&mut stores, cid, u64::MAX, keep_latest).await;
+        match removed {
+            Ok(n) => {
+                self.finish(&tx).await?;
+                Ok(n)
             }
-            drop(messages.delete(Query::Key(id)).map_err(from_idb)?);
-            drop(
-                reactions
-                    .delete(Query::KeyRange(prefix_range(&text)?))
-                    .map_err(from_idb)?,
-            );
-            removed += 1;
+            Err(e) => {
+                let _ = tx.abort();
+                Err(self.seen(e))
+            }
         }
-        self.finish(tx, &messages).await?;
-        Ok(removed)
     }
 
     async fn clear_all(&self) -> Result<(), StoreError> {
-        let tx = self
-            .transaction(&ALL_STORES, TransactionMode::ReadWrite)
-            .await?;
-        let mut first = None;
+        let tx = self.writing(u16::MAX).await?;
         for name in ALL_STORES {
-            let store = tx.object_store(name).map_err(from_idb)?;
-            drop(store.clear().map_err(from_idb)?);
-            first.get_or_insert(store);
+            let cleared = tx
+                .object_store(name)
+                .and_then(|store| store.clear())
+                .map_err(failed("clear"));
+            if let Err(e) = cleared {
+                let _ = tx.abort();
+                return Err(e);
+            }
         }
-        let first = first.expect("at least one store");
-        self.finish(tx, &first).await
+        self.finish(&tx).await
+    }
+
+    async fn outbox_entries(&self) -> Result<Vec<OutboxEntry<JsValue>>, StoreError> {
+        let mut entries = Vec::new();
+        for value in self.get_all(OUTBOX, None).await? {
+            entries.push(OutboxEntry::from_wire(&value).ok_or_else(|| StoreError::Codec {
+                message: "an outbox entry that cannot be read".into(),
+            })?);
+        }
+        entries.sort_by_key(|e| e.order);
+        Ok(entries)
     }
 }
 
-/// One request of a write transaction.
-enum Op {
-    Put(JsValue),
-    Delete(JsValue),
-    DeleteRange(idb::KeyRange),
-}
-
-/// The requests one [`Write`] becomes.
-fn encode(write: &Write) -> Result<Vec<(&'static str, Op)>, StoreError> {
-    let one = |store, op| Ok(vec![(store, op)]);
-    match write {
-        Write::PutChannel(c) => one(CHANNELS, Op::Put(to_js(c)?)),
-        Write::DeleteChannel(cid) => one(CHANNELS, Op::Delete(s(cid))),
-        Write::PutMember { cid, member } => {
-            one(MEMBERS, Op::Put(with_field(member, "cid", s(cid))?))
-        }
-        Write::DeleteMember { cid, user_id } => {
-            one(MEMBERS, Op::Delete(key(&[s(cid), s(user_id)])))
-        }
-        Write::PutUser(u) => one(USERS, Op::Put(to_js(u)?)),
-        Write::PutMessage(m) => {
-            // Local echoes (seq 0) get no rseq: they stay out of the ordering indexes.
-            let value = if m.channel_seq > 0 {
-                with_field(m, "rseq", rseq(m.channel_seq))?
-            } else {
-                to_js(m)?
-            };
-            one(MESSAGES, Op::Put(value))
-        }
-        Write::DeleteMessage(id) => Ok(vec![
-            (MESSAGES, Op::Delete(s(id))),
-            (REACTIONS, Op::DeleteRange(prefix_range(id)?)),
-        ]),
-        Write::PutReaction(r) => one(REACTIONS, Op::Put(to_js(r)?)),
-        Write::DeleteReaction {
-            message_id,
-            user_id,
-            kind,
-        } => one(
-            REACTIONS,
-            Op::Delete(key(&[s(message_id), s(user_id), s(kind)])),
-        ),
-        Write::PutRead(r) => one(READS, Op::Put(to_js(r)?)),
-        Write::PutDraft(d) => one(DRAFTS, Op::Put(with_field(d, "thread", s(d.thread_key()))?)),
-        Write::DeleteDraft { cid, parent_id } => one(
-            DRAFTS,
-            Op::Delete(key(&[s(cid), s(parent_id.as_deref().unwrap_or(""))])),
-        ),
-        Write::PutOutbox(e) => one(OUTBOX, Op::Put(to_js(e)?)),
-        Write::DeleteOutbox(id) => one(OUTBOX, Op::Delete(s(id))),
-        Write::PutMeta { key: k, value } => one(
-            META,
-            Op::Put(with_field(&MetaValue { value }, "key", s(k))?),
-        ),
-    }
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct MetaValue<V> {
-    value: V,
-}
-
-impl Store for IndexedDbStore {
-    fn write(&self, batch: WriteBatch) -> StoreFuture<'_, ()> {
+impl Store<JsValue> for IndexedDbStore {
+    fn write(&self, batch: WriteBatch<JsValue>) -> StoreFuture<'_, ()> {
         Box::pin(self.write_batch(batch))
     }
 
-    fn channel(&self, cid: &str) -> StoreFuture<'_, Option<Channel>> {
+    fn channel(&self, cid: &str) -> StoreFuture<'_, Option<JsValue>> {
         let k = s(cid);
-        Box::pin(async move { self.get(CHANNELS, k).await })
+        Box::pin(self.get(CHANNELS, k))
     }
 
-    fn channels(&self) -> StoreFuture<'_, Vec<Channel>> {
+    fn channels(&self) -> StoreFuture<'_, Vec<JsValue>> {
         Box::pin(self.get_all(CHANNELS, None))
     }
 
-    fn members(&self, cid: &str) -> StoreFuture<'_, Vec<ChannelMember>> {
-        let r = prefix_range(cid);
-        Box::pin(async move { self.get_all(MEMBERS, Some(Query::KeyRange(r?))).await })
+    fn members(&self, cid: &str) -> StoreFuture<'_, Vec<JsValue>> {
+        let cid = cid.to_owned();
+        Box::pin(async move { self.prefixed(MEMBERS, &cid, Some(MEMBER_CID)).await })
     }
 
-    fn user(&self, id: &str) -> StoreFuture<'_, Option<User>> {
+    fn user(&self, id: &str) -> StoreFuture<'_, Option<JsValue>> {
         let k = s(id);
-        Box::pin(async move { self.get(USERS, k).await })
+        Box::pin(self.get(USERS, k))
     }
 
-    fn message(&self, id: &str) -> StoreFuture<'_, Option<Message>> {
+    fn message(&self, id: &str) -> StoreFuture<'_, Option<JsValue>> {
         let k = s(id);
-        Box::pin(async move { self.get(MESSAGES, k).await })
+        Box::pin(async move {
+            self.get(MESSAGES, k).await
+        })
     }
 
-    fn messages(&self, cid: &str, page: Page) -> StoreFuture<'_, Vec<Message>> {
+    fn messages(&self, cid: &str, page: Page) -> StoreFuture<'_, Vec<JsValue>> {
         let cid = cid.to_owned();
         Box::pin(async move { self.page(BY_SEQ, &cid, page).await })
     }
 
-    fn thread(&self, parent_id: &str, page: Page) -> StoreFuture<'_, Vec<Message>> {
+    fn thread(&self, parent_id: &str, page: Page) -> StoreFuture<'_, Vec<JsValue>> {
         let parent = parent_id.to_owned();
         Box::pin(async move { self.page(BY_PARENT, &parent, page).await })
     }
 
-    fn reactions(&self, message_id: &str) -> StoreFuture<'_, Vec<Reaction>> {
-        let r = prefix_range(message_id);
-        Box::pin(async move { self.get_all(REACTIONS, Some(Query::KeyRange(r?))).await })
+    fn reactions(&self, message_id: &str) -> StoreFuture<'_, Vec<JsValue>> {
+        let id = message_id.to_owned();
+        Box::pin(async move { self.prefixed(REACTIONS, &id, Some(KIND)).await })
     }
 
-    fn reads(&self, cid: &str) -> StoreFuture<'_, Vec<ReadState>> {
-        let r = prefix_range(cid);
-        Box::pin(async move { self.get_all(READS, Some(Query::KeyRange(r?))).await })
+    fn reads(&self, cid: &str) -> StoreFuture<'_, Vec<JsValue>> {
+        let cid = cid.to_owned();
+        Box::pin(async move { self.prefixed(READS, &cid, None).await })
     }
 
-    fn draft(&self, cid: &str, parent_id: Option<&str>) -> StoreFuture<'_, Option<Draft>> {
+    fn draft(&self, cid: &str, parent_id: Option<&str>) -> StoreFuture<'_, Option<JsValue>> {
         let k = key(&[s(cid), s(parent_id.unwrap_or(""))]);
-        Box::pin(async move { self.get(DRAFTS, k).await })
+        Box::pin(async move {
+            let draft = self.get(DRAFTS, k).await?;
+            if let Some(d) = &draft {
+                strip(d, &s(THREAD));
+            }
+            Ok(draft)
+        })
     }
 
-    fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry>> {
-        Box::pin(async move {
-            let mut entries: Vec<OutboxEntry> = self.get_all(OUTBOX, None).await?;
-            entries.sort_by_key(|e| e.order);
-            Ok(entries)
-        })
+    fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry<JsValue>>> {
+        Box::pin(self.outbox_entries())
     }
 
     fn meta(&self, k: &str) -> StoreFuture<'_, Option<String>> {
         let k = s(k);
         Box::pin(async move {
-            let value: Option<MetaValue<String>> = self.get(META, k).await?;
-            Ok(value.map(|m| m.value))
+            let record = self.get(META, k).await?;
+            Ok(record.and_then(|r| r.str_of("value")))
         })
     }
 

@@ -9,26 +9,42 @@
 //! | --- | --- |
 //! | 1 | every store below, `messages.by_seq`, `messages.by_parent` |
 //! | 2 | `members.by_user` `[user_id, cid]` (the channels a user is in) |
+//! | 3 | records are wire objects: reactions written before get their `type` (from `kind`) |
+//! | 4 | `by_seq` / `by_parent` become `[cid, channel_seq]` / `[parent_id, channel_seq]`; messages lose their `rseq` |
 //!
-//! Key design: message ordering uses `rseq = -channel_seq`, so one ascending `getAll` with a
-//! limit returns the newest N messages (IndexedDB's `getAll` cannot walk backwards). Local
-//! echoes have no `rseq` and are therefore not in the ordering indexes.
+//! Up to version 2 records were Rust structs encoded by serde: the same shape as the wire
+//! objects except that a reaction carried its type only as `kind` (now an extra key field,
+//! [`super::codec`]), and messages carried `rseq = -channel_seq` for the old newest-first
+//! indexes. The other differences need no conversion: older read states and drafts simply lack
+//! fields the server sends today, the other extra key fields (a member's `cid`, a draft's
+//! `thread`) are the same, and [`crate::outbox::OutboxEntry::from_wire`] reads entries in the
+//! older shape.
+//!
+//! Message order: ascending `[cid, channel_seq]`, like the server's. `getAll` reads the oldest
+//! first (every message, or a page after a sequence number); the newest ones (latest, a page
+//! before a sequence number) are read with a cursor walking backwards, for at most a page.
+//! Local echoes (`channel_seq` absent or 0) fall outside every range the queries use.
+//!
+//! [`crate::store::indexeddb::IndexedDbStore::open_at_version`] opens at an older version for
+//! migration tests: to write data as an older release would have; reads assume this version.
 
 use std::cell::RefCell;
-use std::future::IntoFuture;
 use std::rc::Rc;
 
-use futures::channel::oneshot;
-use futures::future::{select, Either};
-use idb::{
-    Database, DatabaseEvent, Event, Factory, IndexParams, KeyPath, ObjectStoreParams, Request,
+use js_sys::{Array, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{
+    Event, IdbCursorWithValue, IdbDatabase, IdbFactory, IdbObjectStoreParameters,
+    IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbVersionChangeEvent,
 };
 
-use super::errors::from_idb;
+use super::errors::{from_js, of_request};
+use super::events::{Events, Fired};
 use crate::store::StoreError;
 
 /// The version this code writes. Bump it together with a new entry in [`STEPS`].
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub const CHANNELS: &str = "channels";
 pub const MEMBERS: &str = "members";
@@ -43,122 +59,200 @@ pub const ALL_STORES: [&str; 9] = [
     CHANNELS, MEMBERS, USERS, MESSAGES, REACTIONS, READS, DRAFTS, OUTBOX, META,
 ];
 
-/// `messages` index `[cid, rseq]`: a channel's confirmed messages, newest first.
+/// `messages` index `[cid, channel_seq]` (version 4; `[cid, rseq]` before): a channel's
+/// messages in order.
 pub const BY_SEQ: &str = "by_seq";
-/// `messages` index `[parent_id, rseq]`: a thread's confirmed replies, newest first.
+/// `messages` index `[parent_id, channel_seq]` (version 4; `[parent_id, rseq]` before): a
+/// thread's replies in order.
 pub const BY_PARENT: &str = "by_parent";
 /// `members` index `[user_id, cid]` (version 2).
 pub const BY_USER: &str = "by_user";
 
-type Step = fn(&Database, &idb::Transaction) -> Result<(), idb::Error>;
+type Step = fn(&IdbDatabase, &IdbTransaction) -> Result<(), JsValue>;
 
 /// `STEPS[v - 1]` upgrades a database from version `v - 1` to `v`.
-const STEPS: [Step; SCHEMA_VERSION as usize] = [v1, v2];
+const STEPS: [Step; SCHEMA_VERSION as usize] = [v1, v2, v3, v4];
 
-fn single(path: &str) -> KeyPath {
-    KeyPath::new_single(path)
+fn array(paths: &[&str]) -> Array {
+    paths.iter().map(|p| JsValue::from_str(p)).collect()
 }
 
-fn array<'a>(paths: impl IntoIterator<Item = &'a str>) -> KeyPath {
-    KeyPath::new_array(paths)
+fn create(db: &IdbDatabase, name: &str, key: &JsValue) -> Result<web_sys::IdbObjectStore, JsValue> {
+    let params = IdbObjectStoreParameters::new();
+    params.set_key_path(key);
+    db.create_object_store_with_optional_parameters(name, &params)
 }
 
-fn create(db: &Database, name: &str, key: KeyPath) -> Result<idb::ObjectStore, idb::Error> {
-    let mut params = ObjectStoreParams::new();
-    params.key_path(Some(key));
-    db.create_object_store(name, params)
-}
-
-fn v1(db: &Database, _upgrade: &idb::Transaction) -> Result<(), idb::Error> {
-    create(db, CHANNELS, single("cid"))?;
-    create(db, MEMBERS, array(["cid", "user_id"]))?;
-    create(db, USERS, single("id"))?;
-    let messages = create(db, MESSAGES, single("id"))?;
-    messages.create_index(BY_SEQ, array(["cid", "rseq"]), None)?;
-    messages.create_index(BY_PARENT, array(["parent_id", "rseq"]), None)?;
-    create(db, REACTIONS, array(["message_id", "user_id", "kind"]))?;
-    create(db, READS, array(["cid", "user_id"]))?;
-    create(db, DRAFTS, array(["cid", "thread"]))?;
-    create(db, OUTBOX, single("id"))?;
-    create(db, META, single("key"))?;
+fn v1(db: &IdbDatabase, _upgrade: &IdbTransaction) -> Result<(), JsValue> {
+    let single = |p: &str| JsValue::from_str(p);
+    create(db, CHANNELS, &single("cid"))?;
+    create(db, MEMBERS, &array(&["cid", "user_id"]))?;
+    create(db, USERS, &single("id"))?;
+    let messages = create(db, MESSAGES, &single("id"))?;
+    messages.create_index_with_str_sequence(BY_SEQ, &array(&["cid", "rseq"]))?;
+    messages.create_index_with_str_sequence(BY_PARENT, &array(&["parent_id", "rseq"]))?;
+    create(db, REACTIONS, &array(&["message_id", "user_id", "kind"]))?;
+    create(db, READS, &array(&["cid", "user_id"]))?;
+    create(db, DRAFTS, &array(&["cid", "thread"]))?;
+    create(db, OUTBOX, &single("id"))?;
+    create(db, META, &single("key"))?;
     Ok(())
 }
 
-fn v2(_db: &Database, upgrade: &idb::Transaction) -> Result<(), idb::Error> {
+fn v2(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
     let members = upgrade.object_store(MEMBERS)?;
-    members.create_index(BY_USER, array(["user_id", "cid"]), Some(IndexParams::new()))?;
+    members.create_index_with_str_sequence(BY_USER, &array(&["user_id", "cid"]))?;
     Ok(())
+}
+
+/// Calls `change` on every record of `store` (inside the upgrade transaction; the open
+/// completes after the walk); a record it changes (returns `true` for) is written back.
+fn rewrite(
+    upgrade: &IdbTransaction,
+    store: &str,
+    change: impl Fn(&JsValue) -> bool + 'static,
+) -> Result<(), JsValue> {
+    let request = upgrade.object_store(store)?.open_cursor()?;
+    let on_success = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+        let Some(request) = event.target() else {
+            return;
+        };
+        let request: IdbRequest = request.unchecked_into();
+        let cursor = match request.result() {
+            Ok(c) if c.is_object() => c.unchecked_into::<IdbCursorWithValue>(),
+            _ => return, // the end
+        };
+        if let Ok(value) = cursor.value() {
+            if change(&value) {
+                // A failure here fails the upgrade transaction, and with it the open.
+                let _ = cursor.update(&value);
+            }
+        }
+        let _ = cursor.continue_();
+    });
+    // The request keeps the callback alive until it is collected with it.
+    request.set_onsuccess(Some(on_success.into_js_value().unchecked_ref()));
+    Ok(())
+}
+
+/// Records are wire objects: reactions stored as serde encoded them (`kind`, no `type`) get
+/// `type = kind`.
+fn v3(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
+    let (type_, kind) = (JsValue::from_str("type"), JsValue::from_str("kind"));
+    rewrite(upgrade, REACTIONS, move |r| {
+        let has_type = Reflect::get(r, &type_).is_ok_and(|t| t.is_string());
+        !has_type
+            && Reflect::get(r, &kind)
+                .and_then(|k| Reflect::set(r, &type_, &k))
+                .unwrap_or(false)
+    })
+}
+
+/// Messages are stored exactly as they are: ordered by `channel_seq` (no more `rseq`).
+fn v4(_db: &IdbDatabase, upgrade: &IdbTransaction) -> Result<(), JsValue> {
+    let messages = upgrade.object_store(MESSAGES)?;
+    messages.delete_index(BY_SEQ)?;
+    messages.delete_index(BY_PARENT)?;
+    messages.create_index_with_str_sequence(BY_SEQ, &array(&["cid", "channel_seq"]))?;
+    messages.create_index_with_str_sequence(BY_PARENT, &array(&["parent_id", "channel_seq"]))?;
+    let rseq = JsValue::from_str("rseq");
+    rewrite(upgrade, MESSAGES, move |m| {
+        Reflect::has(m, &rseq).unwrap_or(false)
+            && Reflect::delete_property(m.unchecked_ref::<js_sys::Object>(), &rseq)
+                .unwrap_or(false)
+    })
 }
 
 /// Runs the steps from the event's old version to its new one.
-fn migrate(event: &idb::event::VersionChangeEvent) -> Result<(), idb::Error> {
-    let old = event.old_version()?;
-    let new = event.new_version()?.unwrap_or(SCHEMA_VERSION);
-    let db = event.database()?;
-    let upgrade = event
-        .target()?
+fn migrate(event: &IdbVersionChangeEvent, request: &IdbOpenDbRequest) -> Result<(), JsValue> {
+    let old = event.old_version() as u32;
+    let new = event.new_version().map_or(SCHEMA_VERSION, |v| v as u32);
+    let db: IdbDatabase = request.result()?.unchecked_into();
+    let upgrade = request
         .transaction()
-        .ok_or(idb::Error::TransactionNotFound)?;
+        .ok_or_else(|| JsValue::from_str("no upgrade transaction"))?;
     for version in old + 1..=new {
         STEPS[version as usize - 1](&db, &upgrade)?;
     }
     Ok(())
 }
 
+fn factory() -> Result<IdbFactory, StoreError> {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .ok()
+        .and_then(|f| f.dyn_into::<IdbFactory>().ok())
+        .ok_or_else(|| StoreError::Backend {
+            context: "open".into(),
+            name: "NotSupportedError".into(),
+            message: "IndexedDB is not available here".into(),
+        })
+}
+
 /// Opens `name` at `version` (at most [`SCHEMA_VERSION`]), upgrading it step by step. The
 /// returned connection closes itself when another connection wants to upgrade or delete the
 /// database (so this tab never blocks others); the store then reopens it on its next call.
-pub async fn open(name: &str, version: u32) -> Result<Database, StoreError> {
+pub async fn open(name: &str, version: u32) -> Result<IdbDatabase, StoreError> {
     assert!(
         (1..=SCHEMA_VERSION).contains(&version),
         "unknown schema version {version}"
     );
-    let factory = Factory::new().map_err(from_idb)?;
-    let mut request = factory.open(name, Some(version)).map_err(from_idb)?;
+    let request = factory()?
+        .open_with_u32(name, version)
+        .map_err(|e| from_js("open", &e))?;
 
-    let failure: Rc<RefCell<Option<idb::Error>>> = Rc::default();
+    let failure: Rc<RefCell<Option<JsValue>>> = Rc::default();
     let failed = failure.clone();
-    request.on_upgrade_needed(move |event| {
-        if let Err(e) = migrate(&event) {
+    let upgrading = request.clone();
+    let on_upgrade = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+        let event: IdbVersionChangeEvent = event.unchecked_into();
+        if let Err(e) = migrate(&event, &upgrading) {
             *failed.borrow_mut() = Some(e);
-            if let Some(upgrade) = event.target().ok().and_then(|r| r.transaction()) {
+            if let Some(upgrade) = upgrading.transaction() {
                 // Aborting the upgrade makes the open fail and leaves the old version intact.
                 let _ = upgrade.abort();
             }
         }
     });
-    let (blocked_tx, blocked_rx) = oneshot::channel::<()>();
-    request.on_blocked(move |_| {
-        let _ = blocked_tx.send(());
-    });
+    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    let events = Events::of_open(&request);
 
-    let opening = Box::pin(request.into_future());
-    match select(opening, blocked_rx).await {
-        Either::Left((Ok(mut db), _)) => {
-            db.on_version_change(|event| {
-                if let Ok(db) = event.database() {
-                    db.close();
+    match events.next().await {
+        Fired::Done => {
+            let db: IdbDatabase = request
+                .result()
+                .map_err(|e| from_js("open", &e))?
+                .unchecked_into();
+            let on_version_change = Closure::<dyn FnMut(Event)>::new(|event: Event| {
+                if let Some(db) = event.target() {
+                    db.unchecked_into::<IdbDatabase>().close();
                 }
             });
+            db.set_onversionchange(Some(on_version_change.into_js_value().unchecked_ref()));
             Ok(db)
         }
-        Either::Left((Err(e), _)) => match failure.borrow_mut().take() {
+        Fired::Failed => match failure.borrow_mut().take() {
             // The upgrade step's own error says more than the resulting AbortError.
-            Some(step) => {
-                let mut err = from_idb(step);
-                if let StoreError::Backend { context, .. } = &mut err {
-                    context.insert_str(0, "schema migration: ");
-                }
-                Err(err)
-            }
-            None => Err(from_idb(e)),
+            Some(step) => Err(from_js("schema migration", &step)),
+            None => Err(of_request("open", &request)),
         },
-        Either::Right((Ok(()), opening)) => {
+        Fired::Blocked => {
             // Keep the request alive: if it completes once the other tab lets go, close that
             // connection so it does not block anyone in turn.
+            // It still runs the migration if the upgrade proceeds, hence `on_upgrade` moves too.
+            let pending = request.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(db) = opening.await {
-                    db.close();
+                let _upgrade = on_upgrade;
+                loop {
+                    match events.next().await {
+                        Fired::Blocked => continue,
+                        Fired::Done => {
+                            if let Ok(db) = pending.result() {
+                                db.unchecked_into::<IdbDatabase>().close();
+                            }
+                        }
+                        Fired::Failed => {}
+                    }
+                    break;
                 }
             });
             Err(StoreError::UpgradeBlocked {
@@ -167,19 +261,21 @@ pub async fn open(name: &str, version: u32) -> Result<Database, StoreError> {
                 ),
             })
         }
-        Either::Right((Err(_), opening)) => match opening.await {
-            Ok(db) => Ok(db),
-            Err(e) => Err(from_idb(e)),
-        },
     }
 }
 
 /// Deletes the database `name` (sign-out of a device). Waits until every connection closed.
 pub async fn delete(name: &str) -> Result<(), StoreError> {
-    let factory = Factory::new().map_err(from_idb)?;
-    factory
-        .delete(name)
-        .map_err(from_idb)?
-        .await
-        .map_err(from_idb)
+    let request = factory()?
+        .delete_database(name)
+        .map_err(|e| from_js("delete database", &e))?;
+    let events = Events::of_open(&request);
+    loop {
+        match events.next().await {
+            Fired::Done => return Ok(()),
+            // Other connections get `versionchange` and close (ours do); wait for them.
+            Fired::Blocked => continue,
+            Fired::Failed => return Err(of_request("delete database", &request)),
+        }
+    }
 }

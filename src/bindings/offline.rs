@@ -1,0 +1,619 @@
+//! The offline half of a client in the browser: the store it opened (IndexedDB, or memory
+//! where IndexedDB is unavailable — `client.persistence` says which), the cold start from it,
+//! the writer that mirrors the state's changes into it in order, and the outbox driver that
+//! delivers queued changes — one at a time per channel, exactly once (every request carries
+//! the entry's id), retrying with backoff while the server is unreachable, and keeping a
+//! refused change visible with the server's code until `retry()` or `discard()`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use chat_protocol::ErrorCode;
+use futures::channel::oneshot;
+use futures::lock::Mutex;
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::spawn_local;
+
+use super::shared::{channel_path, object, Shared};
+use crate::api::Method;
+use crate::cache::{self, CACHED_PAGE, LIST_KEY, USER_CURSOR_KEY};
+use crate::config::encode_component;
+use crate::error::SdkError;
+use crate::outbox::{Failure, FoldOutcome, Outbox, OutboxEntry, OutboxOp, OutboxState};
+use crate::platform::timer::{now_ms, Sleep};
+use crate::state::Wire;
+use crate::store::indexeddb::IndexedDbStore;
+use crate::store::{database_name, MemoryStore, Page, Store, StoreError, WriteBatch};
+
+type Waiter = oneshot::Sender<Result<JsValue, SdkError>>;
+
+pub(crate) struct Offline {
+    pub store: Rc<dyn Store<JsValue>>,
+    /// `indexeddb` or `memory`.
+    pub kind: &'static str,
+    pub name: String,
+    queue: RefCell<Vec<WriteBatch<JsValue>>>,
+    writing: Cell<bool>,
+    /// Serialises outbox read-modify-writes.
+    lock: Mutex<()>,
+    waiters: RefCell<Vec<(String, Waiter)>>,
+    draining: Cell<bool>,
+    again: Cell<bool>,
+    /// Consecutive retryable delivery failures (backoff).
+    failures: Cell<u32>,
+    /// Channels shown from the cache and not loaded from the server yet this session.
+    pub cached: RefCell<Vec<String>>,
+    /// Channel queries the server answered this session: while online they go to the server.
+    pub fresh_queries: RefCell<Vec<String>>,
+}
+
+fn storage_error(e: StoreError) -> SdkError {
+    let mut err = SdkError::new(ErrorCode::Unavailable, 0, e.to_string());
+    err.retryable = false;
+    err
+}
+
+fn warn(what: &str, e: &StoreError) {
+    web_sys::console::warn_2(
+        &JsValue::from_str(what),
+        &JsValue::from_str(&e.to_string()),
+    );
+}
+
+impl Offline {
+    /// Opens the user's IndexedDB database, or a memory store when `memory` is asked for or
+    /// IndexedDB cannot be opened.
+    pub async fn open(api_key: &str, user_id: &str, memory: bool) -> Offline {
+        let name = database_name(api_key, user_id);
+        let (store, kind): (Rc<dyn Store<JsValue>>, _) = if memory {
+            (Rc::new(MemoryStore::default()), "memory")
+        } else {
+            match IndexedDbStore::open(&name).await {
+                Ok(s) => (Rc::new(s), "indexeddb"),
+                Err(e) => {
+                    warn("chat-sdk: IndexedDB unavailable, keeping data in memory:", &e);
+                    (Rc::new(MemoryStore::default()), "memory")
+                }
+            }
+        };
+        Offline {
+            store,
+            kind,
+            name,
+            queue: RefCell::default(),
+            writing: Cell::new(false),
+            lock: Mutex::new(()),
+            waiters: RefCell::default(),
+            draining: Cell::new(false),
+            again: Cell::new(false),
+            failures: Cell::new(0),
+            cached: RefCell::default(),
+            fresh_queries: RefCell::default(),
+        }
+    }
+}
+
+/// Loads what the store holds into the client: the user, every channel with a stored cursor
+/// (latest messages, members, reads), the channel list, and the outbox's local echoes (entries
+/// left in flight by a closed tab go back to pending). Returns whether anything was cached.
+pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
+    let store = shared.offline.store.clone();
+    let me = shared.config.user_id.clone();
+    let mut had = false;
+    if let Some(seq) = cache::parse_cursor(store.meta(USER_CURSOR_KEY).await?) {
+        shared.core.borrow_mut().restore_user(seq);
+        had = true;
+    }
+    if let Some(user) = store.user(&me).await? {
+        shared.core.borrow_mut().state.me = Some(user);
+    }
+    for channel in store.channels().await? {
+        let Some(cid) = channel.str_of("cid") else {
+            continue;
+        };
+        let key = cache::channel_cursor_key(&cid);
+        let Some(cursor) = cache::parse_cursor(store.meta(&key).await?) else {
+            continue;
+        };
+        let members = store.members(&cid).await?;
+        let messages = store.messages(&cid, Page::Latest(CACHED_PAGE)).await?;
+        let reads = store.reads(&cid).await?;
+        let state = cache::cached_state(channel, members, messages, reads.clone(), &me);
+        let mut core = shared.core.borrow_mut();
+        core.restore_channel(&state, cursor);
+        let c = core.state.channel_mut(&cid);
+        for read in reads {
+            if let Some(uid) = read.str_of("user_id") {
+                c.reads.insert(uid, read);
+            }
+        }
+        shared.offline.cached.borrow_mut().push(cid);
+        had = true;
+    }
+    if let Some(list) = store.meta(LIST_KEY).await? {
+        let cids = list.split('\n').filter(|c| !c.is_empty());
+        shared
+            .core
+            .borrow_mut()
+            .state
+            .set_list(cids.map(str::to_owned).collect());
+    }
+    let _guard = shared.offline.lock.lock().await;
+    let outbox = Outbox::new(&*store);
+    outbox.recover().await?;
+    for entry in store.outbox().await? {
+        if let OutboxOp::Send(body) = &entry.op {
+            let Some(echo) = store.message(&entry.id).await? else {
+                continue;
+            };
+            let echo = match &entry.state {
+                OutboxState::Failed { code, message } => failed_echo(&echo, code, message),
+                _ => echo,
+            };
+            let _ = body;
+            let mut core = shared.core.borrow_mut();
+            core.state.channel_mut(&entry.cid).add_echo(echo);
+        }
+    }
+    Ok(had)
+}
+
+/// Queues writes that mirror the state; one task writes them in order, merging what queued up
+/// meanwhile into one transaction.
+pub(crate) fn persist(shared: &Rc<Shared>, batch: WriteBatch<JsValue>) {
+    let offline = &shared.offline;
+    offline.queue.borrow_mut().push(batch);
+    if offline.writing.replace(true) {
+        return;
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        loop {
+            let batches = std::mem::take(&mut *shared.offline.queue.borrow_mut());
+            if batches.is_empty() {
+                break;
+            }
+            let mut all = WriteBatch::new();
+            for b in batches {
+                all.append(b);
+            }
+            let store = shared.offline.store.clone();
+            let mut result = store.write(all.clone()).await;
+            if let Err(StoreError::QuotaExceeded { .. }) = result {
+                // Space ran short: drop older cached messages (never outbox entries or what
+                // they refer to) and try once more.
+                let cids: Vec<String> = shared.core.borrow().state.channels.keys().cloned().collect();
+                for cid in cids {
+                    let _ = store.evict_messages(&cid, CACHED_PAGE).await;
+                }
+                result = store.write(all).await;
+            }
+            if let Err(e) = result {
+                warn("chat-sdk: could not store changes:", &e);
+            }
+        }
+        shared.offline.writing.set(false);
+    });
+}
+
+/// A local echo marked as refused by the server.
+pub(crate) fn failed_echo(echo: &JsValue, code: &str, message: &str) -> JsValue {
+    let error = object(&[("code", code.into()), ("message", message.into())]);
+    echo.with("status", Some("failed".into()))
+        .with("error", Some(error))
+}
+
+/// Emits `outbox.changed` with the number of entries waiting and failed.
+async fn emit_counts(shared: &Rc<Shared>) {
+    let Ok(entries) = shared.offline.store.outbox().await else {
+        return;
+    };
+    let failed = entries.iter().filter(|e| e.is_failed()).count();
+    let event = object(&[
+        ("type", "outbox.changed".into()),
+        ("pending", ((entries.len() - failed) as f64).into()),
+        ("failed", (failed as f64).into()),
+    ]);
+    shared.emit(&event);
+}
+
+/// Records a change in the outbox with its local echo (`echo`, one transaction) and starts
+/// delivering. The receiver answers with the server's answer once the change (or the entry it
+/// folded into) is delivered, or with the refusal.
+pub(crate) async fn enqueue(
+    shared: &Rc<Shared>,
+    id: &str,
+    cid: &str,
+    op: OutboxOp<JsValue>,
+    echo: WriteBatch<JsValue>,
+) -> Result<oneshot::Receiver<Result<JsValue, SdkError>>, SdkError> {
+    let (tx, rx) = oneshot::channel();
+    {
+        let _guard = shared.offline.lock.lock().await;
+        let outbox = Outbox::new(&*shared.offline.store);
+        let enqueued = outbox
+            .enqueue(id, cid, op, echo)
+            .await
+            .map_err(storage_error)?;
+        match enqueued.outcome {
+            FoldOutcome::Enqueued => shared.offline.waiters.borrow_mut().push((id.into(), tx)),
+            FoldOutcome::FoldedInto(other) => {
+                shared.offline.waiters.borrow_mut().push((other, tx))
+            }
+            FoldOutcome::Cancelled => {
+                let _ = tx.send(Ok(JsValue::UNDEFINED));
+            }
+        }
+    }
+    emit_counts(shared).await;
+    kick(shared);
+    Ok(rx)
+}
+
+fn resolve(shared: &Shared, id: &str, result: Result<JsValue, SdkError>) {
+    let mut waiters = shared.offline.waiters.borrow_mut();
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiters)
+        .into_iter()
+        .partition(|(w, _)| w == id);
+    *waiters = rest;
+    drop(waiters);
+    for (_, tx) in mine {
+        let _ = tx.send(result.clone());
+    }
+}
+
+/// Starts delivering if it is not under way (else makes the running pass look again).
+pub(crate) fn kick(shared: &Rc<Shared>) {
+    let offline = &shared.offline;
+    offline.again.set(true);
+    if offline.draining.replace(true) {
+        return;
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        let retry = drain(&shared).await;
+        shared.offline.draining.set(false);
+        if retry {
+            // The server was unreachable or busy: try again after a backoff (a reconnect
+            // kicks sooner).
+            let n = shared.offline.failures.get().min(7);
+            Sleep::new(500 << n).await;
+            kick(&shared);
+        } else if shared.offline.again.get() {
+            kick(&shared);
+        }
+    });
+}
+
+/// Delivers until nothing is ready. Returns whether a retryable failure stopped it.
+async fn drain(shared: &Rc<Shared>) -> bool {
+    loop {
+        shared.offline.again.set(false);
+        let ready = {
+            let _guard = shared.offline.lock.lock().await;
+            let outbox = Outbox::new(&*shared.offline.store);
+            match outbox.ready().await {
+                Ok(r) => r,
+                Err(e) => {
+                    warn("chat-sdk: outbox unreadable:", &e);
+                    return false;
+                }
+            }
+        };
+        if ready.is_empty() {
+            return false;
+        }
+        let results =
+            futures::future::join_all(ready.into_iter().map(|e| deliver(shared, e))).await;
+        emit_counts(shared).await;
+        if results.iter().any(|retry| *retry) {
+            shared
+                .offline
+                .failures
+                .set(shared.offline.failures.get() + 1);
+            return true;
+        }
+        shared.offline.failures.set(0);
+    }
+}
+
+/// `path` with `?mutation_id=` (or `&`) appended.
+fn with_mutation(path: &str, id: &str) -> String {
+    let mut p = path.to_string();
+    p.push(if p.contains('?') { '&' } else { '?' });
+    p.push_str("mutation_id=");
+    p.push_str(id);
+    p
+}
+
+fn message_path(id: &str, rest: &str) -> String {
+    let mut p = String::from("/v1/messages/");
+    p.push_str(&encode_component(id));
+    p.push_str(rest);
+    p
+}
+
+/// The request of an entry. The entry's id goes with it as the `mutation_id` — in the body
+/// when there is one (the server reads it there), else in the query.
+fn request_of(entry: &OutboxEntry<JsValue>) -> (Method, String, Option<JsValue>) {
+    let (t, id) = chat_protocol::split_cid(&entry.cid).unwrap_or(("", ""));
+    let keyed = |method: Method, path: String, body: Option<JsValue>| match body {
+        Some(b) => (method, path, Some(b.with("mutation_id", Some(entry.id.as_str().into())))),
+        None => (method, with_mutation(&path, &entry.id), None),
+    };
+    match &entry.op {
+        OutboxOp::Send(body) => (
+            Method::Post,
+            channel_path(t, id, "/messages"),
+            Some(body.clone()),
+        ),
+        OutboxOp::Edit { message_id, body } => keyed(
+            Method::Patch,
+            message_path(message_id, ""),
+            Some(body.clone()),
+        ),
+        OutboxOp::Delete { message_id, hard } => {
+            let rest = if *hard { "?hard=true" } else { "" };
+            keyed(Method::Delete, message_path(message_id, rest), None)
+        }
+        OutboxOp::AddReaction { message_id, kind } => keyed(
+            Method::Post,
+            message_path(message_id, "/reactions"),
+            Some(object(&[("type", kind.as_str().into())])),
+        ),
+        OutboxOp::RemoveReaction { message_id, kind } => {
+            let mut rest = String::from("/reactions/");
+            rest.push_str(&encode_component(kind));
+            keyed(Method::Delete, message_path(message_id, &rest), None)
+        }
+        OutboxOp::MarkRead { message_id, .. } => {
+            let body = match message_id {
+                Some(m) => object(&[("message_id", m.as_str().into())]),
+                None => object(&[]),
+            };
+            keyed(Method::Post, channel_path(t, id, "/read"), Some(body))
+        }
+        OutboxOp::Call { method, path, body } => {
+            let method = Method::parse(method).unwrap_or(Method::Post);
+            // Message, reaction, pin and read changes take a mutation id; channel, member and
+            // draft operations are idempotent on the server (the same change again changes
+            // nothing), so a resend is harmless without one.
+            if path.starts_with("/v1/messages/")
+                || path.ends_with("/read")
+                || path.ends_with("/unread")
+            {
+                keyed(method, path.clone(), body.clone())
+            } else {
+                (method, path.clone(), body.clone())
+            }
+        }
+    }
+}
+
+/// Sends a change at once, outside the outbox: for a message this client does not hold (it
+/// cannot show an echo for it, and the server's answer — often a refusal — is what matters).
+pub(crate) async fn send_now(
+    shared: &Rc<Shared>,
+    op: OutboxOp<JsValue>,
+) -> Result<JsValue, SdkError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let entry = OutboxEntry::new(&id, "", op);
+    let (method, path, body) = request_of(&entry);
+    shared.request(method, &path, body.as_ref()).await
+}
+
+/// Sends one entry and records the outcome. Returns whether it failed in a retryable way.
+async fn deliver(shared: &Rc<Shared>, entry: OutboxEntry<JsValue>) -> bool {
+    let store = shared.offline.store.clone();
+    {
+        let _guard = shared.offline.lock.lock().await;
+        if let Err(e) = Outbox::new(&*store).start(&entry.id).await {
+            warn("chat-sdk: outbox unwritable:", &e);
+            return true;
+        }
+    }
+    let (method, path, body) = request_of(&entry);
+    let result = shared.request(method, &path, body.as_ref()).await;
+    let _guard = shared.offline.lock.lock().await;
+    let outbox = Outbox::new(&*store);
+    match result {
+        Ok(answer) => {
+            if let Err(e) = outbox.complete(&entry.id, WriteBatch::new()).await {
+                warn("chat-sdk: outbox unwritable:", &e);
+            }
+            drop(_guard);
+            confirmed(shared, &entry, &answer);
+            resolve(shared, &entry.id, Ok(answer));
+            false
+        }
+        Err(error) => match outbox.fail(&entry.id, &error).await {
+            Ok(Failure::Retryable) | Err(_) => true,
+            Ok(Failure::Permanent { .. }) => {
+                drop(_guard);
+                refused(shared, &entry, &error);
+                resolve(shared, &entry.id, Err(error));
+                false
+            }
+        },
+    }
+}
+
+/// Applies a delivered entry's answer where it is news: a sent message replaces its echo, a
+/// read state updates the unread count (other changes arrive as events).
+fn confirmed(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, answer: &JsValue) {
+    let me = shared.config.user_id.clone();
+    let mut batch = WriteBatch::new();
+    {
+        let mut core = shared.core.borrow_mut();
+        let c = core.state.channel_mut(&entry.cid);
+        match &entry.op {
+            OutboxOp::Send(_) => {
+                if let Some(m) = answer.field("message") {
+                    if m.u64_of("channel_seq").unwrap_or(0) > 0 && c.put_message(m.clone(), 0) {
+                        batch.put_message(m);
+                    }
+                }
+            }
+            OutboxOp::MarkRead { .. } => {
+                if let Some(read) = answer.field("read") {
+                    if read.str_of("user_id").as_deref() == Some(me.as_str()) {
+                        c.unread_count = read.u64_of("unread_count").unwrap_or(0);
+                        c.reads.insert(me, read.clone());
+                        batch.put_read(read);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !batch.is_empty() {
+        persist(shared, batch);
+    }
+}
+
+/// A refused entry: a send's echo shows the server's code; any other change is undone by
+/// loading the message again.
+fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) {
+    match &entry.op {
+        OutboxOp::Send(_) => {
+            let echo = {
+                let mut core = shared.core.borrow_mut();
+                let c = core.state.channel_mut(&entry.cid);
+                let Some(current) = c.messages.get(&entry.id).map(|e| e.data.clone()) else {
+                    return;
+                };
+                let echo = failed_echo(&current, error.code.as_str(), &error.message);
+                c.messages.set_local(&entry.id, echo.clone());
+                echo
+            };
+            let mut batch = WriteBatch::new();
+            batch.put_message(echo);
+            persist(shared, batch);
+        }
+        op => {
+            if let Some(id) = op.message_id() {
+                let shared = shared.clone();
+                let cid = entry.cid.clone();
+                spawn_local(async move {
+                    let path = message_path(&id, "");
+                    if let Ok(answer) = shared.request(Method::Get, &path, None).await {
+                        if let Some(m) = answer.field("message") {
+                            shared.core.borrow_mut().state.channel_mut(&cid).set_data(m.clone());
+                            let mut batch = WriteBatch::new();
+                            batch.put_message(m);
+                            persist(&shared, batch);
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let event = object(&[
+        ("type", "outbox.failed".into()),
+        ("id", entry.id.as_str().into()),
+        ("cid", entry.cid.as_str().into()),
+        ("code", error.code.as_str().into()),
+        ("message", error.message.as_str().into()),
+    ]);
+    shared.emit(&event);
+}
+
+/// Sends a refused entry again (after what was queued meanwhile).
+pub(crate) async fn retry(shared: &Rc<Shared>, id: &str) -> Result<(), SdkError> {
+    {
+        let _guard = shared.offline.lock.lock().await;
+        let store = shared.offline.store.clone();
+        Outbox::new(&*store).retry(id).await.map_err(storage_error)?;
+        let mut core = shared.core.borrow_mut();
+        for c in core.state.channels.values_mut() {
+            if let Some(echo) = c.messages.get(id).filter(|e| e.is_local()) {
+                let echo = echo
+                    .data
+                    .with("status", Some("sending".into()))
+                    .with("error", None);
+                c.messages.set_local(id, echo);
+            }
+        }
+    }
+    emit_counts(shared).await;
+    kick(shared);
+    Ok(())
+}
+
+/// Gives up on a refused entry (a send's echo goes with it).
+pub(crate) async fn discard(shared: &Rc<Shared>, id: &str) -> Result<(), SdkError> {
+    {
+        let _guard = shared.offline.lock.lock().await;
+        let store = shared.offline.store.clone();
+        Outbox::new(&*store).discard(id).await.map_err(storage_error)?;
+        let mut core = shared.core.borrow_mut();
+        for c in core.state.channels.values_mut() {
+            if c.messages.get(id).is_some_and(|e| e.is_local()) {
+                c.messages.remove(id);
+            }
+        }
+    }
+    resolve(
+        shared,
+        id,
+        Err(SdkError::new(ErrorCode::NotFound, 0, "discarded")),
+    );
+    emit_counts(shared).await;
+    Ok(())
+}
+
+/// The outbox as JS objects: `{id, cid, kind, state, attempts, code?, message?}`.
+pub(crate) async fn entries(shared: &Rc<Shared>) -> Result<JsValue, SdkError> {
+    let list = shared.offline.store.outbox().await.map_err(storage_error)?;
+    let out = Array::new();
+    for e in list {
+        let (state, code, message) = match &e.state {
+            OutboxState::Pending => ("pending", None, None),
+            OutboxState::InFlight => ("in_flight", None, None),
+            OutboxState::Failed { code, message } => {
+                ("failed", Some(code.as_str()), Some(message.as_str()))
+            }
+        };
+        let kind = match &e.op {
+            OutboxOp::Send(_) => "send",
+            OutboxOp::Edit { .. } => "edit",
+            OutboxOp::Delete { .. } => "delete",
+            OutboxOp::AddReaction { .. } => "add_reaction",
+            OutboxOp::RemoveReaction { .. } => "remove_reaction",
+            OutboxOp::MarkRead { .. } => "mark_read",
+            OutboxOp::Call { .. } => "call",
+        };
+        out.push(&object(&[
+            ("id", e.id.as_str().into()),
+            ("cid", e.cid.as_str().into()),
+            ("kind", kind.into()),
+            ("state", state.into()),
+            ("attempts", e.attempts.into()),
+            ("code", code.map_or(JsValue::UNDEFINED, JsValue::from)),
+            ("message", message.map_or(JsValue::UNDEFINED, JsValue::from)),
+        ]));
+    }
+    Ok(out.into())
+}
+
+/// Deletes everything stored for this user (sign-out with `clearCache`).
+pub(crate) async fn clear(shared: &Rc<Shared>) -> Result<(), SdkError> {
+    shared.offline.store.clear().await.map_err(storage_error)?;
+    if shared.offline.kind == "indexeddb" {
+        IndexedDbStore::delete(&shared.offline.name)
+            .await
+            .map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+/// The time now as an RFC 3339 string (for pre-flight checks against ban expiry).
+pub(crate) fn now_iso() -> String {
+    js_sys::Date::new_0().to_iso_string().into()
+}
+
+#[allow(dead_code)]
+fn _now() -> u64 {
+    now_ms()
+}
