@@ -268,6 +268,7 @@ fn cursor(value: &JsValue) -> SyncCursor {
         last_seq: value.u64_of("last_seq").unwrap_or(0),
         has_more: value.flag("has_more"),
         resync: value.flag("resync"),
+        page_seq: value.u64_of("page_seq"),
     }
 }
 

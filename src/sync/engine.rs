@@ -137,25 +137,33 @@ impl<E> Cursor<E> {
             self.held = std::mem::take(&mut self.held).split_off(&(at + 1));
         }
         if cursor.has_more {
+            // The page cursor (servers that send it): the page covered everything up to it,
+            // also when none of it was for this user.
+            if let Some(end) = cursor.page_seq {
+                self.covered(end, out);
+            }
             self.dirty = true;
             return self.applied != before;
         } else {
-            // Everything up to `last_seq` that this user may see has been given, or is held
-            // here (a live copy); numbers in between that never came are events meant for
-            // someone else (shadowed).
-            let at = self.applied.unwrap_or(0);
-            let upto = std::mem::take(&mut self.held);
-            let (early, later): (Vec<_>, Vec<_>) = upto
-                .into_iter()
-                .filter(|(seq, _)| *seq > at)
-                .partition(|(seq, _)| *seq <= cursor.last_seq);
-            out.extend(early.into_iter().map(|(_, e)| SyncOut::Apply(e)));
-            self.held = later.into_iter().collect();
-            self.applied = Some(at.max(cursor.last_seq));
+            self.covered(cursor.last_seq, out);
             self.dirty = false;
             self.drain(out);
         }
         true
+    }
+
+    /// Everything up to `end` that this user may see has been given, or is held here (a live
+    /// copy); numbers in between that never came are events meant for someone else (shadowed).
+    fn covered(&mut self, end: u64, out: &mut Vec<SyncOut<E>>) {
+        let at = self.applied.unwrap_or(0);
+        let upto = std::mem::take(&mut self.held);
+        let (early, later): (Vec<_>, Vec<_>) = upto
+            .into_iter()
+            .filter(|(seq, _)| *seq > at)
+            .partition(|(seq, _)| *seq <= end);
+        out.extend(early.into_iter().map(|(_, e)| SyncOut::Apply(e)));
+        self.held = later.into_iter().collect();
+        self.applied = Some(at.max(end));
     }
 }
 
@@ -168,7 +176,8 @@ pub struct SyncEngine<E> {
     in_flight: bool,
     recovering: bool,
     page_limit: Option<u32>,
-    /// Pages in a row that moved no stream: the next page is asked twice as large.
+    /// Pages in a row that moved no stream (only from servers without page cursors): the next
+    /// page is asked twice as large.
     stalls: u32,
     /// The user stream's position was just learned from `connection.ok`: nothing to catch up.
     user_fresh: bool,

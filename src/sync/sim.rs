@@ -289,6 +289,7 @@ impl SimServer {
                         last_seq: 0,
                         has_more: false,
                         resync: true,
+                        page_seq: None,
                     },
                 ));
                 continue;
@@ -338,6 +339,7 @@ fn page(
         last_seq,
         has_more: false,
         resync: true,
+        page_seq: None,
     };
     if after > last_seq {
         return (vec![], resync);
@@ -349,6 +351,7 @@ fn page(
                 last_seq,
                 has_more: false,
                 resync: false,
+                page_seq: Some(after),
             },
         );
     }
@@ -356,6 +359,8 @@ fn page(
         return (vec![], resync);
     }
     let has_more = rows.len() > limit;
+    // Like the server: the page cursor counts the events left out for this user.
+    let page_seq = rows[..limit.min(rows.len())].last().map(|r| r.0);
     let page = rows
         .into_iter()
         .take(limit)
@@ -367,6 +372,7 @@ fn page(
             last_seq,
             has_more,
             resync: false,
+            page_seq,
         },
     )
 }

@@ -9,6 +9,7 @@ fn cur(last_seq: u64, has_more: bool, resync: bool) -> SyncCursor {
         last_seq,
         has_more,
         resync,
+        page_seq: None,
     }
 }
 
@@ -205,4 +206,32 @@ fn a_position_from_connection_ok_needs_no_probe_and_recovers_at_once() {
     assert!(e.user_position(20).is_empty());
     let out = e.connected();
     assert_eq!(request(&out).unwrap().user_seq, Some(8));
+}
+
+#[test]
+fn a_page_cursor_moves_past_a_page_of_events_meant_for_others() {
+    let mut e = engine();
+    e.live(ch("m:b"), 9, 9); // a hole: 2..8 were missed
+    // The page covered 2..5, all of it someone else's shadowed messages.
+    let page = SyncCursor { page_seq: Some(5), ..cur(9, true, false) };
+    let out = e.answer(SyncAnswer {
+        events: vec![],
+        channels: vec![("m:b".into(), page)],
+        user_events: vec![],
+        user: None,
+    });
+    assert!(applied(&out).is_empty());
+    assert_eq!(e.cursor("m:b"), Some(5));
+    let next = request(&out).expect("the next page");
+    assert_eq!(next.channels, [("m:b".to_string(), 5)]);
+    assert_eq!(next.limit, None, "no larger page needed");
+    // The last page: 6..8 hold one event for this user; the live 9 follows.
+    let out = e.answer(SyncAnswer {
+        events: vec![("m:b".into(), 7, 7)],
+        channels: vec![("m:b".into(), SyncCursor { page_seq: Some(8), ..cur(9, false, false) })],
+        user_events: vec![],
+        user: None,
+    });
+    assert_eq!(applied(&out), [7, 9]);
+    assert_eq!(e.cursor("m:b"), Some(9));
 }

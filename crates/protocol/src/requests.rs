@@ -246,6 +246,12 @@ pub struct SyncCursor {
     /// The history needed is gone, or the caller lost access: drop local state for the stream
     /// and reload it (watch the channel again).
     pub resync: bool,
+    /// The page cursor: the last sequence number this page covered, counting events that are
+    /// not for this caller (another member's shadowed message) and so are left out of it.
+    /// The next page starts after it, also when the page itself holds no event. Absent from
+    /// servers older than this field, and when `resync` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_seq: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

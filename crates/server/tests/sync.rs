@@ -104,6 +104,53 @@ async fn reconnecting_to_another_node_syncs_exactly_what_was_missed() {
 }
 
 #[tokio::test]
+async fn a_page_of_only_shadowed_events_still_advances_by_its_page_cursor() {
+    let node = Node::start().await;
+    let app = TestApp::create(&node).await;
+    let owner = app.user("owner").await;
+    let troll = app.user("troll").await;
+    let fan = app.user("fan").await;
+    owner.create_channel("messaging:shade", &["troll", "fan"]).await;
+    let (status, v) = owner.act("messaging:shade", "ban", json!({ "user_id": "troll", "shadow": true })).await;
+    assert_eq!(status, 200, "{v}");
+    let (_, st) = fan.get("/v1/channels/messaging/shade").await;
+    let start = st["channel"]["last_seq"].as_u64().unwrap();
+    // Five shadowed messages (for the fan they do not exist), then one everybody sees.
+    for i in 0..5 {
+        troll.send_with("messaging:shade", json!({ "id": new_id(), "text": format!("psst {i}") })).await;
+    }
+    let visible = owner.send_with("messaging:shade", json!({ "id": new_id(), "text": "hello" })).await;
+    // Pages of 2: the first two pages hold nothing for the fan, yet each moves the cursor on.
+    let mut cursor = start;
+    let mut pages = Vec::new();
+    loop {
+        let (status, page) = fan.post("/v1/sync", json!({ "channels": { "messaging:shade": cursor }, "limit": 2 })).await;
+        assert_eq!(status, 200, "{page}");
+        let c = &page["channels"]["messaging:shade"];
+        assert_eq!(c["resync"], false);
+        let next = c["page_seq"].as_u64().expect("a page cursor");
+        assert!(next > cursor, "each page advances: {page}");
+        let seqs: Vec<u64> = page["events"].as_array().unwrap().iter().map(|e| e["channel_seq"].as_u64().unwrap()).collect();
+        pages.push(seqs);
+        cursor = next;
+        if c["has_more"] == false {
+            assert_eq!(c["last_seq"], cursor);
+            break;
+        }
+    }
+    let last = visible["channel_seq"].as_u64().unwrap();
+    assert_eq!(pages, [vec![], vec![], vec![last]], "only the visible message, after two empty pages");
+    // The troll's own sync shows its messages; an up-to-date cursor answers with itself.
+    let (_, page) = troll.post("/v1/sync", json!({ "channels": { "messaging:shade": start }, "limit": 10 })).await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 6);
+    let (_, page) = fan.post("/v1/sync", json!({ "channels": { "messaging:shade": last } })).await;
+    assert_eq!(page["channels"]["messaging:shade"]["page_seq"], last);
+    // A resync carries no page cursor.
+    let (_, page) = fan.post("/v1/sync", json!({ "channels": { "messaging:shade": last + 10 } })).await;
+    assert!(page["channels"]["messaging:shade"].get("page_seq").is_none());
+}
+
+#[tokio::test]
 async fn sync_says_resync_when_it_cannot_replay() {
     let node = Node::start().await;
     let app = TestApp::create(&node).await;

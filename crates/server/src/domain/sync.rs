@@ -2,7 +2,8 @@
 //! channel, and of its user stream) and gets the events it missed from the event logs, in order,
 //! a page at a time. When the history needed is no longer there, or the client has no access to
 //! the channel any more, or its cursor is ahead of the server, the answer for that stream is an
-//! explicit `resync`, never a silent gap.
+//! explicit `resync`, never a silent gap. Each stream's cursor says where its page ended
+//! (`page_seq`), so a page whose events were all left out for the caller still advances.
 
 use std::collections::BTreeMap;
 
@@ -39,7 +40,7 @@ pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<Sy
             None => None,
         };
         let (Some(channel), Some(_)) = (channel, member) else {
-            cursors.insert(cid.clone(), SyncCursor { last_seq: 0, has_more: false, resync: true });
+            cursors.insert(cid.clone(), resync(0));
             continue;
         };
         let last_seq = channel.last_seq.max(0) as u64;
@@ -74,10 +75,10 @@ async fn read_stream(
     viewer: Option<uuid::Uuid>,
 ) -> Result<(Vec<Value>, SyncCursor)> {
     if after > last_seq {
-        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: true }));
+        return Ok((Vec::new(), resync(last_seq)));
     }
     if after == last_seq {
-        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: false }));
+        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: false, page_seq: Some(after) }));
     }
     // A channel event meant for one user (a shadowed message) keeps its place in the sequence
     // but is delivered to that user only (posting.rs).
@@ -92,12 +93,20 @@ async fn read_stream(
     if let Some(v) = viewer {
         q = q.bind(v);
     }
-    let rows: Vec<(i64, Option<Value>)> = q.fetch_all(db).await?;
+    let mut rows: Vec<(i64, Option<Value>)> = q.fetch_all(db).await?;
     // The log must continue exactly where the client stopped; anything else is a hole.
     if rows.first().map(|r| r.0 as u64) != Some(after + 1) {
-        return Ok((Vec::new(), SyncCursor { last_seq, has_more: false, resync: true }));
+        return Ok((Vec::new(), resync(last_seq)));
     }
     let has_more = rows.len() as i64 > limit;
-    let page = rows.into_iter().take(limit as usize).filter_map(|(_, p)| p).collect();
-    Ok((page, SyncCursor { last_seq, has_more, resync: false }))
+    rows.truncate(limit as usize);
+    // The page cursor counts the events left out for this viewer: a page of nothing but other
+    // members' shadowed messages still moves the client on.
+    let page_seq = rows.last().map(|r| r.0 as u64);
+    let page = rows.into_iter().filter_map(|(_, p)| p).collect();
+    Ok((page, SyncCursor { last_seq, has_more, resync: false, page_seq }))
+}
+
+fn resync(last_seq: u64) -> SyncCursor {
+    SyncCursor { last_seq, has_more: false, resync: true, page_seq: None }
 }
