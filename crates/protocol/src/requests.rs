@@ -570,3 +570,87 @@ pub struct MembersResponse {
 pub struct MemberResponse {
     pub member: MemberDetails,
 }
+
+/// An application's settings (`GET` / `PATCH /v1/app`, server side). Each is off unless set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSettings {
+    /// Teams are a boundary inside the application: users see only users of their own team.
+    pub multi_tenant: bool,
+    /// `POST /v1/guest` may create guest users and issue their tokens.
+    pub allow_guests: bool,
+}
+
+/// The settings to change in `PATCH /v1/app`; those left out keep their values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettingsPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_tenant: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_guests: Option<bool>,
+}
+
+/// `PATCH /v1/app` (server side) — fields left out keep their values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApp {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<AppSettingsPatch>,
+}
+
+/// An application as its backend sees it (never the secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppDetails {
+    pub id: String,
+    pub name: String,
+    pub api_key: String,
+    pub settings: AppSettings,
+    pub is_active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppResponse {
+    pub app: AppDetails,
+}
+
+/// `POST /v1/teams` (server side) — get-or-create a team by name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+}
+
+/// A team of an application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Users in the team.
+    pub user_count: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeamResponse {
+    pub team: Team,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TeamsResponse {
+    pub teams: Vec<Team>,
+}
+
+/// `POST /v1/teams/{name}/users` and `.../users/remove` (server side).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamUsers {
+    pub user_ids: Vec<String>,
+}

@@ -16,6 +16,7 @@ pub mod reactions;
 pub mod reads;
 pub mod scheduler;
 pub mod search;
+pub mod teams;
 pub mod send_batch;
 pub mod sync;
 pub mod members;

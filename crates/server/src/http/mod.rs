@@ -2,6 +2,7 @@
 //! 404. Handlers live in the submodules, one group each.
 
 pub mod admin;
+pub mod apps;
 pub mod channel_ops;
 pub mod channels;
 pub mod dev;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(devices::routes())
         .merge(drafts::routes())
+        .merge(apps::routes())
         // Keep this after every route: it rate-limits the user-facing ones (crate::ratelimit).
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::http_layer));
     if state.config().demo {

@@ -307,44 +307,28 @@ where
 }
 
 impl TestApp {
-    /// Replaces the application's settings (there is no API for them yet).
-    pub async fn set_settings(&self, node: &Node, settings: Value) {
-        sqlx::query("UPDATE applications SET settings = $2 WHERE api_key = $1")
-            .bind(&self.api_key)
-            .bind(settings)
-            .execute(node.state.db())
+    /// Changes the application's settings through the server-side API (`PATCH /v1/app`).
+    pub async fn set_settings(&self, _node: &Node, settings: Value) {
+        let r = self
+            .http
+            .patch(format!("{}/v1/app", self.url))
+            .header("x-api-key", &self.api_key)
+            .header("x-api-secret", &self.api_secret)
+            .json(&json!({ "settings": settings }))
+            .send()
             .await
             .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap_or_default());
     }
 
-    /// Puts a user into the team named `team` (created on first use).
-    pub async fn set_team(&self, node: &Node, user: &str, team: &str) {
-        let db = node.state.db();
-        let app_id: (uuid::Uuid,) =
-            sqlx::query_as("SELECT id FROM applications WHERE api_key = $1").bind(&self.api_key).fetch_one(db).await.unwrap();
-        let existing: Option<(uuid::Uuid,)> = sqlx::query_as("SELECT id FROM teams WHERE app_id = $1 AND name = $2")
-            .bind(app_id.0)
-            .bind(team)
-            .fetch_optional(db)
-            .await
-            .unwrap();
-        let team_id = match existing {
-            Some((id,)) => id,
-            None => sqlx::query_as::<_, (uuid::Uuid,)>("INSERT INTO teams (app_id, name) VALUES ($1, $2) RETURNING id")
-                .bind(app_id.0)
-                .bind(team)
-                .fetch_one(db)
-                .await
-                .unwrap()
-                .0,
-        };
-        sqlx::query("UPDATE users SET team_id = $3 WHERE app_id = $1 AND external_id = $2")
-            .bind(app_id.0)
-            .bind(user)
-            .bind(team_id)
-            .execute(db)
-            .await
-            .unwrap();
+    /// Puts a user into the team named `team` (created on first use), through the server-side
+    /// teams API.
+    pub async fn set_team(&self, _node: &Node, user: &str, team: &str) {
+        let (status, v) = self.server_post("/v1/teams", json!({ "name": team })).await;
+        assert_eq!(status, 200, "{v}");
+        let path = format!("/v1/teams/{}/users", team);
+        let (status, v) = self.server_post(&path, json!({ "user_ids": [user] })).await;
+        assert_eq!(status, 200, "{v}");
     }
 
     /// The internal UUID of a user of this application.
