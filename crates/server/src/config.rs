@@ -22,6 +22,9 @@ pub struct Config {
     pub scheduler_interval: Duration,
     /// Requests per user, endpoint and minute (see [`crate::ratelimit`]).
     pub rate_limits: RateLimits,
+    /// A pause between a socket's authentication and its registration. Zero in service; tests
+    /// widen that window to show that a user deactivated inside it is still disconnected.
+    pub connect_pause: Duration,
 }
 
 /// Per-user limits of each endpoint group, in requests per fixed 60 s window. Each endpoint
@@ -57,6 +60,7 @@ impl Default for Config {
             node_id: format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
             scheduler_interval: Duration::from_secs(1),
             rate_limits: RateLimits::default(),
+            connect_pause: Duration::ZERO,
         }
     }
 }

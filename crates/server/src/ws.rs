@@ -86,16 +86,30 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         Ok(x) => x,
         Err(e) => return refuse(socket, e.to_api()).await,
     };
-    let user_seq: i64 = match sqlx::query_as::<_, (i64,)>("SELECT last_seq FROM users WHERE id = $1")
-        .bind(user.id)
-        .fetch_one(state.db())
-        .await
-    {
-        Ok((seq,)) => seq,
-        Err(e) => return refuse(socket, crate::error::Error::Db(e).to_api()).await,
-    };
+    if !state.config().connect_pause.is_zero() {
+        tokio::time::sleep(state.config().connect_pause).await;
+    }
     let conn_id = Uuid::new_v4();
     let rx = state.hub().register(user.id, conn_id);
+    // Read again once registered: a deactivation committed after the authentication above
+    // published its close order before this socket could receive it, so it shows here; one
+    // committed later reaches the socket through the hub. Either way the socket does not stay.
+    let row = sqlx::query_as::<_, (i64, Option<bool>)>("SELECT last_seq, is_deactivated FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(state.db())
+        .await;
+    let user_seq = match row {
+        Ok((_, Some(true))) => {
+            state.hub().unregister(user.id, conn_id);
+            let error = ApiError::new(ErrorCode::UserDeactivated, "the user is deactivated");
+            return refuse(socket, error).await;
+        }
+        Ok((seq, _)) => seq,
+        Err(e) => {
+            state.hub().unregister(user.id, conn_id);
+            return refuse(socket, crate::error::Error::Db(e).to_api()).await;
+        }
+    };
     presence::connected(&state, &user, conn_id, &device_id).await;
     if let Err(e) = devices::touch(state.db(), user.id, &device_id).await {
         tracing::warn!(error = %e, "could not mark the device active");

@@ -106,3 +106,26 @@ async fn a_silent_client_is_disconnected_and_an_expiring_token_closes_its_socket
     assert_eq!(code, Some(4002));
     assert!(started.elapsed() >= Duration::from_millis(900), "stayed open while answering health checks");
 }
+
+#[tokio::test]
+async fn a_socket_authenticating_while_its_user_is_deactivated_does_not_stay_connected() {
+    // Widen the window between a socket's authentication and its registration with the hub, and
+    // deactivate the user inside it: the close order published then finds no socket to close,
+    // so only the check after registration can catch it.
+    let config = chat_server::Config {
+        admin_token: Some("test-admin".into()),
+        connect_pause: Duration::from_millis(800),
+        ..Default::default()
+    };
+    let node = Node::start_with(config).await;
+    let app = TestApp::create(&node).await;
+    let alice = app.user("alice").await;
+    let url = format!("{}?api_key={}&token={}", node.ws_url(), app.api_key, alice.token);
+    let mut s = common::Socket::open(&url).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // authenticated, not yet registered
+    let (status, v) = app.server_post("/v1/users/alice/deactivate", serde_json::json!({})).await;
+    assert_eq!(status, 200, "{v}");
+    let (error, code) = s.expect_close().await;
+    assert_eq!(code, Some(4006), "{error:?}");
+    assert_eq!(error.unwrap()["error"]["code"], "user_deactivated");
+}
