@@ -112,10 +112,17 @@ pub async fn identify(state: &AppState, api_key: &str, token: &str) -> Result<Id
     Ok(Identity { app, user_id, claims })
 }
 
-/// Whether the token with this `jti` has been revoked.
+/// Whether the token with this `jti` has been revoked: Redis, or Postgres when Redis cannot be
+/// reached.
 pub async fn is_revoked(state: &AppState, jti: &str) -> Result<bool> {
     let mut redis = state.redis();
-    Ok(redis::cmd("EXISTS").arg(revoked_key(jti)).query_async(&mut redis).await?)
+    match redis::cmd("EXISTS").arg(revoked_key(jti)).query_async(&mut redis).await {
+        Ok(revoked) => Ok(revoked),
+        Err(e) => {
+            warn_redis_down(&e, "revocations checked in Postgres, rate limits not enforced");
+            revoked_in_db(state, jti).await
+        }
+    }
 }
 
 pub fn revoked_error() -> Error {
@@ -140,11 +147,9 @@ pub async fn user(state: &AppState, api_key: &str, token: &str) -> Result<(App, 
         return Err(Error::api(ErrorCode::MissingToken, "no user token was given"));
     }
     let claims = verify(&app, token, true)?;
-    let mut redis = state.redis();
     // The revocation check (Redis) and the user (Postgres) are looked up at the same time.
-    let key = revoked_key(&claims.jti);
-    let revoked = async { Ok::<bool, Error>(redis::cmd("EXISTS").arg(&key).query_async(&mut redis).await?) };
-    let (revoked, user) = tokio::try_join!(revoked, users::by_external_id(state.db(), app.id, &claims.user_id))?;
+    let (revoked, user) =
+        tokio::try_join!(is_revoked(state, &claims.jti), users::by_external_id(state.db(), app.id, &claims.user_id))?;
     if revoked {
         return Err(Error::api(ErrorCode::TokenRevoked, "the token has been revoked"));
     }
@@ -167,6 +172,16 @@ pub async fn secret(state: &AppState, api_key: &str, secret: &str) -> Result<App
 /// Revokes a token of `app` for the rest of its lifetime (forever when it has no `exp`).
 pub async fn revoke(state: &AppState, app: &App, token: &str) -> Result<()> {
     let claims = verify(app, token, false)?;
+    // Durably first (what is checked while Redis is unreachable), then where every request looks.
+    sqlx::query(
+        "INSERT INTO revoked_tokens (jti, app_id, expires_at) VALUES ($1, $2, to_timestamp($3)::timestamp)
+         ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(&claims.jti)
+    .bind(app.id)
+    .bind(claims.exp.map(|e| e as f64))
+    .execute(state.db())
+    .await?;
     let mut redis = state.redis();
     let key = revoked_key(&claims.jti);
     match claims.exp {
@@ -181,6 +196,27 @@ pub async fn revoke(state: &AppState, app: &App, token: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the token with this `jti` is revoked, from Postgres: the answer while Redis cannot
+/// be reached.
+pub async fn revoked_in_db(state: &AppState, jti: &str) -> Result<bool> {
+    let row: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM revoked_tokens WHERE jti = $1")
+        .bind(jti)
+        .fetch_optional(state.db())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Logs that Redis is unreachable and what is done without it, at most every 10 s per process.
+pub fn warn_redis_down(error: &redis::RedisError, what: &str) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_unix();
+    let last = LAST.load(Ordering::Relaxed);
+    if now - last >= 10 && LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        tracing::warn!(error = %error, "redis unavailable: {what}");
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -31,7 +31,17 @@ pub async fn build_state(database_url: &str, redis_url: &str, config: Config) ->
     let db = db::connect(database_url, 32).await.map_err(anyhow_like::wrap("connecting to Postgres"))?;
     db::migrate(&db).await.map_err(anyhow_like::wrap("running migrations"))?;
     let client = redis::Client::open(redis_url).map_err(anyhow_like::wrap("parsing REDIS_URL"))?;
-    let redis = redis::aio::ConnectionManager::new(client.clone())
+    // Bounded waits: a Redis that is down or hung costs a request at most about this much
+    // before the server goes on without it (rate limits fail open, events go to this node's
+    // sockets; see ratelimit.rs, fanout.rs). No reconnection retries inside a request: the
+    // crate's backoff starts at 1 s and multiplies by `factor` (100 by default), so a single
+    // retry would hold every request of an outage for seconds to minutes; the next command
+    // simply tries to connect again.
+    let redis_config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(std::time::Duration::from_secs(1))
+        .set_response_timeout(std::time::Duration::from_secs(2))
+        .set_number_of_retries(0);
+    let redis = redis::aio::ConnectionManager::new_with_config(client.clone(), redis_config)
         .await
         .map_err(anyhow_like::wrap("connecting to Redis"))?;
     let hub = fanout::Hub::new(redis.clone());

@@ -3,7 +3,8 @@
 //! `rate_limited` (429) with `retry_after` (the window's remaining seconds, also sent as the
 //! `Retry-After` header), and the request does nothing. [`http_layer`] applies it to every
 //! user-facing route (limits per group in [`crate::config::RateLimits`]); [`check`] is the same
-//! test for websocket frames.
+//! test for websocket frames. When Redis cannot be reached the limits fail open (logged at most
+//! every 10 s): requests go on, the revocation of their token is checked in Postgres instead.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
@@ -26,8 +27,13 @@ pub const WINDOW_SECS: i64 = 60;
 pub async fn check(state: &AppState, user: Uuid, endpoint: &str, limit: u32) -> Result<()> {
     let key = format!("ratelimit:{user}:{endpoint}");
     let mut redis = state.redis();
-    let (count, ttl): (i64, i64) = count_pipe(&key).query_async(&mut redis).await?;
-    verdict(endpoint, limit, count, ttl)
+    match count_pipe(&key).query_async::<(i64, i64)>(&mut redis).await {
+        Ok((count, ttl)) => verdict(endpoint, limit, count, ttl),
+        Err(e) => {
+            auth::warn_redis_down(&e, "rate limits not enforced");
+            Ok(())
+        }
+    }
 }
 
 /// INCR + EXPIRE NX + TTL of a window counter, in one MULTI.
@@ -51,11 +57,23 @@ pub async fn check_request(state: &AppState, who: &Identity, endpoint: &str, lim
         .ignore()
         .ttl(&key);
     let mut redis = state.redis();
-    let (revoked, count, ttl): (bool, i64, i64) = pipe.query_async(&mut redis).await?;
-    if revoked {
-        return Err(auth::revoked_error());
+    match pipe.query_async::<(bool, i64, i64)>(&mut redis).await {
+        Ok((revoked, count, ttl)) => {
+            if revoked {
+                return Err(auth::revoked_error());
+            }
+            verdict(endpoint, limit, count, ttl)
+        }
+        Err(e) => {
+            // Without Redis: rate limits fail open (they protect capacity, not data); the
+            // revocation is still checked, in Postgres.
+            auth::warn_redis_down(&e, "revocations checked in Postgres, rate limits not enforced");
+            if auth::revoked_in_db(state, &who.claims.jti).await? {
+                return Err(auth::revoked_error());
+            }
+            Ok(())
+        }
     }
-    verdict(endpoint, limit, count, ttl)
 }
 
 fn verdict(endpoint: &str, limit: u32, count: i64, ttl: i64) -> Result<()> {
