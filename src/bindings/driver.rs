@@ -195,7 +195,7 @@ impl Driver {
                     shared.emit_connection_changed(state);
                     if state == ConnectionState::Online {
                         // Back online: deliver what was queued meanwhile.
-                        super::offline::kick(shared);
+                        super::offline::reconnected(shared);
                     }
                 }
                 Action::Connected => {

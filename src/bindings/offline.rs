@@ -263,6 +263,12 @@ fn resolve(shared: &Shared, id: &str, result: Result<JsValue, SdkError>) {
     }
 }
 
+/// The connection is back: deliver now, with the backoff started over.
+pub(crate) fn reconnected(shared: &Rc<Shared>) {
+    shared.offline.failures.set(0);
+    kick(shared);
+}
+
 /// Starts delivering if it is not under way (else makes the running pass look again).
 pub(crate) fn kick(shared: &Rc<Shared>) {
     let offline = &shared.offline;
@@ -277,7 +283,8 @@ pub(crate) fn kick(shared: &Rc<Shared>) {
         if retry {
             // The server was unreachable or busy: try again after a backoff (a reconnect
             // kicks sooner).
-            let n = shared.offline.failures.get().min(7);
+            // 0.5 s doubling to 16 s; a reconnect kicks sooner (and starts over).
+            let n = shared.offline.failures.get().min(5);
             Sleep::new(500 << n).await;
             kick(&shared);
         } else if shared.offline.again.get() {
