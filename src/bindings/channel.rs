@@ -346,6 +346,9 @@ impl Channel {
             }
         };
         let body: JsValue = body.into();
+        if let Some(e) = self.shared.ended() {
+            return Err(to_js_error(e));
+        }
         let now = now_ms();
         let iso = now_iso();
         {
@@ -426,6 +429,9 @@ impl Channel {
     /// Marks the channel read up to `messageId` (everything when absent): at once locally,
     /// delivered through the outbox (several marks while offline fold into one).
     pub async fn mark_read(&self, message_id: Option<String>) -> Result<JsValue, JsValue> {
+        if let Some(e) = self.shared.ended() {
+            return Err(to_js_error(e));
+        }
         let me = self.shared.config.user_id.clone();
         let (seq, read) = self.with_state(|c| {
             let seq = match &message_id {

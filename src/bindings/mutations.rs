@@ -42,6 +42,9 @@ pub(crate) async fn change(
     op: OutboxOp<JsValue>,
     echo: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
+    if let Some(e) = shared.ended() {
+        return Err(to_js_error(e));
+    }
     let mut batch = WriteBatch::new();
     if let OutboxOp::Delete {
         message_id,

@@ -64,6 +64,23 @@ impl Shared {
         }
     }
 
+    /// Why changes cannot be delivered any more, once the session ended for good (token expired
+    /// without a provider, revoked, deactivated, or `disconnect()`): they are refused at once
+    /// with that error instead of waiting in the outbox for a session that will not come back.
+    pub fn ended(&self) -> Option<SdkError> {
+        let core = self.core.borrow();
+        if core.state() != ConnectionState::Closed {
+            return None;
+        }
+        let mut e = match core.machine().close_error() {
+            Some(e) => e.clone(),
+            None => return Some(SdkError::closed()),
+        };
+        e.status = e.code.http_status();
+        e.retryable = false;
+        Some(e)
+    }
+
     /// Calls the listeners of a client-made event (`type`, and `cid` when it has one).
     pub fn emit(&self, event: &JsValue) {
         let kind = event.str_of("type").unwrap_or_default();

@@ -106,7 +106,7 @@ async function backOnline(who) {
   await eventually(`${who.userId} is online again`, async () => {
     const states = (await who.events((e) => e.type === 'connection.changed')).map((e) => e.state);
     assert.ok(states.includes('reconnecting') && states.at(-1) === 'online', states.join(' '));
-  }, 30_000);
+  }, 60_000); // the reconnect backoff reaches 25 s (+ jitter) while the server is down
 }
 
 const stateOf = (who, cid) => who.call((c) => ch(c).state.messages.map((m) => ({ id: m.id, status: m.status ?? null })), cid);
