@@ -370,11 +370,8 @@ impl Channel {
         let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
             .await
             .map_err(to_js_error)?;
-        match answer.await {
-            Ok(Ok(answer)) => Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED)),
-            Ok(Err(error)) => Err(to_js_error(error)),
-            Err(_) => Err(to_js_error(crate::error::SdkError::closed())),
-        }
+        let answer = offline::outcome(answer).await?;
+        Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
     }
 
     /// A page of messages, oldest first: `{limit, before_seq | after_seq | around_id}`. The
@@ -459,11 +456,8 @@ impl Channel {
         let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
             .await
             .map_err(to_js_error)?;
-        match answer.await {
-            Ok(Ok(answer)) => Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED)),
-            Ok(Err(error)) => Err(to_js_error(error)),
-            Err(_) => Err(to_js_error(crate::error::SdkError::closed())),
-        }
+        let answer = offline::outcome(answer).await?;
+        Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED))
     }
 
     /// Marks `messageId` and everything after it unread (queued behind earlier marks).

@@ -14,7 +14,6 @@ use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, now_iso};
 use super::shared::{promise, Shared};
 use crate::echo;
-use crate::error::SdkError;
 use crate::outbox::OutboxOp;
 use crate::preflight;
 use crate::state::Wire;
@@ -65,10 +64,7 @@ pub(crate) async fn change(
     let answer = offline::enqueue(shared, id, cid, op, batch)
         .await
         .map_err(to_js_error)?;
-    match answer.await {
-        Ok(result) => result.map_err(to_js_error),
-        Err(_) => Err(to_js_error(SdkError::closed())),
-    }
+    offline::outcome(answer).await
 }
 
 fn preflight_change(shared: &Shared, cid: &str) -> Result<(), JsValue> {

@@ -251,6 +251,16 @@ pub(crate) async fn enqueue(
     Ok(rx)
 }
 
+/// What a queued change came to: the server's answer, or its refusal as a JS error.
+pub(crate) async fn outcome(
+    answer: oneshot::Receiver<Result<JsValue, SdkError>>,
+) -> Result<JsValue, JsValue> {
+    match answer.await {
+        Ok(result) => result.map_err(super::errors::to_js_error),
+        Err(_) => Err(super::errors::to_js_error(SdkError::closed())),
+    }
+}
+
 fn resolve(shared: &Shared, id: &str, result: Result<JsValue, SdkError>) {
     let mut waiters = shared.offline.waiters.borrow_mut();
     let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiters)

@@ -9,28 +9,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { setUp, watchPage, TIMEOUT } from './harness.mjs';
+import { eventually } from './client.mjs';
 
 let baseUrl = null;
 let browser = null;
 let env = null;
 const logs = [];
-
-async function eventually(what, fn, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      last.message = `${what}: not true within ${timeout} ms: ${last.message}`;
-      throw last;
-    }
-    await delay(150);
-  }
-}
 
 /** A browser context whose access to the server can be cut (`offline = true`). */
 async function openContext(who) {
