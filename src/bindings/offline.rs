@@ -431,7 +431,13 @@ async fn deliver(shared: &Rc<Shared>, entry: OutboxEntry<JsValue>) -> bool {
         }
     }
     let (method, path, body) = request_of(&entry);
-    let result = shared.request(method, &path, body.as_ref()).await;
+    // A request that never answers (a connection to a server that died) must not hold its
+    // channel's queue: after 20 s it counts as a network failure and is sent again (same id).
+    let request = Box::pin(shared.request(method, &path, body.as_ref()));
+    let result = match futures::future::select(request, Sleep::new(20_000)).await {
+        futures::future::Either::Left((result, _)) => result,
+        futures::future::Either::Right(_) => Err(SdkError::network("no answer within 20 s")),
+    };
     let _guard = shared.offline.lock.lock().await;
     let outbox = Outbox::new(&*store);
     match result {
