@@ -197,18 +197,29 @@ impl Embedded {
         format!("{} -D {} -m fast -w stop", q(&self.pg_bin.join("pg_ctl")), q(&self.dir.join("pg")))
     }
 
-    /// A shell that waits for this process to die, then stops what it left running.
+    /// The pid of the Postgres postmaster running on the data dir (first line of postmaster.pid).
+    fn postmaster_pid(&self) -> Option<u32> {
+        let text = fs::read_to_string(self.dir.join("pg").join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    /// A shell that waits for this process to die, then stops what it left running: the Redis
+    /// and the postmaster it started, by pid — never "whatever Postgres runs on the data dir",
+    /// which may already be the one of a server started again on the same directory.
     fn spawn_watchdog(&self) -> io::Result<Child> {
         let redis_pid = self.redis.as_ref().map(|c| c.id()).unwrap_or(0);
-        let stop_pg = if is_root() {
-            format!("su postgres -s /bin/sh -c \"{}\"", self.stop_pg_command())
-        } else {
-            self.stop_pg_command()
+        // SIGINT is Postgres' fast shutdown; then wait for it to be gone (bounded).
+        let stop_pg = match self.postmaster_pid() {
+            Some(pg) => format!(
+                "kill -INT {pg} 2>/dev/null; n=0; \
+                 while kill -0 {pg} 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done;"
+            ),
+            None => String::new(),
         };
         let cleanup = if self.ephemeral { format!("rm -rf {}", q(&self.dir)) } else { String::new() };
         let script = format!(
             "while kill -0 {owner} 2>/dev/null; do sleep 1; done; \
-             kill {redis_pid} 2>/dev/null; {stop_pg} >/dev/null 2>&1; {cleanup}",
+             kill {redis_pid} 2>/dev/null; {stop_pg} {cleanup}",
             owner = std::process::id(),
         );
         Command::new("setsid")
