@@ -434,8 +434,10 @@ export declare class Channel {
    * Rejects at once (`channel_frozen`, `banned_from_channel`, `slow_mode`) when the server
    * would refuse it; a refusal by the server leaves the echo `failed` (see `client.retry`). */
   sendMessage(message: SendMessageInput): Promise<Message>;
-  /** A page of messages, oldest first (merged into the state). */
-  queryMessages(query?: MessageQuery): Promise<Message[]>;
+  /** A page of messages, oldest first (merged into the state). Older pages (`before_seq`)
+   * are cached; while the server cannot be reached they come from the cache where it holds
+   * them, marked `fromCache: true` (shorter than `limit` where the cached history ends). */
+  queryMessages(query?: MessageQuery): Promise<Message[] & { fromCache?: boolean }>;
   replies(parentId: string, query?: MessageQuery): Promise<Message[]>;
   pinnedMessages(limit?: number): Promise<Message[]>;
   markRead(messageId?: string): Promise<ReadState>;

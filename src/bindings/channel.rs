@@ -375,19 +375,49 @@ impl Channel {
     }
 
     /// A page of messages, oldest first: `{limit, before_seq | after_seq | around_id}`. The
-    /// messages are merged into the state.
+    /// messages are merged into the state. Pages of older history (`before_seq`) are cached;
+    /// while the server cannot be reached such a page comes from the cache where it holds one,
+    /// marked `fromCache: true` (possibly shorter than `limit` where the cache ends).
     pub async fn query_messages(&self, query: JsValue) -> Result<JsValue, JsValue> {
         let path = self.path(&format!("/messages{}", query_string(&query)));
-        let answer = self.call(Method::Get, &path, None).await?;
-        let messages = answer
-            .field("messages")
-            .unwrap_or_else(|| Array::new().into());
+        let before = query.u64_of("before_seq");
+        let messages = match self.shared.request(Method::Get, &path, None).await {
+            Ok(answer) => {
+                let messages = answer.list_of("messages");
+                if let Some(before) = before {
+                    offline::persist_older(&self.shared, &self.cid, before, messages.clone());
+                }
+                messages
+            }
+            Err(e) => {
+                let cached = match before {
+                    Some(before) if e.retryable => {
+                        let limit = query.u64_of("limit").unwrap_or(50).clamp(1, 200) as u32;
+                        offline::cached_older(&self.shared, &self.cid, before, limit).await
+                    }
+                    _ => None,
+                };
+                let Some(cached) = cached else {
+                    return Err(to_js_error(e));
+                };
+                let page = cached.clone();
+                self.with_state(|c| {
+                    for m in page {
+                        c.put_message(m, 0);
+                    }
+                });
+                let out = JsValue::array(cached);
+                let _ = js_sys::Reflect::set(&out, &"fromCache".into(), &true.into());
+                return Ok(out);
+            }
+        };
+        let page = messages.clone();
         self.with_state(|c| {
-            for m in messages.items() {
+            for m in page {
                 c.put_message(m, 0);
             }
         });
-        Ok(messages)
+        Ok(JsValue::array(messages))
     }
 
     /// The replies to `parentId`, oldest first (`{limit, before_seq, after_seq}`), merged into

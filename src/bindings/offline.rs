@@ -28,12 +28,25 @@ use crate::store::{database_name, MemoryStore, Page, Store, StoreError, WriteBat
 
 type Waiter = oneshot::Sender<Result<JsValue, SdkError>>;
 
+/// What the writer stores, in the order it was queued.
+enum Queued {
+    Batch(WriteBatch<JsValue>),
+    /// An older page of a channel's messages (`before_seq` = `before`), stored only where it
+    /// reaches the channel's stored messages: a channel's stored confirmed messages are always
+    /// every message from the oldest stored one on, so pages read back from them have no holes.
+    Older {
+        cid: String,
+        before: u64,
+        messages: Vec<JsValue>,
+    },
+}
+
 pub(crate) struct Offline {
     pub store: Rc<dyn Store<JsValue>>,
     /// `indexeddb` or `memory`.
     pub kind: &'static str,
     pub name: String,
-    queue: RefCell<Vec<WriteBatch<JsValue>>>,
+    queue: RefCell<Vec<Queued>>,
     writing: Cell<bool>,
     /// Serialises outbox read-modify-writes.
     lock: Mutex<()>,
@@ -162,39 +175,102 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
 /// Queues writes that mirror the state; one task writes them in order, merging what queued up
 /// meanwhile into one transaction.
 pub(crate) fn persist(shared: &Rc<Shared>, batch: WriteBatch<JsValue>) {
+    queue_write(shared, Queued::Batch(batch));
+}
+
+/// Queues an older page of `cid`'s messages that the server answered for `before_seq =
+/// before`, to be read back offline (see [`Queued::Older`]).
+pub(crate) fn persist_older(shared: &Rc<Shared>, cid: &str, before: u64, messages: Vec<JsValue>) {
+    if messages.is_empty() {
+        return;
+    }
+    queue_write(
+        shared,
+        Queued::Older {
+            cid: cid.to_owned(),
+            before,
+            messages,
+        },
+    );
+}
+
+fn queue_write(shared: &Rc<Shared>, item: Queued) {
     let offline = &shared.offline;
-    offline.queue.borrow_mut().push(batch);
+    offline.queue.borrow_mut().push(item);
     if offline.writing.replace(true) {
         return;
     }
     let shared = shared.clone();
     spawn_local(async move {
         loop {
-            let batches = std::mem::take(&mut *shared.offline.queue.borrow_mut());
-            if batches.is_empty() {
+            let items = std::mem::take(&mut *shared.offline.queue.borrow_mut());
+            if items.is_empty() {
                 break;
             }
             let mut all = WriteBatch::new();
-            for b in batches {
-                all.append(b);
-            }
-            let store = shared.offline.store.clone();
-            let mut result = store.write(all.clone()).await;
-            if let Err(StoreError::QuotaExceeded { .. }) = result {
-                // Space ran short: drop older cached messages (never outbox entries or what
-                // they refer to) and try once more.
-                let cids: Vec<String> = shared.core.borrow().state.channels.keys().cloned().collect();
-                for cid in cids {
-                    let _ = store.evict_messages(&cid, CACHED_PAGE).await;
+            for item in items {
+                match item {
+                    Queued::Batch(b) => {
+                        all.append(b);
+                    }
+                    Queued::Older {
+                        cid,
+                        before,
+                        messages,
+                    } => {
+                        // What is queued before it is stored first: it decides what the channel's
+                        // oldest stored message is.
+                        write_all(&shared, std::mem::take(&mut all)).await;
+                        let store = &shared.offline.store;
+                        let oldest = store.messages(&cid, Page::After { seq: 0, limit: 1 }).await;
+                        let reaches = match oldest.as_ref().map(|m| m.first()) {
+                            Ok(Some(m)) => m.u64_of("channel_seq").is_some_and(|s| s <= before),
+                            _ => false,
+                        };
+                        if reaches {
+                            for m in messages {
+                                all.put_message(m);
+                            }
+                        }
+                    }
                 }
-                result = store.write(all).await;
             }
-            if let Err(e) = result {
-                warn("chat-sdk: could not store changes:", &e);
-            }
+            write_all(&shared, all).await;
         }
         shared.offline.writing.set(false);
     });
+}
+
+/// Writes one batch; a write refused for quota drops older cached messages (never outbox
+/// entries or what they refer to) and is tried once more.
+async fn write_all(shared: &Rc<Shared>, all: WriteBatch<JsValue>) {
+    if all.is_empty() {
+        return;
+    }
+    let store = shared.offline.store.clone();
+    let mut result = store.write(all.clone()).await;
+    if let Err(StoreError::QuotaExceeded { .. }) = result {
+        let cids: Vec<String> = shared.core.borrow().state.channels.keys().cloned().collect();
+        for cid in cids {
+            let _ = store.evict_messages(&cid, CACHED_PAGE).await;
+        }
+        result = store.write(all).await;
+    }
+    if let Err(e) = result {
+        warn("chat-sdk: could not store changes:", &e);
+    }
+}
+
+/// The cached messages of `cid` before `before` (newest `limit`, oldest first), for a history
+/// page asked for while the server cannot be reached. None when nothing is cached there.
+pub(crate) async fn cached_older(shared: &Rc<Shared>, cid: &str, before: u64, limit: u32) -> Option<Vec<JsValue>> {
+    let page = shared
+        .offline
+        .store
+        .messages(cid, Page::Before { seq: before, limit })
+        .await
+        .ok()?;
+    (!page.is_empty()).then_some(page)
 }
 
 /// A local echo marked as refused by the server.

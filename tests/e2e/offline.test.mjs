@@ -370,3 +370,66 @@ test('persistence: memory keeps nothing across reloads; disconnect({ clearCache 
   assert.deepEqual(cleared, { before: true, after: false });
   await an.context.close();
 });
+
+test('older history read while online can be scrolled back offline, after a reload, from the cache', { timeout: 90_000 }, async (t) => {
+  t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
+  const suffix = randomUUID().slice(0, 8);
+  const alice = `alice-h-${suffix}`;
+  const cid = `messaging:history-${suffix}`;
+  const an = await openContext(alice);
+  let ap = await an.page();
+  await connect(ap, alice);
+
+  // 70 messages: a watch holds the latest page; scrolling back asks the server for older ones.
+  const online = await ok(ap, async (cid) => {
+    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1]);
+    window.handles[cid] = c;
+    await c.create();
+    for (let i = 0; i < 70; i++) await c.sendMessage({ text: `h${i}` });
+    await c.watch();
+    const first = c.state.messages[0];
+    const older = await c.queryMessages({ before_seq: first.channel_seq, limit: 30 });
+    window.firstLoaded = first.text;
+    // The cache is written in the background: give it a moment before the tab goes away.
+    await new Promise((r) => setTimeout(r, 500));
+    return { older: older.map((m) => m.text), fromCache: older.fromCache ?? false, first: first.text };
+  }, cid);
+  assert.equal(online.fromCache, false);
+  const k = Number(online.first.slice(1));
+  assert.ok(k >= 30, `the watch loaded a latest page (from h${k})`);
+  assert.deepEqual(online.older, Array.from({ length: 30 }, (_, i) => `h${k - 30 + i}`));
+
+  await an.goOffline();
+  await ap.close();
+  ap = await an.page();
+  await connect(ap, alice);
+  const offline = await ok(ap, async (cid) => {
+    const c = window.ch(cid);
+    const watched = await c.watch();
+    const first = c.state.messages[0];
+    const older = await c.queryMessages({ before_seq: first.channel_seq, limit: 30 });
+    let beyond = null;
+    try {
+      await c.queryMessages({ before_seq: older[0].channel_seq, limit: 30 });
+    } catch (e) {
+      beyond = { code: e.code, retryable: e.retryable };
+    }
+    return {
+      fromCacheWatch: watched.from_cache ?? false,
+      first: first.text,
+      older: older.map((m) => m.text),
+      fromCache: older.fromCache ?? false,
+      state: c.state.messages.map((m) => m.text),
+      beyond,
+    };
+  }, cid);
+  const range = (from, to) => Array.from({ length: to - from }, (_, i) => `h${from + i}`);
+  assert.equal(offline.fromCacheWatch, true, 'the channel opened from the cache');
+  assert.equal(offline.fromCache, true, 'the older page came from the cache');
+  const f = Number(offline.first.slice(1));
+  assert.ok(f > k - 30, `the cold start showed the cached latest page (from h${f})`);
+  assert.deepEqual(offline.older, range(k - 30, f), 'the rest of what was read online, before it, with no hole');
+  assert.deepEqual(offline.state, range(k - 30, 70), 'merged into the state: all history read online');
+  assert.ok(offline.beyond && offline.beyond.retryable, `past the cached history the network error stands: ${JSON.stringify(offline.beyond)}`);
+  await an.context.close();
+});

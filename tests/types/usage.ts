@@ -43,7 +43,9 @@ export async function usage(): Promise<void> {
   const sent = await channel.sendMessage({ text: 'hi', mentions: ['bob'], silent: false });
   await channel.sendMessage({ text: 'later', scheduled_for: '2030-01-01T00:00:00Z' });
   await channel.sendMessage({ text: 'reply', parent_id: sent.id, quoted_message_id: sent.id });
-  await channel.queryMessages({ limit: 20, before_seq: 10 });
+  const olderPage = await channel.queryMessages({ limit: 20, before_seq: 10 });
+  const pagedFromCache: boolean = olderPage.fromCache ?? false;
+  void pagedFromCache;
   await channel.queryMessages({ around_id: sent.id });
   await channel.replies(sent.id, { limit: 10 });
   await channel.pinnedMessages(10);
