@@ -37,7 +37,7 @@ impl ClientConfig {
             .or_else(|| api_url.strip_prefix("https://"));
         if host.is_none_or(str::is_empty) {
             return Err(SdkError::invalid_input(format!(
-                "apiUrl must be an http:// or https:// URL, got {:?}",
+                "apiUrl must be an http:// or https:// URL, got '{}'",
                 options.api_url
             )));
         }

@@ -397,10 +397,9 @@ async fn drain(shared: &Rc<Shared>) -> bool {
         if ready.is_empty() {
             return false;
         }
-        let results =
-            futures::future::join_all(ready.into_iter().map(|e| deliver(shared, e))).await;
+        let retry = deliver_all(shared, ready).await;
         emit_counts(shared).await;
-        if results.iter().any(|retry| *retry) {
+        if retry {
             shared
                 .offline
                 .failures
@@ -409,6 +408,36 @@ async fn drain(shared: &Rc<Shared>) -> bool {
         }
         shared.offline.failures.set(0);
     }
+}
+
+/// Delivers entries side by side (one per channel); answers whether any failed in a retryable
+/// way. (A plain poll loop: `join_all` brings `FuturesUnordered` into the wasm.)
+async fn deliver_all(shared: &Rc<Shared>, ready: Vec<OutboxEntry<JsValue>>) -> bool {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+    type Delivery<'a> = Pin<Box<dyn Future<Output = bool> + 'a>>;
+    let mut pending: Vec<Delivery<'_>> = ready
+        .into_iter()
+        .map(|e| Box::pin(deliver(shared, e)) as Delivery<'_>)
+        .collect();
+    let mut retry = false;
+    futures::future::poll_fn(|cx| {
+        pending.retain_mut(|d| match d.as_mut().poll(cx) {
+            Poll::Ready(r) => {
+                retry |= r;
+                false
+            }
+            Poll::Pending => true,
+        });
+        if pending.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    retry
 }
 
 /// `path` with `?mutation_id=` (or `&`) appended.

@@ -13,6 +13,6 @@ pub mod queue;
 mod tests;
 
 pub use classify::{classify, Failure};
-pub use entry::{OutboxEntry, OutboxOp, OutboxState};
+pub use entry::{sort_by_order, OutboxEntry, OutboxOp, OutboxState};
 pub use fold::FoldOutcome;
 pub use queue::{ready, Enqueued, Outbox};

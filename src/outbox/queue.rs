@@ -14,8 +14,6 @@
 //! - [`Outbox::discard`] drops a failed entry (a send takes its local echo and its dependents
 //!   with it).
 
-use std::collections::BTreeSet;
-
 use super::classify::{classify, Failure};
 use super::entry::{OutboxEntry, OutboxOp, OutboxState};
 use super::fold::{fold, FoldOutcome};
@@ -174,23 +172,24 @@ impl<'s, W: Wire> Outbox<'s, W> {
 
 /// The pure scheduling rule of [`Outbox::ready`] over entries ordered by `order`.
 pub fn ready<W: Wire>(entries: &[OutboxEntry<W>]) -> Vec<OutboxEntry<W>> {
-    let busy: BTreeSet<&str> = entries
+    // Plain vectors, not sets: an outbox is short, and sets cost wasm size.
+    let busy: Vec<&str> = entries
         .iter()
         .filter(|e| e.state == OutboxState::InFlight)
         .map(|e| e.cid.as_str())
         .collect();
     // Messages whose send is still in the outbox: entries about them must wait for it.
-    let unsent: BTreeSet<String> = entries
+    let unsent: Vec<String> = entries
         .iter()
         .filter_map(|e| match &e.op {
             OutboxOp::Send(m) => m.str_of("id"),
             _ => None,
         })
         .collect();
-    let mut picked: BTreeSet<&str> = BTreeSet::new();
+    let mut picked: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for e in entries {
-        if busy.contains(e.cid.as_str()) || picked.contains(e.cid.as_str()) {
+        if busy.contains(&e.cid.as_str()) || picked.contains(&e.cid.as_str()) {
             continue;
         }
         match e.state {
@@ -203,7 +202,7 @@ pub fn ready<W: Wire>(entries: &[OutboxEntry<W>]) -> Vec<OutboxEntry<W>> {
             // Its send is failed (a pending or in-flight send comes earlier in this channel).
             continue;
         }
-        picked.insert(e.cid.as_str());
+        picked.push(e.cid.as_str());
         out.push(e.clone());
     }
     out

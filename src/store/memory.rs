@@ -295,7 +295,7 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
 
     fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry<W>>> {
         let mut entries: Vec<_> = self.read(|t| t.outbox.values().cloned().collect());
-        entries.sort_by_key(|e: &OutboxEntry<W>| e.order);
+        crate::outbox::sort_by_order(&mut entries);
         ready(entries)
     }
 

@@ -524,7 +524,7 @@ impl IndexedDbStore {
                 message: "an outbox entry that cannot be read".into(),
             })?);
         }
-        entries.sort_by_key(|e| e.order);
+        crate::outbox::sort_by_order(&mut entries);
         Ok(entries)
     }
 }
