@@ -98,6 +98,10 @@ pub struct CreateChannel {
     pub members: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// The name of the team the channel belongs to (set at creation only). In a multi-tenant
+    /// application it defaults to the caller's team and may only name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// The state of a channel as returned by get/create and watch.

@@ -1,6 +1,12 @@
 //! Authentication: user tokens (HS256 JWTs signed with the app's secret, claims `user_id`,
 //! `iat`, optional `exp`, `jti`), their revocation list in Redis (`revoked:token:{jti}`), api_key
 //! lookup and the server-side secret check.
+//!
+//! Revocations are kept in Postgres (`revoked_tokens`, the truth) and in Redis (what every request
+//! checks). Redis also holds the marker [`REVOCATIONS_LOADED_KEY`], set once every revocation in
+//! Postgres has been copied there. Every check reads the marker in the same round trip: when it is
+//! missing, Redis has lost its data (restarted empty, flushed, evicted), so the token is checked
+//! in Postgres and the revocations are copied back into Redis in the background.
 
 use chat_protocol::requests::TokenResponse;
 use chat_protocol::ErrorCode;
@@ -57,6 +63,9 @@ pub fn verify(app: &App, token: &str, check_exp: bool) -> Result<Claims> {
 pub fn revoked_key(jti: &str) -> String {
     format!("revoked:token:{jti}")
 }
+
+/// Set (no expiry) once Redis holds every revocation stored in Postgres.
+pub const REVOCATIONS_LOADED_KEY: &str = "revoked:loaded";
 
 /// The application of `api_key`, from a 5-second cache; `unknown_api_key` / `app_inactive`.
 pub async fn app_by_key(state: &AppState, api_key: &str) -> Result<App> {
@@ -116,13 +125,71 @@ pub async fn identify(state: &AppState, api_key: &str, token: &str) -> Result<Id
 /// reached.
 pub async fn is_revoked(state: &AppState, jti: &str) -> Result<bool> {
     let mut redis = state.redis();
-    match redis::cmd("EXISTS").arg(revoked_key(jti)).query_async(&mut redis).await {
-        Ok(revoked) => Ok(revoked),
+    let mut pipe = redis::pipe();
+    pipe.exists(revoked_key(jti)).exists(REVOCATIONS_LOADED_KEY);
+    match pipe.query_async::<(bool, bool)>(&mut redis).await {
+        Ok((revoked, loaded)) => revoked_given(state, jti, revoked, loaded).await,
         Err(e) => {
             warn_redis_down(&e, "revocations checked in Postgres, rate limits not enforced");
             revoked_in_db(state, jti).await
         }
     }
+}
+
+/// Whether the token is revoked, given what Redis answered for its key and for
+/// [`REVOCATIONS_LOADED_KEY`]. Without the marker Redis may have forgotten revocations:
+/// Postgres answers, and a reload into Redis is started (one per node at a time).
+pub async fn revoked_given(state: &AppState, jti: &str, revoked: bool, loaded: bool) -> Result<bool> {
+    if revoked {
+        return Ok(true);
+    }
+    if loaded {
+        return Ok(false);
+    }
+    reload_revocations_in_background(state);
+    revoked_in_db(state, jti).await
+}
+
+/// Starts [`reload_revocations`] unless this node is running one already.
+pub fn reload_revocations_in_background(state: &AppState) {
+    if !state.begin_revocations_reload() {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        match reload_revocations(&state).await {
+            Ok(n) => tracing::info!(revocations = n, "revocations reloaded into redis"),
+            Err(e) => tracing::warn!(error = %e, "reloading revocations into redis failed; retried on the next check"),
+        }
+        state.end_revocations_reload();
+    });
+}
+
+/// Copies every revocation in Postgres that can still matter (no expiry, or not yet expired)
+/// into Redis, then sets [`REVOCATIONS_LOADED_KEY`]. Revocations made meanwhile write both
+/// stores themselves, so nothing is lost between the read and the marker.
+pub async fn reload_revocations(state: &AppState) -> Result<usize> {
+    // Seconds left, computed in SQL: `expires_at` and NOW() are then read in the same zone.
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT jti, CEIL(EXTRACT(EPOCH FROM (expires_at - NOW()::timestamp)))::bigint
+           FROM revoked_tokens WHERE expires_at IS NULL OR expires_at > NOW()::timestamp",
+    )
+    .fetch_all(state.db())
+    .await?;
+    let mut redis = state.redis();
+    for chunk in rows.chunks(1000) {
+        let mut pipe = redis::pipe();
+        for (jti, ttl) in chunk {
+            match ttl {
+                Some(t) if *t > 0 => pipe.cmd("SET").arg(revoked_key(jti)).arg("1").arg("EX").arg(*t).ignore(),
+                Some(_) => continue,
+                None => pipe.cmd("SET").arg(revoked_key(jti)).arg("1").ignore(),
+            };
+        }
+        let _: () = pipe.query_async(&mut redis).await?;
+    }
+    let _: () = redis::cmd("SET").arg(REVOCATIONS_LOADED_KEY).arg("1").query_async(&mut redis).await?;
+    Ok(rows.len())
 }
 
 pub fn revoked_error() -> Error {

@@ -49,6 +49,7 @@ pub async fn check_request(state: &AppState, who: &Identity, endpoint: &str, lim
     let key = format!("ratelimit:{}:{endpoint}", who.user_id);
     let mut pipe = redis::pipe();
     pipe.exists(auth::revoked_key(&who.claims.jti))
+        .exists(auth::REVOCATIONS_LOADED_KEY)
         .incr(&key, 1)
         .cmd("EXPIRE")
         .arg(&key)
@@ -57,9 +58,10 @@ pub async fn check_request(state: &AppState, who: &Identity, endpoint: &str, lim
         .ignore()
         .ttl(&key);
     let mut redis = state.redis();
-    match pipe.query_async::<(bool, i64, i64)>(&mut redis).await {
-        Ok((revoked, count, ttl)) => {
-            if revoked {
+    match pipe.query_async::<(bool, bool, i64, i64)>(&mut redis).await {
+        Ok((revoked, loaded, count, ttl)) => {
+            // Without the marker Redis lost its revocations: Postgres answers (auth.rs).
+            if auth::revoked_given(state, &who.claims.jti, revoked, loaded).await? {
                 return Err(auth::revoked_error());
             }
             verdict(endpoint, limit, count, ttl)

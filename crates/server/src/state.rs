@@ -3,6 +3,7 @@
 //! (a user's internal id never changes: users are never deleted).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,8 @@ pub struct Inner {
     shutdown: tokio::sync::watch::Sender<bool>,
     app_cache: Mutex<HashMap<String, (Instant, App)>>,
     user_ids: Mutex<HashMap<(Uuid, String), Uuid>>,
+    /// A reload of the revocations into Redis is under way (`auth::reload_revocations`).
+    reloading_revocations: AtomicBool,
 }
 
 /// How long an application row is served from memory before it is read again.
@@ -47,6 +50,7 @@ impl AppState {
                 shutdown: tokio::sync::watch::channel(false).0,
                 app_cache: Mutex::new(HashMap::new()),
                 user_ids: Mutex::new(HashMap::new()),
+                reloading_revocations: AtomicBool::new(false),
             }),
         }
     }
@@ -91,6 +95,15 @@ impl AppState {
             cache.clear();
         }
         cache.insert(app.api_key.clone(), (Instant::now(), app.clone()));
+    }
+
+    /// Claims the node's one reload of revocations; false when one is already running.
+    pub fn begin_revocations_reload(&self) -> bool {
+        !self.inner.reloading_revocations.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_revocations_reload(&self) {
+        self.inner.reloading_revocations.store(false, Ordering::Release);
     }
 
     /// The internal id of the application's user `external_id`, when this node has seen it.

@@ -4,9 +4,10 @@
 //! a bound parameter.
 //!
 //! Filter fields: `type`, `cid`, `id` (value, `$eq` or `$in`), `members` (`$in`: any of the
-//! users is a member; `$all`: all are), `team` (value, `$eq`, `$in`), `frozen`, `hidden`,
+//! users is a member; `$all`: all are), `team` (team name: value, `$eq`, `$in`), `frozen`, `hidden`,
 //! `muted` (booleans; `hidden` defaults to false), `last_message_at` / `created_at` (`$gt`,
 //! `$gte`, `$lt`, `$lte` with RFC 3339 values), `metadata` (object: equality on top-level keys).
+//! In a multi-tenant application only channels of the caller's team are returned.
 //! Sort: one of `last_message_at` (no messages: created_at), `created_at`, `updated_at`,
 //! `unread` (the caller's unread count), direction 1 or -1; ties broken by the channel's id.
 
@@ -32,6 +33,7 @@ enum Arg {
     Bool(bool),
     Json(Value),
     Uuid(Uuid),
+    OptUuid(Option<Uuid>),
 }
 
 struct Sql {
@@ -130,7 +132,7 @@ fn build_filter(sql: &mut Sql, filter: &Map<String, Value>) -> Result<()> {
             "type" => eq_or_in(sql, field, "c.type", v)?,
             "id" => eq_or_in(sql, field, "COALESCE(c.channel_key, c.id::text)", v)?,
             "cid" => eq_or_in(sql, field, "(c.type || ':' || COALESCE(c.channel_key, c.id::text))", v)?,
-            "team" => eq_or_in(sql, field, "c.team_id::text", v)?,
+            "team" => eq_or_in(sql, field, "(SELECT t.name FROM teams t WHERE t.id = c.team_id)", v)?,
             "members" => {
                 for (op, val) in ops(field, v, &["$in", "$all"])? {
                     let ids = strings(field, val)?;
@@ -237,6 +239,7 @@ fn bind<'q>(mut q: QueryAs<'q, Postgres, Row, PgArguments>, args: Vec<Arg>) -> Q
             Arg::Bool(b) => q.bind(b),
             Arg::Json(v) => q.bind(Json(v)),
             Arg::Uuid(u) => q.bind(u),
+            Arg::OptUuid(u) => q.bind(u),
         };
     }
     q
@@ -264,6 +267,13 @@ pub async fn query(
     let me_id = sql.arg(Arg::Uuid(caller.id));
     let app = sql.arg(Arg::Uuid(caller.app_id));
     build_filter(&mut sql, &input.filter)?;
+    // Team isolation (multi-tenant applications): only channels of the caller's team. The
+    // setting is read inside the statement (once: it does not depend on the row).
+    let team = sql.arg(Arg::OptUuid(caller.team_id));
+    sql.clauses.push(format!(
+        "(c.team_id IS NOT DISTINCT FROM {team}::uuid OR NOT {})",
+        super::users::multi_tenant_sql(&format!("{app}::uuid"))
+    ));
     if let Some(next) = &input.next {
         let c = decode(next)?;
         if c.f != field || c.d != dir {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::events::{self, Tx};
 use super::users::{self, UserRow, USER_COLUMNS};
-use super::{message_list, validate};
+use super::{message_list, teams, validate};
 use crate::error::{Error, Result};
 use crate::fanout::Outgoing;
 use crate::time::{fmt, fmt_opt};
@@ -43,6 +43,8 @@ pub struct ChannelRow {
     pub cooldown: Option<i32>,
     pub settings: Option<Json<serde_json::Map<String, serde_json::Value>>>,
     pub team_id: Option<Uuid>,
+    /// The name of the channel's team.
+    pub team_name: Option<String>,
     pub truncated_at: Option<NaiveDateTime>,
     pub truncated_seq: i64,
     pub deleted_at: Option<NaiveDateTime>,
@@ -60,7 +62,8 @@ pub const CHANNEL_SELECT: &str = "SELECT c.id, c.app_id, c.type, c.channel_key, 
        c.updated_at, c.last_message_at, c.last_seq,
        (SELECT COUNT(*) FROM channel_members m WHERE m.channel_id = c.id
            AND m.invite_rejected_at IS NULL)::int AS member_count,
-       c.is_distinct, c.slow_mode, c.cooldown, c.settings, c.team_id, c.truncated_at,
+       c.is_distinct, c.slow_mode, c.cooldown, c.settings, c.team_id,
+       (SELECT t.name FROM teams t WHERE t.id = c.team_id) AS team_name, c.truncated_at,
        c.truncated_seq, c.deleted_at
   FROM channels c LEFT JOIN users cu ON cu.id = c.created_by";
 
@@ -105,7 +108,7 @@ impl ChannelRow {
                 slow_mode: self.slow_mode.unwrap_or(0).max(0) as u32,
                 cooldown: self.cooldown.unwrap_or(0).max(0) as u32,
                 settings: self.settings.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
-                team: self.team_id.map(|t| t.to_string()),
+                team: self.team_name.clone(),
                 truncated_at: fmt_opt(self.truncated_at),
                 deleted_at: fmt_opt(self.deleted_at),
             },
@@ -232,10 +235,68 @@ pub async fn for_member(
     let (channel, member) = tokio::try_join!(by_key(db, user.app_id, channel_type, key), member_query)?;
     let channel =
         channel.ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
+    team_guard(db, user, &channel).await?;
     let member = member
         .filter(|m| m.invite_rejected_at.is_none())
         .ok_or_else(|| Error::forbidden("you are not a member of this channel"))?;
     Ok((channel, member))
+}
+
+/// The refusal of anything done to or with a channel of another team in a multi-tenant
+/// application (`forbidden`, the code every team boundary uses).
+pub fn other_team(message: impl Into<String>) -> Error {
+    Error::forbidden(message)
+}
+
+/// Team isolation: in a multi-tenant application (`settings.multi_tenant`) a user reaches only
+/// channels of their own team (a user in no team: channels in no team). Reads nothing when the
+/// teams are the same, so same-team requests and applications that do not use teams pay nothing.
+pub async fn team_guard(db: impl PgExecutor<'_>, user: &UserRow, channel: &ChannelRow) -> Result<()> {
+    if channel.team_id == user.team_id || !users::app_setting(db, user.app_id, "multi_tenant").await? {
+        return Ok(());
+    }
+    Err(other_team("this channel belongs to another team"))
+}
+
+/// Refuses (`forbidden`, naming one of them) when the application is multi-tenant and any of
+/// `user_ids` is not in the team `team_id` (no team: users in no team), so a channel's members
+/// are all of its team. One statement, which also reads the setting.
+pub async fn refuse_other_teams(
+    db: impl PgExecutor<'_>,
+    team_id: Option<Uuid>,
+    user_ids: &[Uuid],
+) -> Result<()> {
+    let sql = format!(
+        "SELECT u.external_id FROM users u
+          WHERE u.id = ANY($1) AND u.team_id IS DISTINCT FROM $2 AND {}
+          LIMIT 1",
+        users::multi_tenant_sql("u.app_id")
+    );
+    let other: Option<(String,)> = sqlx::query_as(&sql).bind(user_ids).bind(team_id).fetch_optional(db).await?;
+    match other {
+        Some((id,)) => Err(other_team(format!("user {id:?} is in another team than this channel"))),
+        None => Ok(()),
+    }
+}
+
+/// The team a new channel gets: the one `team` names (an existing team of the application),
+/// else, in a multi-tenant application, the caller's. In a multi-tenant application a user may
+/// only name their own team (there is no server-side channel creation to exempt).
+async fn creation_team(db: &PgPool, caller: &UserRow, team: Option<&str>) -> Result<Option<Uuid>> {
+    validate::max_chars("team", team, 255)?;
+    let multi_tenant = users::app_setting(db, caller.app_id, "multi_tenant").await?;
+    let Some(name) = team else {
+        return Ok(if multi_tenant { caller.team_id } else { None });
+    };
+    let named = match teams::by_name(db, caller.app_id, name).await? {
+        Some(t) => Some(Uuid::parse_str(&t.id).map_err(|_| Error::invalid("bad team id"))?),
+        None => None,
+    };
+    match named {
+        Some(t) if !multi_tenant || Some(t) == caller.team_id => Ok(Some(t)),
+        _ if multi_tenant => Err(other_team("you can only create channels of your own team")),
+        _ => Err(Error::invalid(format!("team: the application has no team named {name:?}"))),
+    }
 }
 
 /// The user's membership of the channel; a rejected invitation is none.
@@ -365,11 +426,12 @@ async fn create_or_get(
     input: &CreateChannel,
     distinct: bool,
 ) -> Result<(ChannelState, Vec<Outgoing>)> {
+    let team_id = creation_team(db, caller, input.team.as_deref()).await?;
     let mut tx = db.begin().await?;
     let inserted: Option<(Uuid,)> = sqlx::query_as(
         "INSERT INTO channels (app_id, type, channel_key, name, description, avatar_url, metadata,
-                               created_by, is_distinct)
-         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::jsonb), $8, $9)
+                               created_by, is_distinct, team_id)
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, '{}'::jsonb), $8, $9, $10)
          ON CONFLICT (app_id, type, channel_key) DO NOTHING RETURNING id",
     )
     .bind(caller.app_id)
@@ -381,6 +443,7 @@ async fn create_or_get(
     .bind(input.metadata.clone().map(Json))
     .bind(caller.id)
     .bind(distinct)
+    .bind(team_id)
     .fetch_optional(&mut *tx)
     .await?;
     let mut outgoing = Vec::new();
@@ -392,6 +455,9 @@ async fn create_or_get(
             }
         }
         let resolved = users::resolve_ids(&mut *tx, caller.app_id, &ids).await?;
+        // Nothing is created (the transaction is dropped) when a member is of another team.
+        let member_ids: Vec<Uuid> = resolved.iter().map(|(_, u)| *u).collect();
+        refuse_other_teams(&mut *tx, team_id, &member_ids).await?;
         let mut added = Vec::with_capacity(ids.len());
         for ext in &ids {
             let Some(uid) = resolved.iter().find(|(e, _)| e == ext).map(|(_, u)| *u) else {
@@ -526,6 +592,7 @@ pub async fn for_member_any(
         .fetch_optional(db)
         .await?
         .ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
+    team_guard(db, user, &channel).await?;
     let member = membership(db, channel.id, user.id)
         .await?
         .filter(|m| m.invite_rejected_at.is_none())

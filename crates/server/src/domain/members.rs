@@ -89,6 +89,9 @@ async fn join(
     let (channel, me) = channels::for_member(db, caller, channel_type, key).await?;
     permissions::require(&me, if invited { Action::Invite } else { Action::AddMembers })?;
     let resolved = users::resolve_ids(db, caller.app_id, ids).await?;
+    // Multi-tenant applications: every member is of the channel's team.
+    let user_ids: Vec<Uuid> = resolved.iter().map(|(_, u)| *u).collect();
+    channels::refuse_other_teams(db, channel.team_id, &user_ids).await?;
     let mut tx = db.begin().await?;
     let mut out = Vec::new();
     let mut added = Vec::new();
@@ -383,6 +386,7 @@ pub async fn answer_invite(
     let channel = channels::by_key(db, caller.app_id, channel_type, key)
         .await?
         .ok_or_else(|| Error::not_found(format!("channel {channel_type}:{key} does not exist")))?;
+    channels::team_guard(db, caller, &channel).await?;
     let me = channels::membership_any(db, channel.id, caller.id)
         .await?
         .filter(|m| m.invited_at.is_some())

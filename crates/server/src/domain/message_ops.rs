@@ -34,6 +34,7 @@ pub async fn locate(db: &PgPool, caller: &UserRow, id: &str) -> Result<(MessageR
     let member = channels::membership(db, channel.id, caller.id)
         .await?
         .ok_or_else(|| Error::not_found("no such message"))?;
+    channels::team_guard(db, caller, &channel).await?;
     if row.is_hard_deleted.unwrap_or(false) || row.channel_seq.is_none() && row.user_id != caller.id {
         return Err(Error::not_found("no such message"));
     }

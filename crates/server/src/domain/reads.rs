@@ -149,19 +149,20 @@ pub async fn mark_unread(
 }
 
 /// The caller's unread counts: every channel with unread messages, and the total over channels
-/// that are not muted.
+/// that are not muted (in a multi-tenant application, channels of the caller's team only).
 pub async fn unread(db: &PgPool, caller: &UserRow) -> Result<UnreadResponse> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(String, Option<String>, Uuid, i64, Option<NaiveDateTime>, Option<i32>, Option<bool>)> = sqlx::query_as(
+    let sql = format!(
         "SELECT c.type, c.channel_key, c.id, m.last_read_seq, m.last_read_at, m.unread_count, m.is_muted
            FROM channel_members m JOIN channels c ON c.id = m.channel_id
           WHERE m.user_id = $1 AND m.unread_count > 0 AND m.invite_rejected_at IS NULL
             AND c.deleted_at IS NULL
+            AND (c.team_id IS NOT DISTINCT FROM $2::uuid OR NOT {})
           ORDER BY c.last_message_at DESC NULLS LAST LIMIT 500",
-    )
-    .bind(caller.id)
-    .fetch_all(db)
-    .await?;
+        super::users::multi_tenant_sql("$3::uuid")
+    );
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(String, Option<String>, Uuid, i64, Option<NaiveDateTime>, Option<i32>, Option<bool>)> =
+        sqlx::query_as(&sql).bind(caller.id).bind(caller.team_id).bind(caller.app_id).fetch_all(db).await?;
     let mut total = 0u64;
     let mut channels = Vec::with_capacity(rows.len());
     for (t, key, id, seq, at, count, muted) in rows {

@@ -1,5 +1,6 @@
 //! Full-text search over the messages of the caller's channels, through the seed's GIN index
-//! (`to_tsvector('english', text)`), newest first, with keyset pagination.
+//! (`to_tsvector('english', text)`), newest first, with keyset pagination. In a multi-tenant
+//! application only channels of the caller's team are searched.
 
 use chat_protocol::requests::{SearchRequest, SearchResponse};
 use chrono::NaiveDateTime;
@@ -58,8 +59,10 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
             AND c.deleted_at IS NULL AND cm.invite_rejected_at IS NULL
             AND ($3::uuid[] IS NULL OR m.channel_id = ANY($3))
             AND ($4::timestamp IS NULL OR (m.created_at, m.id) < ($4, $5))
+            AND (c.team_id IS NOT DISTINCT FROM $7::uuid OR NOT {})
           ORDER BY m.created_at DESC, m.id DESC LIMIT $6",
-        cols.join(", ")
+        cols.join(", "),
+        super::users::multi_tenant_sql("$8::uuid")
     );
     #[derive(sqlx::FromRow)]
     struct Hit {
@@ -75,6 +78,8 @@ pub async fn search(db: &PgPool, caller: &UserRow, req: &SearchRequest) -> Resul
         .bind(cursor.map(|c| c.0))
         .bind(cursor.map(|c| c.1))
         .bind(limit + 1)
+        .bind(caller.team_id)
+        .bind(caller.app_id)
         .fetch_all(db)
         .await?;
     let has_more = hits.len() as i64 > limit;

@@ -8,7 +8,7 @@
 //! 2. read, after the locks (a fresh snapshot), the members of those channels with their
 //!    posting state and, for the senders, their user rows, plus any stored message the batch
 //!    names (a resend's id, parents, quoted messages);
-//! 3. check each send as a send on its own would be checked (membership, deactivated sender,
+//! 3. check each send as a send on its own would be checked (membership, team, deactivated sender,
 //!    invitation, ban, frozen, parent and quote, resend or id conflict, then slow mode and
 //!    cooldown, claimed last in one Redis round trip) and number the accepted ones per channel in
 //!    queue order;
@@ -219,6 +219,9 @@ struct Locked {
     is_frozen: Option<bool>,
     slow_mode: Option<i32>,
     cooldown: Option<i32>,
+    team_id: Option<Uuid>,
+    /// The channel's application is multi-tenant (read in the same statement: no extra read).
+    multi_tenant: bool,
     /// The transaction's timestamp: `created_at` of the batch's messages.
     now: NaiveDateTime,
 }
@@ -481,6 +484,13 @@ fn check_one(
     let Some(member) = members.get(&(c, s.sender_id)) else {
         return Fate::Refused(Error::forbidden("you are not a member of this channel"));
     };
+    // Team isolation: a member moved to another team (or a channel of no team once the
+    // application turned multi-tenant) no longer posts here. Both facts were read with the
+    // lock and the members: nothing extra is read for it.
+    let channel = &locked[c];
+    if channel.multi_tenant && senders.get(&s.sender_id).is_some_and(|u| u.team_id != channel.team_id) {
+        return Fate::Refused(super::channels::other_team("this channel belongs to another team"));
+    }
     if senders.get(&s.sender_id).is_none_or(UserRow::deactivated) {
         return Fate::Refused(deactivated());
     }
@@ -522,14 +532,16 @@ async fn lock_channels(tx: &mut Tx<'_>, sends: &[&SendRequest]) -> Result<Vec<Lo
     let apps: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     let types: Vec<&str> = keys.iter().map(|k| k.1).collect();
     let names: Vec<&str> = keys.iter().map(|k| k.2).collect();
-    Ok(sqlx::query_as::<_, Locked>(
+    let sql = format!(
         "SELECT c.id, c.app_id, c.type, c.channel_key, c.last_seq, c.is_frozen, c.slow_mode, c.cooldown,
-                NOW()::timestamp AS now
+                c.team_id, {} AS multi_tenant, NOW()::timestamp AS now
            FROM channels c
           WHERE (c.app_id, c.type, c.channel_key) IN (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[]))
             AND c.deleted_at IS NULL
-          ORDER BY c.id FOR UPDATE",
-    )
+          ORDER BY c.id FOR UPDATE OF c",
+        users::multi_tenant_sql("c.app_id")
+    );
+    Ok(sqlx::query_as::<_, Locked>(&sql)
     .bind(&apps)
     .bind(&types)
     .bind(&names)

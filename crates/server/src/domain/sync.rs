@@ -43,6 +43,16 @@ pub async fn sync(db: &PgPool, caller: &UserRow, req: &SyncRequest) -> Result<Sy
             cursors.insert(cid.clone(), resync(0));
             continue;
         };
+        // A channel of another team (multi-tenant applications) is no longer the caller's to
+        // read: like a channel left, it answers `resync` with no events.
+        match channels::team_guard(db, caller, &channel).await {
+            Ok(()) => {}
+            Err(Error::Api(_)) => {
+                cursors.insert(cid.clone(), resync(0));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
         let last_seq = channel.last_seq.max(0) as u64;
         let (page, cursor) =
             read_stream(db, "channel_events", "channel_id", channel.id, *after, last_seq, limit, Some(caller.id)).await?;

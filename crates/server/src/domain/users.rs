@@ -28,10 +28,12 @@ pub struct UserRow {
     pub last_seen_at: Option<NaiveDateTime>,
     pub created_at: Option<NaiveDateTime>,
     pub updated_at: Option<NaiveDateTime>,
+    /// The user's team (at most one); a boundary in multi-tenant applications.
+    pub team_id: Option<Uuid>,
 }
 
 pub const USER_COLUMNS: &str = "id, app_id, external_id, username, display_name, avatar_url, bio, \
-     user_type, is_deactivated, metadata, is_online, last_seen_at, created_at, updated_at";
+     user_type, is_deactivated, metadata, is_online, last_seen_at, created_at, updated_at, team_id";
 
 impl UserRow {
     pub fn deactivated(&self) -> bool {
@@ -186,20 +188,24 @@ pub async fn contacts(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Vec<Uuid
     Ok(rows.into_iter().map(|(u,)| u).collect())
 }
 
-/// A boolean of `applications.settings` (false when absent).
+/// A boolean of `applications.settings`: on only when it is the JSON value `true` (absent, or
+/// any other value, is off; `GET /v1/app` reports it the same way).
 pub async fn app_setting(db: impl PgExecutor<'_>, app_id: Uuid, name: &str) -> Result<bool> {
     let v: Option<(Option<bool>,)> =
-        sqlx::query_as("SELECT (settings ->> $2)::boolean FROM applications WHERE id = $1")
+        sqlx::query_as("SELECT (settings -> $2) = 'true'::jsonb FROM applications WHERE id = $1")
             .bind(app_id)
             .bind(name)
             .fetch_optional(db)
-            .await
-            .or_else(|e| match &e {
-                // A non-boolean value counts as false.
-                sqlx::Error::Database(_) => Ok(None),
-                _ => Err(e),
-            })?;
+            .await?;
     Ok(v.and_then(|(b,)| b).unwrap_or(false))
+}
+
+/// SQL: whether the application whose id is the SQL expression `app_id` is multi-tenant (read
+/// as [`app_setting`] reads it), for checks made inside a statement that runs anyway.
+pub fn multi_tenant_sql(app_id: &str) -> String {
+    format!(
+        "COALESCE((SELECT (a.settings -> 'multi_tenant') = 'true'::jsonb FROM applications a WHERE a.id = {app_id}), false)"
+    )
 }
 
 async fn team_of(db: &PgPool, user_id: Uuid) -> Result<(Option<Uuid>, Option<String>)> {
