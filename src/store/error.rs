@@ -28,6 +28,12 @@ pub enum StoreError {
     },
 }
 
+/// Whether `text` contains `part` (a plain byte scan: `str::contains` brings a substring
+/// search engine into the wasm for these two short checks).
+fn has(text: &str, part: &str) -> bool {
+    text.as_bytes().windows(part.len()).any(|w| w == part.as_bytes())
+}
+
 impl StoreError {
     /// Classifies a DOMException by its `name`. `context` says what the store was doing.
     pub fn from_dom(context: &str, name: &str, message: &str) -> StoreError {
@@ -35,7 +41,7 @@ impl StoreError {
         match name {
             "QuotaExceededError" => StoreError::QuotaExceeded { message },
             // Thrown by `transaction()` on a connection that is closed or closing.
-            "InvalidStateError" if message.contains("clos") || context.contains("transaction") => {
+            "InvalidStateError" if has(&message, "clos") || has(context, "transaction") => {
                 StoreError::ConnectionClosed { message }
             }
             "VersionError" => StoreError::VersionTooNew { message },
