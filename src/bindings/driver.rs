@@ -9,11 +9,13 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::Poll;
 
+use wasm_bindgen::JsValue;
+
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, Sink, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 
-use super::shared::{Command, Shared};
+use super::shared::{object, Command, Shared};
 use crate::connection::{Action, ConnectionState, Input, TICK_INTERVAL_MS};
 use crate::error::SdkError;
 use crate::platform::json;
@@ -154,8 +156,11 @@ struct Driver {
 
 impl Driver {
     fn send(&mut self, frame: &chat_protocol::ClientFrame) {
-        if let (Some(socket), Ok(text)) = (self.socket.as_mut(), json::stringify(frame)) {
-            let _ = Pin::new(socket).start_send(Message::Text(text));
+        let Some(socket) = self.socket.as_mut() else {
+            return;
+        };
+        if let Ok(text) = js_sys::JSON::stringify(&frame_js(frame)) {
+            let _ = Pin::new(socket).start_send(Message::Text(text.into()));
         }
     }
 
@@ -221,5 +226,30 @@ impl Driver {
         let effects = shared.core.borrow_mut().receive(now_ms(), &header, event);
         let actions = shared.perform(effects);
         self.perform(shared, actions, inputs);
+    }
+}
+
+/// A client frame as the JS object the server reads (the wire form of
+/// [`chat_protocol::ClientFrame`]; written field by field: serde would bring its serializer into
+/// the wasm for these few frames).
+fn frame_js(frame: &chat_protocol::ClientFrame) -> JsValue {
+    use chat_protocol::ClientFrame as F;
+    let opt = |v: &Option<String>| v.as_deref().map_or(JsValue::UNDEFINED, JsValue::from);
+    match frame {
+        F::Ping { id } => object(&[("type", "ping".into()), ("id", opt(id))]),
+        F::HealthCheck {} => object(&[("type", "health.check".into())]),
+        F::PresenceSet { status } => {
+            object(&[("type", "presence.set".into()), ("status", status.as_str().into())])
+        }
+        F::TypingStart { cid, parent_id } => object(&[
+            ("type", "typing.start".into()),
+            ("cid", cid.as_str().into()),
+            ("parent_id", opt(parent_id)),
+        ]),
+        F::TypingStop { cid, parent_id } => object(&[
+            ("type", "typing.stop".into()),
+            ("cid", cid.as_str().into()),
+            ("parent_id", opt(parent_id)),
+        ]),
     }
 }

@@ -1,12 +1,12 @@
-//! The fetch transport: sends [`ApiRequest`]s with gloo-net and parses answers with
+//! The fetch transport: sends [`ApiRequest`]s with the browser's `fetch` and parses answers with
 //! `JSON.parse`; error bodies are read field by field ([`decode::api_error`]).
 
-use gloo_net::http::{Method as HttpMethod, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::json;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::api::{Api, ApiRequest, Method, Transport};
 use crate::decode;
@@ -15,44 +15,52 @@ use crate::error::SdkError;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FetchTransport;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (window or worker).
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_with(url: &str, init: &JsValue) -> js_sys::Promise;
+}
+
 impl FetchTransport {
     /// Sends a request whose body is a JS value; answers the parsed JSON as a JS value. The
     /// non-generic path the bindings use: answers stay JS objects, and no serde deserializer
-    /// ends up in the wasm.
+    /// ends up in the wasm. (`fetch` is called directly: an HTTP client crate brings its own
+    /// method and header types into the wasm.)
     pub async fn send_js(&self, request: ApiRequest<'_, JsValue>) -> Result<JsValue, SdkError> {
-        let method = match request.method {
-            Method::Get => HttpMethod::GET,
-            Method::Post => HttpMethod::POST,
-            Method::Put => HttpMethod::PUT,
-            Method::Patch => HttpMethod::PATCH,
-            Method::Delete => HttpMethod::DELETE,
+        let headers = js_sys::Object::new();
+        let set = |o: &js_sys::Object, k: &str, v: &JsValue| {
+            let _ = js_sys::Reflect::set(o, &JsValue::from_str(k), v);
         };
-        let mut builder = RequestBuilder::new(&request.url).method(method);
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            set(&headers, name, &JsValue::from_str(value));
         }
-        let built = match request.body {
-            Some(body) => {
-                let text = js_sys::JSON::stringify(body)
-                    .map(String::from)
-                    .map_err(|_| SdkError::invalid_input("value cannot be written as JSON"))?;
-                builder
-                    .header("Content-Type", "application/json")
-                    .body(text)
-            }
-            None => builder.build(),
+        let init = js_sys::Object::new();
+        set(&init, "method", &JsValue::from_str(request.method.as_str()));
+        if let Some(body) = request.body {
+            let text = js_sys::JSON::stringify(body)
+                .map_err(|_| SdkError::invalid_input("value cannot be written as JSON"))?;
+            set(&headers, "Content-Type", &JsValue::from_str("application/json"));
+            set(&init, "body", &text.into());
         }
-        .map_err(|e| SdkError::invalid_input(e.to_string()))?;
-        let response = built
-            .send()
+        set(&init, "headers", &headers.into());
+        let failed = |e: JsValue| {
+            let message = js_sys::Reflect::get(&e, &JsValue::from_str("message"))
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_else(|| "the request failed".into());
+            SdkError::network(message)
+        };
+        let response: web_sys::Response = JsFuture::from(fetch_with(&request.url, &init.into()))
             .await
-            .map_err(|e| SdkError::network(e.to_string()))?;
+            .map_err(failed)?
+            .unchecked_into();
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| SdkError::network(e.to_string()))?;
-        let value = json::parse(&text);
+        let text = match response.text() {
+            Ok(p) => JsFuture::from(p).await.map_err(failed)?,
+            Err(e) => return Err(failed(e)),
+        };
+        let value = json::parse(&text.as_string().unwrap_or_default());
         if (200..300).contains(&status) {
             value
         } else {
