@@ -112,6 +112,23 @@ fn seqs(messages: &[JsValue]) -> Vec<u64> {
 }
 
 #[wasm_bindgen_test]
+async fn an_open_says_whether_it_created_the_database() {
+    let name = fresh_name();
+    let first = IndexedDbStore::open(&name).await.unwrap();
+    assert!(first.created(), "a first open creates the database");
+    first.close();
+    let again = IndexedDbStore::open(&name).await.unwrap();
+    assert!(!again.created(), "an existing database is not new");
+    again.close();
+    // Upgraded from an older version: not new either (it may hold data to read back).
+    let name = fresh_name();
+    IndexedDbStore::open_at_version(&name, 1).await.unwrap().close();
+    let upgraded = IndexedDbStore::open(&name).await.unwrap();
+    assert!(!upgraded.created());
+    upgraded.close();
+}
+
+#[wasm_bindgen_test]
 async fn v1_database_with_data_opens_through_the_current_version() {
     let name = fresh_name();
     let old = IndexedDbStore::open_at_version(&name, 1).await.unwrap();

@@ -188,6 +188,11 @@ impl ChatClient {
         let persistence = Reflect::get(&options, &"persistence".into()).unwrap_or_default();
         let memory = persistence.as_string().as_deref() == Some("memory")
             || persistence.as_bool() == Some(false);
+        // The socket's handshake runs while the store opens (a first visit creates the
+        // database); the connection's first attempt takes this socket.
+        let early = (config.token != "pending")
+            .then(|| gloo_net::websocket::futures::WebSocket::open(&config.ws_url_with(&config.token)).ok())
+            .flatten();
         let offline = Offline::open(&config.api_key, &config.user_id, memory).await;
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
         let mut core = ClientCore::new(&config.user_id, seed).with_cache();
@@ -233,6 +238,7 @@ impl ChatClient {
             Rc::downgrade(&shared),
             commands_rx,
             connected_tx,
+            early,
         ));
         offline::kick(&shared);
         if cached {

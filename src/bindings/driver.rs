@@ -32,15 +32,19 @@ enum Wake {
 
 pub(crate) type ConnectResult = oneshot::Sender<Result<(), SdkError>>;
 
+/// Runs the connection until it is closed for good. `early`: a socket `connect()` opened while
+/// it opened the store; the first connection attempt uses it.
 pub(crate) async fn run(
     client: Weak<Shared>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     connected: ConnectResult,
+    early: Option<WebSocket>,
 ) {
     let (network_tx, mut network_rx) = mpsc::unbounded();
     let _network = NetworkWatch::new(network_tx);
     let mut driver = Driver {
         socket: None,
+        early,
         reconnect: None,
         connected: Some(connected),
     };
@@ -150,6 +154,8 @@ pub(crate) async fn run(
 
 struct Driver {
     socket: Option<WebSocket>,
+    /// The socket opened ahead of the first attempt (see [`run`]).
+    early: Option<WebSocket>,
     reconnect: Option<Sleep>,
     connected: Option<ConnectResult>,
 }
@@ -169,7 +175,7 @@ impl Driver {
             match action {
                 Action::OpenSocket => {
                     let url = shared.config.ws_url_with(&shared.token.borrow());
-                    match WebSocket::open(&url) {
+                    match self.early.take().map_or_else(|| WebSocket::open(&url), Ok) {
                         Ok(socket) => self.socket = Some(socket),
                         Err(_) => inputs.push_back(Input::SocketClosed { code: 1006 }),
                     }

@@ -45,6 +45,8 @@ pub(crate) struct Offline {
     pub store: Rc<dyn Store<JsValue>>,
     /// `indexeddb` or `memory`.
     pub kind: &'static str,
+    /// The store is new (a first visit, or memory): there is nothing to restore from it.
+    pub empty: bool,
     pub name: String,
     queue: RefCell<Vec<Queued>>,
     writing: Cell<bool>,
@@ -79,20 +81,24 @@ impl Offline {
     /// IndexedDB cannot be opened.
     pub async fn open(api_key: &str, user_id: &str, memory: bool) -> Offline {
         let name = database_name(api_key, user_id);
-        let (store, kind): (Rc<dyn Store<JsValue>>, _) = if memory {
-            (Rc::new(MemoryStore::default()), "memory")
+        let (store, kind, empty): (Rc<dyn Store<JsValue>>, _, _) = if memory {
+            (Rc::new(MemoryStore::default()), "memory", true)
         } else {
             match IndexedDbStore::open(&name).await {
-                Ok(s) => (Rc::new(s), "indexeddb"),
+                Ok(s) => {
+                    let created = s.created();
+                    (Rc::new(s), "indexeddb", created)
+                }
                 Err(e) => {
                     warn("chat-sdk: IndexedDB unavailable, keeping data in memory:", &e);
-                    (Rc::new(MemoryStore::default()), "memory")
+                    (Rc::new(MemoryStore::default()), "memory", true)
                 }
             }
         };
         Offline {
             store,
             kind,
+            empty,
             name,
             queue: RefCell::default(),
             writing: Cell::new(false),
@@ -111,6 +117,10 @@ impl Offline {
 /// (latest messages, members, reads), the channel list, and the outbox's local echoes (entries
 /// left in flight by a closed tab go back to pending). Returns whether anything was cached.
 pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
+    if shared.offline.empty {
+        // A database created just now (or memory): skip the reads.
+        return Ok(false);
+    }
     let store = shared.offline.store.clone();
     let me = shared.config.user_id.clone();
     let mut had = false;

@@ -41,6 +41,8 @@ pub struct IndexedDbStore {
     name: String,
     version: u32,
     db: RefCell<Option<IdbDatabase>>,
+    /// The database did not exist before [`IndexedDbStore::open`] (nothing to read back yet).
+    created: bool,
     /// Read newest-first pages with a cursor even where `getAll` takes a direction (tests).
     cursor_pages: std::cell::Cell<bool>,
 }
@@ -240,13 +242,19 @@ impl IndexedDbStore {
     /// older release wrote it.
     #[doc(hidden)]
     pub async fn open_at_version(name: &str, version: u32) -> Result<IndexedDbStore, StoreError> {
-        let db = schema::open(name, version).await?;
+        let (db, created) = schema::open(name, version).await?;
         Ok(IndexedDbStore {
             name: name.to_owned(),
             version,
+            created,
             db: RefCell::new(Some(db)),
             cursor_pages: std::cell::Cell::new(false),
         })
+    }
+
+    /// Whether this open created the database: a first visit, with nothing stored yet.
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// Deletes the database `name` and everything in it.
@@ -276,7 +284,7 @@ impl IndexedDbStore {
         if let Some(db) = self.db.borrow().as_ref() {
             return Ok(db.clone());
         }
-        let db = schema::open(&self.name, self.version).await?;
+        let (db, _) = schema::open(&self.name, self.version).await?;
         *self.db.borrow_mut() = Some(db.clone());
         Ok(db)
     }

@@ -191,7 +191,8 @@ fn factory() -> Result<IdbFactory, StoreError> {
 /// Opens `name` at `version` (at most [`SCHEMA_VERSION`]), upgrading it step by step. The
 /// returned connection closes itself when another connection wants to upgrade or delete the
 /// database (so this tab never blocks others); the store then reopens it on its next call.
-pub async fn open(name: &str, version: u32) -> Result<IdbDatabase, StoreError> {
+/// Also answers whether the database was created by this call (it holds nothing yet).
+pub async fn open(name: &str, version: u32) -> Result<(IdbDatabase, bool), StoreError> {
     assert!(
         (1..=SCHEMA_VERSION).contains(&version),
         "unknown schema version {version}"
@@ -202,9 +203,12 @@ pub async fn open(name: &str, version: u32) -> Result<IdbDatabase, StoreError> {
 
     let failure: Rc<RefCell<Option<JsValue>>> = Rc::default();
     let failed = failure.clone();
+    let created = Rc::new(std::cell::Cell::new(false));
+    let creating = created.clone();
     let upgrading = request.clone();
     let on_upgrade = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
         let event: IdbVersionChangeEvent = event.unchecked_into();
+        creating.set(event.old_version() == 0.0);
         if let Err(e) = migrate(&event, &upgrading) {
             *failed.borrow_mut() = Some(e);
             if let Some(upgrade) = upgrading.transaction() {
@@ -228,7 +232,7 @@ pub async fn open(name: &str, version: u32) -> Result<IdbDatabase, StoreError> {
                 }
             });
             db.set_onversionchange(Some(on_version_change.into_js_value().unchecked_ref()));
-            Ok(db)
+            Ok((db, created.get()))
         }
         Fired::Failed => match failure.borrow_mut().take() {
             // The upgrade step's own error says more than the resulting AbortError.
