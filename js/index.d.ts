@@ -467,7 +467,12 @@ export declare class Channel {
   banUser(userId: string, options?: { expiresIn?: number; shadow?: boolean }): Promise<ChannelMember>;
   shadowBan(userId: string, options?: { expiresIn?: number }): Promise<ChannelMember>;
   unbanUser(userId: string): Promise<ChannelMember>;
+  /** The caller's draft (of the thread `parentId`). Saved or deleted offline, the device's
+   * copy answers at once (it is the newest until the change is delivered); while the server
+   * cannot be reached, the device's copy answers. Rejects `not_found` when there is none. */
   getDraft(parentId?: string): Promise<Draft>;
+  /** Saves the draft: at once on the device (`getDraft` answers it), delivered through the
+   * outbox; resolves with the server's copy once delivered. */
   saveDraft(draft: DraftInput): Promise<Draft>;
   deleteDraft(parentId?: string): Promise<boolean>;
   /** Listens to this channel's events only. */

@@ -133,9 +133,6 @@ define(Channel, {
   },
   shadowBan(userId, options = {}) { return this.banUser(userId, { ...options, shadow: true }); },
   unbanUser(userId) { return post('/unban', 'member').call(this, { user_id: userId }); },
-  getDraft(parentId) {
-    return this._client().request('GET', path(this, `/draft${query({ parent_id: parentId })}`)).then(pick('draft'));
-  },
   saveDraft(draft) { return post('/draft', 'draft').call(this, draft); },
   deleteDraft(parentId) {
     return mutate(this, 'DELETE', `/draft${query({ parent_id: parentId })}`).then(pick('deleted'));

@@ -242,6 +242,18 @@ impl Channel {
         promise(Box::pin(async move { this.pinned_messages(limit).await }))
     }
 
+    /// The caller's draft of this channel (or of the thread `parentId`); see
+    /// [`super::drafts::get`] for where it comes from offline.
+    #[wasm_bindgen(js_name = getDraft, unchecked_return_type = "Promise<Draft>")]
+    pub fn get_draft_js(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) -> js_sys::Promise {
+        let this = self.clone();
+        promise(Box::pin(async move {
+            super::drafts::get(&this.shared, &this.cid, parent_id)
+                .await
+                .map_err(to_js_error)
+        }))
+    }
+
     #[wasm_bindgen(js_name = markRead, unchecked_return_type = "Promise<ReadState>")]
     pub fn mark_read_js(
         &self,

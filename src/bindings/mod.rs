@@ -5,6 +5,7 @@
 
 mod channel;
 mod client;
+mod drafts;
 mod driver;
 mod errors;
 mod mutations;

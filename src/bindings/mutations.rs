@@ -17,7 +17,6 @@ use crate::echo;
 use crate::outbox::OutboxOp;
 use crate::preflight;
 use crate::state::Wire;
-use crate::store::WriteBatch;
 
 /// A message the client holds (state first, then the store): its cid and data.
 async fn find_message(shared: &Rc<Shared>, id: &str) -> Option<(String, JsValue)> {
@@ -44,7 +43,8 @@ pub(crate) async fn change(
     if let Some(e) = shared.ended() {
         return Err(to_js_error(e));
     }
-    let mut batch = WriteBatch::new();
+    // A draft change's echo (the draft as it will be); nothing for other changes.
+    let mut batch = super::drafts::echo(shared, cid, &op);
     if let OutboxOp::Delete {
         message_id,
         hard: true,

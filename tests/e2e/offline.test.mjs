@@ -433,3 +433,74 @@ test('older history read while online can be scrolled back offline, after a relo
   assert.ok(offline.beyond && offline.beyond.retryable, `past the cached history the network error stands: ${JSON.stringify(offline.beyond)}`);
   await an.context.close();
 });
+
+test('drafts offline: saved and deleted at once on the device, read back after a reload, delivered once online', { timeout: 90_000 }, async (t) => {
+  t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
+  const suffix = randomUUID().slice(0, 8);
+  const alice = `alice-d-${suffix}`;
+  const cid = `messaging:drafts-${suffix}`;
+  const an = await openContext(alice);
+  let ap = await an.page();
+  await connect(ap, alice);
+  const parent = await ok(ap, async (cid) => {
+    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1]);
+    window.handles[cid] = c;
+    await c.create();
+    await c.watch();
+    await c.saveDraft({ text: 'online draft' });
+    return (await c.sendMessage({ text: 'a thread' })).id;
+  }, cid);
+
+  await an.goOffline();
+  const offline = await ok(ap, async ([cid, parent]) => {
+    const c = window.ch(cid);
+    window.saved = [c.saveDraft({ text: 'written offline' }), c.saveDraft({ text: 'reply offline', parent_id: parent })]
+      .map((p) => p.then((d) => d.text, (e) => ({ failed: e.code })));
+    const main = await c.getDraft();
+    const reply = await c.getDraft(parent);
+    return { main: main.text, reply: reply.text, replyParent: reply.parent_id };
+  }, [cid, parent]);
+  assert.deepEqual(offline, { main: 'written offline', reply: 'reply offline', replyParent: parent }, 'the device answers at once');
+
+  // Reload while offline: the queued drafts are read back from the device.
+  await ap.close();
+  ap = await an.page();
+  await connect(ap, alice);
+  const reloaded = await ok(ap, async ([cid, parent]) => {
+    const c = window.ch(cid);
+    return { main: (await c.getDraft()).text, reply: (await c.getDraft(parent)).text };
+  }, [cid, parent]);
+  assert.deepEqual(reloaded, { main: 'written offline', reply: 'reply offline' });
+
+  // Deleting offline: gone at once.
+  const deleted = await ok(ap, async ([cid, parent]) => {
+    const c = window.ch(cid);
+    window.deleted = c.deleteDraft(parent).catch((e) => ({ failed: e.code }));
+    try {
+      await c.getDraft(parent);
+      return 'still there';
+    } catch (e) {
+      return e.code;
+    }
+  }, [cid, parent]);
+  assert.equal(deleted, 'not_found');
+
+  // Online: the outbox delivers; the server holds the channel draft and no thread draft.
+  an.goOnline();
+  await eventually('the draft changes are delivered', async () => {
+    assert.deepEqual(await ok(ap, () => window.client.pending()), []);
+  }, 60_000);
+  const server = await ok(ap, async ([cid, parent]) => {
+    const c = window.ch(cid);
+    const main = await c.getDraft();
+    let reply = null;
+    try { reply = (await c.getDraft(parent)).text; } catch (e) { reply = e.code; }
+    return { main: main.text, reply };
+  }, [cid, parent]);
+  assert.equal(server.main, 'written offline', 'the server has the draft written offline');
+  assert.equal(server.reply, 'not_found', 'and not the thread draft deleted offline');
+  const drafts = await ok(ap, () => window.client.queryDrafts());
+  const texts = (drafts.drafts ?? drafts).map((d) => d.text).sort();
+  assert.deepEqual(texts, ['written offline'], 'the server lists exactly the final drafts');
+  await an.context.close();
+});
