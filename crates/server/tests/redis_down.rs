@@ -5,24 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{new_id, Node, TestApp};
+use common::{new_id, redis_ctl, Node, TestApp};
 use serde_json::json;
-
-struct RedisProcess(Child);
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn port_of(url: &str) -> u16 {
-    url.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap()
-}
 
 #[tokio::test]
 async fn with_redis_down_requests_go_on_and_revoked_tokens_stay_refused() {
@@ -38,8 +24,7 @@ async fn with_redis_down_requests_go_on_and_revoked_tokens_stay_refused() {
     assert_eq!(revoked.get("/v1/me").await.1["code"], "token_revoked");
 
     // Redis goes away.
-    let port = port_of(&common::redis_url());
-    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN").arg("NOSAVE").query_async(&mut common::redis_conn().await).await;
+    redis_ctl::stop().await;
 
     let started = Instant::now();
     let (status, v) = alice.send("messaging:outage", &new_id(), "still works").await;
@@ -60,26 +45,13 @@ async fn with_redis_down_requests_go_on_and_revoked_tokens_stay_refused() {
     assert_eq!((status, v["retryable"].as_bool()), (503, Some(true)), "{v}");
 
     // Redis comes back (empty): the limits count again.
-    let dir = tempfile::tempdir().unwrap();
-    let _redis = RedisProcess(
-        Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server"),
-    );
+    let _redis = redis_ctl::start_empty();
     let uid = app.uid(&node, "alice").await;
     let key = format!("ratelimit:{uid}:send-message");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         assert_eq!(alice.send("messaging:outage", &new_id(), "after").await.0, 200);
-        let counted: Option<i64> = match redis::Client::open(common::redis_url()).unwrap().get_multiplexed_async_connection().await {
-            Ok(mut c) => redis::cmd("GET").arg(&key).query_async(&mut c).await.ok().flatten(),
-            Err(_) => None,
-        };
+        let counted: Option<i64> = redis_ctl::get(&key).await;
         if counted.is_some() {
             break;
         }

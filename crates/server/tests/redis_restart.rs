@@ -5,31 +5,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{new_id, Node, TestApp};
+use common::{new_id, redis_ctl, Node, TestApp};
 use serde_json::json;
-
-struct RedisProcess(Child);
-
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn port_of(url: &str) -> u16 {
-    url.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap()
-}
-
-async fn redis_get(key: &str) -> Option<String> {
-    match redis::Client::open(common::redis_url()).unwrap().get_multiplexed_async_connection().await {
-        Ok(mut c) => redis::cmd("GET").arg(key).query_async(&mut c).await.ok().flatten(),
-        Err(_) => None,
-    }
-}
 
 #[tokio::test]
 async fn revocations_forgotten_by_a_restarted_redis_are_reloaded_from_postgres() {
@@ -56,20 +35,8 @@ async fn revocations_forgotten_by_a_restarted_redis_are_reloaded_from_postgres()
     assert_eq!(jtis.len(), 2);
 
     // Redis restarts with nothing in it (no persistence): the revocation keys are gone.
-    let port = port_of(&common::redis_url());
-    let _: redis::RedisResult<()> =
-        redis::cmd("SHUTDOWN").arg("NOSAVE").query_async(&mut common::redis_conn().await).await;
-    let dir = tempfile::tempdir().unwrap();
-    let _redis = RedisProcess(
-        Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server"),
-    );
+    redis_ctl::stop().await;
+    let _redis = redis_ctl::start_empty();
     // Wait until the server uses the new Redis (a good token's requests get counted there).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -100,14 +67,14 @@ async fn revocations_forgotten_by_a_restarted_redis_are_reloaded_from_postgres()
 
     // The revocations are back in Redis (with their expiry), and the marker says so.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while redis_get("revoked:loaded").await.is_none() {
+    while redis_ctl::get::<String>("revoked:loaded").await.is_none() {
         assert!(Instant::now() < deadline, "the revocations were never reloaded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut conn = common::redis_conn().await;
     for (jti, expires_at) in &jtis {
         let key = format!("revoked:token:{jti}");
-        assert_eq!(redis_get(&key).await.as_deref(), Some("1"), "{key} not reloaded");
+        assert_eq!(redis_ctl::get::<String>(&key).await.as_deref(), Some("1"), "{key} not reloaded");
         let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
         match expires_at {
             None => assert_eq!(ttl, -1, "{key} must not expire"),
@@ -122,9 +89,9 @@ async fn revocations_forgotten_by_a_restarted_redis_are_reloaded_from_postgres()
     let (status, v) = revoked.get("/v1/me").await;
     assert_eq!((status, v["code"].as_str()), (401, Some("token_revoked")), "{v}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while redis_get("revoked:loaded").await.is_none() {
+    while redis_ctl::get::<String>("revoked:loaded").await.is_none() {
         assert!(Instant::now() < deadline, "the revocations were never reloaded after FLUSHALL");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(redis_get(&format!("revoked:token:{}", jtis[0].0)).await.as_deref(), Some("1"));
+    assert_eq!(redis_ctl::get::<String>(&format!("revoked:token:{}", jtis[0].0)).await.as_deref(), Some("1"));
 }

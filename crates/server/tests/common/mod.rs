@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis_ctl;
+
 use std::sync::OnceLock;
 use std::time::Duration;
 
