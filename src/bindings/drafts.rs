@@ -94,28 +94,22 @@ pub(crate) async fn get(
     parent: Option<String>,
 ) -> Result<JsValue, SdkError> {
     let key = (cid.to_owned(), parent.clone());
-    let local = || shared.core.borrow().state.drafts.get(&key).cloned();
-    let stored = || async {
-        match local() {
-            Some(d) => Some(d),
-            None => shared
-                .offline
-                .store
-                .draft(cid, parent.as_deref())
-                .await
-                .ok()
-                .flatten(),
-        }
-    };
+    // The device's copy: a queued change wrote it in the outbox entry's transaction.
+    let stored = || shared.offline.store.draft(cid, parent.as_deref());
     if queued(shared, cid, &parent).await {
-        return stored().await.ok_or_else(no_draft);
+        return stored().await.ok().flatten().ok_or_else(no_draft);
     }
     let mut path = draft_path(cid).ok_or_else(no_draft)?;
     if let Some(p) = &parent {
         path.push_str("?parent_id=");
         path.push_str(&crate::config::encode_component(p));
     }
-    match shared.request(Method::Get, &path, None).await {
+    let answer = shared.request(Method::Get, &path, None).await;
+    if queued(shared, cid, &parent).await {
+        // Changed meanwhile: the device's copy is newer than the answer.
+        return stored().await.ok().flatten().ok_or_else(no_draft);
+    }
+    match answer {
         Ok(answer) => {
             let draft = answer.field("draft").ok_or_else(no_draft)?;
             shared.core.borrow_mut().state.drafts.insert(key, draft.clone());
@@ -131,7 +125,7 @@ pub(crate) async fn get(
             super::offline::persist(shared, batch);
             Err(e)
         }
-        Err(e) if e.retryable => stored().await.ok_or(e),
+        Err(e) if e.retryable => stored().await.ok().flatten().ok_or(e),
         Err(e) => Err(e),
     }
 }
