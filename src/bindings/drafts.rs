@@ -71,8 +71,10 @@ pub(crate) fn echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Wr
     batch
 }
 
-/// Whether a change of the draft (`cid`, `parent`) waits in the outbox (not refused).
+/// Whether a change of the draft (`cid`, `parent`) waits in the outbox (not refused). Waits
+/// for an enqueue under way (it holds the outbox lock until its entry and echo are written).
 async fn queued(shared: &Rc<Shared>, cid: &str, parent: &Option<String>) -> bool {
+    let _enqueued = shared.offline.lock.lock().await;
     let Ok(entries) = shared.offline.store.outbox().await else {
         return false;
     };

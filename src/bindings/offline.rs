@@ -51,7 +51,7 @@ pub(crate) struct Offline {
     queue: RefCell<Vec<Queued>>,
     writing: Cell<bool>,
     /// Serialises outbox read-modify-writes.
-    lock: Mutex<()>,
+    pub lock: Mutex<()>,
     waiters: RefCell<Vec<(String, Waiter)>>,
     draining: Cell<bool>,
     again: Cell<bool>,

@@ -390,8 +390,9 @@ test('older history read while online can be scrolled back offline, after a relo
     const first = c.state.messages[0];
     const older = await c.queryMessages({ before_seq: first.channel_seq, limit: 30 });
     window.firstLoaded = first.text;
-    // The cache is written in the background: give it a moment before the tab goes away.
-    await new Promise((r) => setTimeout(r, 500));
+    // The cache is written in the background (milliseconds): leave it ample time before the
+    // tab goes away, also on a loaded machine.
+    await new Promise((r) => setTimeout(r, 1500));
     return { older: older.map((m) => m.text), fromCache: older.fromCache ?? false, first: first.text };
   }, cid);
   assert.equal(online.fromCache, false);
