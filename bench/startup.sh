@@ -26,7 +26,7 @@ if [ "$build" = 1 ]; then
   wasm-pack build --release --target web >&2
   cargo build --quiet -p chat-server >&2
 fi
-cp "$BENCH_DIR/startup/sdk.html" "$BENCH_DIR/startup/stream.html" "$OUT/"
+cp "$BENCH_DIR/startup/sdk.html" "$BENCH_DIR/startup/stream.html" "$BENCH_DIR/startup/warm.html" "$OUT/"
 printf "import { StreamChat } from 'stream-chat'; export { StreamChat };\n" > "$OUT/stream.entry.js"
 NODE_PATH="$BENCH_DIR/node_modules" "$BENCH_DIR/node_modules/.bin/esbuild" "$OUT/stream.entry.js" --bundle \
   --minify --format=esm --platform=browser --outfile="$OUT/stream.mjs" --log-level=error >&2

@@ -7,7 +7,11 @@
 use crate::state::Wire;
 use crate::store::{Write, WriteBatch};
 
-/// How many messages per channel a cold start loads from the cache.
+/// How many messages per channel a cold start shows from the cache: what a `watch()` shows
+/// (the server's channel page), so opening from the cache costs no more than needed.
+pub const RESTORED_PAGE: u32 = 25;
+
+/// How many messages per channel stay cached when space runs short.
 pub const CACHED_PAGE: u32 = 50;
 
 /// Meta key of a channel's cursor (the last channel sequence applied and stored).

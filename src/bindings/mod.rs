@@ -6,6 +6,7 @@
 mod channel;
 mod client;
 mod drafts;
+mod join;
 mod driver;
 mod errors;
 mod mutations;

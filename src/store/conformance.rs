@@ -41,6 +41,7 @@ macro_rules! store_conformance_tests {
             records_read_back_as_written,
             clear_deletes_everything,
             eviction_never_touches_outbox,
+            cold_start_reads_what_the_calls_read,
         );
     };
     (@each native, $make:expr; $($name:ident),* $(,)?) => {
@@ -968,4 +969,54 @@ pub async fn eviction_never_touches_outbox<W: TestWire>(store: &dyn Store<W>) {
     assert_eq!(store.messages(OTHER, Page::All).await.unwrap().len(), 10);
     assert_eq!(store.evict_messages(CID, 3).await.unwrap(), 0);
     assert_eq!(store.evict_messages(OTHER, 0).await.unwrap(), 10);
+}
+
+fn cursor_key(cid: &str) -> String {
+    format!("cursor:{cid}")
+}
+
+/// [`Store::cold_start`] answers, for every channel, what the single calls answer: members,
+/// reads, the newest confirmed messages (no local echo) and the meta value under its key.
+pub async fn cold_start_reads_what_the_calls_read<W: TestWire>(store: &dyn Store<W>) {
+    assert!(store.cold_start(3, cursor_key).await.unwrap().is_empty());
+    let mut batch = WriteBatch::new();
+    batch
+        .put_channel(w(channel(OTHER)))
+        .put_channel(w(channel(CID)))
+        .put_messages((1..=5).map(|s| w(message(CID, s))))
+        .put_message(w(echo(CID, "local-1")))
+        .put_messages((1..=2).map(|s| w(message(OTHER, s))))
+        .put_member(CID, w(member("bob")))
+        .put_member(CID, w(member("alice")))
+        .put_member(OTHER, w(member("carol")))
+        .put_read(w(read_state(CID, "alice", 4)))
+        .put_meta(&cursor_key(CID), "7")
+        .put_meta("query:x", "ignored");
+    write(store, &mut batch).await;
+
+    let json = |v: &[W]| v.iter().map(|r| r.to_json()).collect::<Vec<_>>();
+    let all = store.cold_start(3, cursor_key).await.unwrap();
+    let cids: Vec<_> = all.iter().map(|c| c.channel.str_of("cid").unwrap()).collect();
+    assert_eq!(cids, vec![CID.to_owned(), OTHER.to_owned()]);
+    for c in &all {
+        let cid = c.channel.str_of("cid").unwrap();
+        assert_eq!(c.channel.to_json(), channel(&cid));
+        assert_eq!(json(&c.members), json(&store.members(&cid).await.unwrap()), "{cid} members");
+        assert_eq!(json(&c.reads), json(&store.reads(&cid).await.unwrap()), "{cid} reads");
+        assert_eq!(
+            json(&c.messages),
+            json(&store.messages(&cid, Page::Latest(3)).await.unwrap()),
+            "{cid} messages"
+        );
+        assert_eq!(c.meta, store.meta(&cursor_key(&cid)).await.unwrap(), "{cid} meta");
+    }
+    assert_eq!(seqs_of(&all[0].messages), vec![3, 4, 5]);
+    assert_eq!(all[0].meta.as_deref(), Some("7"));
+    assert_eq!(all[0].members.len(), 2);
+    assert_eq!(all[1].meta, None);
+    assert_eq!(seqs_of(&all[1].messages), vec![1, 2]);
+}
+
+fn seqs_of<W: Wire>(messages: &[W]) -> Vec<u64> {
+    messages.iter().map(|m| m.u64_of("channel_seq").unwrap_or(0)).collect()
 }

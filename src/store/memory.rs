@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use super::records::{draft_key, reaction_key, seq_of};
-use super::{page_of, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
+use super::{page_of, Cached, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
 use crate::vecmap::VecMap;
 
@@ -301,6 +301,10 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
 
     fn meta(&self, key: &str) -> StoreFuture<'_, Option<String>> {
         ready(self.read(|t| t.meta.get(key).cloned()))
+    }
+
+    fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<W>>> {
+        super::cold_start_by_calls(self, latest, meta_key)
     }
 
     fn evict_messages(&self, cid: &str, keep_latest: u32) -> StoreFuture<'_, u32> {

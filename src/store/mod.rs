@@ -55,6 +55,16 @@ pub enum Page {
     All,
 }
 
+/// One channel as [`Store::cold_start`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cached<W> {
+    pub channel: W,
+    pub meta: Option<String>,
+    pub members: Vec<W>,
+    pub messages: Vec<W>,
+    pub reads: Vec<W>,
+}
+
 /// The device's copy of one user's chat data. One store holds one app + user; see
 /// [`database_name`] for how the IndexedDB backend names it. Every record read back equals the
 /// record written (same fields and values; backends may not add or drop fields).
@@ -89,12 +99,42 @@ pub trait Store<W: Wire> {
     /// A metadata value (sync cursors and the like) by key.
     fn meta(&self, key: &str) -> StoreFuture<'_, Option<String>>;
 
+    /// Every stored channel (ordered by cid) with what a cold start shows of it: its members,
+    /// read states, newest `latest` confirmed messages (oldest first) and the metadata value
+    /// under `meta_key(cid)` (its stream cursor). Memory reads it call by call
+    /// ([`cold_start_by_calls`]); IndexedDB in one transaction.
+    fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<W>>>;
+
     /// Drops the confirmed messages of `cid` older than the newest `keep_latest`, except those
     /// an outbox entry refers to; never touches outbox entries or local echoes. Returns how many
     /// messages were removed (their reactions go with them).
     fn evict_messages(&self, cid: &str, keep_latest: u32) -> StoreFuture<'_, u32>;
     /// Deletes everything this store holds (sign-out): one transaction.
     fn clear(&self) -> StoreFuture<'_, ()>;
+}
+
+/// [`Store::cold_start`] read call by call.
+pub fn cold_start_by_calls<'a, W: Wire + 'a>(
+    store: &'a dyn Store<W>,
+    latest: u32,
+    meta_key: fn(&str) -> String,
+) -> StoreFuture<'a, Vec<Cached<W>>> {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        for channel in store.channels().await? {
+            let Some(cid) = channel.str_of("cid") else {
+                continue;
+            };
+            out.push(Cached {
+                meta: store.meta(&meta_key(&cid)).await?,
+                members: store.members(&cid).await?,
+                messages: store.messages(&cid, Page::Latest(latest)).await?,
+                reads: store.reads(&cid).await?,
+                channel,
+            });
+        }
+        Ok(out)
+    })
 }
 
 /// The name of the IndexedDB database of one app + user: both are part of it, so two users of

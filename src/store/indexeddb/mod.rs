@@ -32,7 +32,7 @@ use self::codec::{key, keyed, prefix_range, s, seq_range, strip, strip_all, KIND
 use self::errors::{from_js, of_abort, of_request};
 use self::events::{Events, Fired};
 use self::schema::*;
-use super::{OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch};
+use super::{Cached, OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
 
 /// The IndexedDB-backed store. Cheap to share behind an `Rc`; all methods take `&self`.
@@ -433,6 +433,65 @@ impl IndexedDbStore {
         Ok(out)
     }
 
+    /// [`Store::cold_start`] in ONE read-only transaction: the channels first, then every
+    /// channel's requests issued together, so a cold start costs about one round of IndexedDB
+    /// latency instead of one per channel and table. None where `getAll` takes no direction
+    /// (the caller then reads call by call).
+    async fn cold_start_tx(
+        &self,
+        latest: u32,
+        meta_key: fn(&str) -> String,
+    ) -> Result<Option<Vec<Cached<JsValue>>>, StoreError> {
+        let db = self.connection().await?;
+        let names: Array = [CHANNELS, MEMBERS, READS, MESSAGES, META].iter().map(|n| s(n)).collect();
+        let tx = db
+            .transaction_with_str_sequence(&names)
+            .map_err(|e| self.seen(from_js("failed to open new transaction", &e)))?;
+        let store = |name: &str| tx.object_store(name).map_err(failed("object store"));
+        let index = store(MESSAGES)?.index(BY_SEQ).map_err(failed("index"))?;
+        if self.cursor_pages.get() || !Reflect::has(&index, &s("getAllRecords")).unwrap_or(false) {
+            return Ok(None);
+        }
+        let all = store(CHANNELS)?.get_all().map_err(failed("getAll"))?;
+        let channels = request_all("getAll", all).await.map_err(|e| self.seen(e))?;
+        // Every request before any answer is awaited (the transaction stays active meanwhile).
+        let mut issued = Vec::with_capacity(channels.len());
+        for channel in channels {
+            let Some(cid) = channel.str_of("cid") else {
+                continue;
+            };
+            let range = prefix_range(&cid)?;
+            let newest = JsValue::object(vec![
+                ("query", JsValue::from(seq_range(&cid, 0, None)?)),
+                ("count", JsValue::number(u64::from(latest))),
+                ("direction", s("prev")),
+            ]);
+            issued.push((
+                channel,
+                store(META)?.get(&s(&meta_key(&cid))).map_err(failed("get"))?,
+                store(MEMBERS)?.get_all_with_key(&range).map_err(failed("getAll"))?,
+                index.get_all_with_key(&newest).map_err(failed("getAll"))?,
+                store(READS)?.get_all_with_key(&range).map_err(failed("getAll"))?,
+            ));
+        }
+        let mut out = Vec::with_capacity(issued.len());
+        for (channel, meta, members, messages, reads) in issued {
+            let meta = request("get", meta).await.map_err(|e| self.seen(e))?;
+            let members = request_all("getAll", members).await.map_err(|e| self.seen(e))?;
+            strip_all(&members, MEMBER_CID);
+            let mut messages = request_all("getAll", messages).await.map_err(|e| self.seen(e))?;
+            messages.reverse();
+            out.push(Cached {
+                channel,
+                meta: meta.str_of("value"),
+                members,
+                messages,
+                reads: request_all("getAll", reads).await.map_err(|e| self.seen(e))?,
+            });
+        }
+        Ok(Some(out))
+    }
+
     /// The channel ids `user_id` is a member of (uses the version-2 index `members.by_user`).
     pub async fn member_channels(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let index = self
@@ -614,6 +673,16 @@ impl Store<JsValue> for IndexedDbStore {
     fn evict_messages(&self, cid: &str, keep_latest: u32) -> StoreFuture<'_, u32> {
         let cid = cid.to_owned();
         Box::pin(async move { self.evict(&cid, keep_latest).await })
+    }
+
+    fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<JsValue>>> {
+        Box::pin(async move {
+            if let Some(all) = self.cold_start_tx(latest, meta_key).await? {
+                return Ok(all);
+            }
+            // Browsers without directed `getAll`: call by call.
+            crate::store::cold_start_by_calls(self, latest, meta_key).await
+        })
     }
 
     fn clear(&self) -> StoreFuture<'_, ()> {
