@@ -454,8 +454,10 @@ impl IndexedDbStore {
         }
         let all = store(CHANNELS)?.get_all().map_err(failed("getAll"))?;
         let channels = request_all("getAll", all).await.map_err(|e| self.seen(e))?;
-        // Every request before any answer is awaited (the transaction stays active meanwhile).
-        let mut issued = Vec::with_capacity(channels.len());
+        // Every request before any answer is awaited (the transaction stays active meanwhile):
+        // per channel its cursor, members, newest messages and reads.
+        let mut kept = Vec::with_capacity(channels.len());
+        let mut requests = Vec::with_capacity(channels.len() * 4);
         for channel in channels {
             let Some(cid) = channel.str_of("cid") else {
                 continue;
@@ -466,27 +468,31 @@ impl IndexedDbStore {
                 ("count", JsValue::number(u64::from(latest))),
                 ("direction", s("prev")),
             ]);
-            issued.push((
-                channel,
-                store(META)?.get(&s(&meta_key(&cid))).map_err(failed("get"))?,
-                store(MEMBERS)?.get_all_with_key(&range).map_err(failed("getAll"))?,
-                index.get_all_with_key(&newest).map_err(failed("getAll"))?,
-                store(READS)?.get_all_with_key(&range).map_err(failed("getAll"))?,
-            ));
+            requests.push(store(META)?.get(&s(&meta_key(&cid))));
+            requests.push(store(MEMBERS)?.get_all_with_key(&range));
+            requests.push(index.get_all_with_key(&newest));
+            requests.push(store(READS)?.get_all_with_key(&range));
+            kept.push(channel);
         }
-        let mut out = Vec::with_capacity(issued.len());
-        for (channel, meta, members, messages, reads) in issued {
-            let meta = request("get", meta).await.map_err(|e| self.seen(e))?;
-            let members = request_all("getAll", members).await.map_err(|e| self.seen(e))?;
+        // One await site for all of them (smaller wasm than one per kind).
+        let mut answers = Vec::with_capacity(requests.len());
+        for req in requests {
+            let req = req.map_err(failed("cold start"))?;
+            answers.push(request("cold start", req).await.map_err(|e| self.seen(e))?);
+        }
+        let list = |v: &JsValue| v.dyn_ref::<Array>().map(|a| a.to_vec()).unwrap_or_default();
+        let mut out = Vec::with_capacity(kept.len());
+        for (channel, a) in kept.into_iter().zip(answers.chunks(4)) {
+            let members = list(&a[1]);
             strip_all(&members, MEMBER_CID);
-            let mut messages = request_all("getAll", messages).await.map_err(|e| self.seen(e))?;
+            let mut messages = list(&a[2]);
             messages.reverse();
             out.push(Cached {
                 channel,
-                meta: meta.str_of("value"),
+                meta: a[0].str_of("value"),
                 members,
                 messages,
-                reads: request_all("getAll", reads).await.map_err(|e| self.seen(e))?,
+                reads: list(&a[3]),
             });
         }
         Ok(Some(out))
