@@ -1,7 +1,8 @@
 //! Local echoes: what a message looks like right after the user changed it, before the server
 //! confirms — a new message (`status: 'sending'`, no `channel_seq`), an edit, a soft delete,
-//! a reaction added or removed. The echo is shown at once and stored with the outbox entry;
-//! the server's copy replaces it when the change's event arrives.
+//! a reaction added or removed — and what a channel or the caller's membership looks like after
+//! a channel operation ([`ChannelChange`]). The echo is shown at once and stored with the
+//! outbox entry; the server's copy replaces it when the change's event arrives.
 
 use crate::state::Wire;
 
@@ -73,10 +74,75 @@ pub fn reacted<W: Wire>(current: &W, me: &str, kind: &str, add: bool, now_iso: &
         .with("reaction_counts", Some(counts))
 }
 
+/// A channel operation with a local echo, read from its REST call (`rest`: the path after the
+/// channel's own, e.g. `/freeze`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChannelChange<W> {
+    /// `PATCH` (`{set, unset}`) or `PUT` (the fields) of the channel.
+    Update { set: Option<W>, unset: Vec<String> },
+    /// `/freeze` or `/unfreeze`.
+    Freeze(bool),
+    /// A flag of the caller's membership: `/mute` `/unmute` (`is_muted`), `/hide` `/show`
+    /// (`is_hidden`).
+    Member(&'static str, bool),
+}
+
+impl<W: Wire> ChannelChange<W> {
+    pub fn of(method: &str, rest: &str, body: Option<&W>) -> Option<Self> {
+        let method = method.to_ascii_uppercase();
+        Some(match (method.as_str(), rest) {
+            ("PATCH", "") => ChannelChange::Update {
+                set: body.and_then(|b| b.field("set")),
+                unset: body
+                    .map(|b| b.list_of("unset").iter().filter_map(W::as_string).collect())
+                    .unwrap_or_default(),
+            },
+            ("PUT", "") => ChannelChange::Update {
+                set: body.cloned(),
+                unset: Vec::new(),
+            },
+            ("POST", "/freeze") => ChannelChange::Freeze(true),
+            ("POST", "/unfreeze") => ChannelChange::Freeze(false),
+            ("POST", "/mute") => ChannelChange::Member("is_muted", true),
+            ("POST", "/unmute") => ChannelChange::Member("is_muted", false),
+            ("POST", "/hide") => ChannelChange::Member("is_hidden", true),
+            ("POST", "/show") => ChannelChange::Member("is_hidden", false),
+            _ => return None,
+        })
+    }
+
+    /// The channel as it will be (`None`: the change is not about the channel object).
+    pub fn channel(&self, channel: &W, now_iso: &str) -> Option<W> {
+        let changed = match self {
+            ChannelChange::Update { set, unset } => {
+                let mut c = match set {
+                    Some(set) => channel.merged(set),
+                    None => channel.clone(),
+                };
+                for key in unset {
+                    c = c.with(key, None);
+                }
+                c
+            }
+            ChannelChange::Freeze(on) => channel.with("is_frozen", Some(W::boolean(*on))),
+            ChannelChange::Member(..) => return None,
+        };
+        Some(changed.with("updated_at", Some(W::string(now_iso))))
+    }
+
+    /// The caller's membership as it will be (`None`: not a membership change).
+    pub fn membership(&self, member: &W) -> Option<W> {
+        match self {
+            ChannelChange::Member(flag, on) => Some(member.with(flag, Some(W::boolean(*on)))),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const T: &str = "2026-01-01T00:00:00Z";
 
@@ -115,5 +181,25 @@ mod tests {
         assert_eq!(removed["own_reactions"], json!([]));
         let gone = reacted(&json!({"id": "m"}), "me", "x", false, T);
         assert!(gone["reaction_counts"].get("x").is_none());
+    }
+
+    #[test]
+    fn channel_operations_echo_the_channel_and_the_membership() {
+        let channel = json!({"cid": "messaging:a", "name": "A", "description": "d", "is_frozen": false, "updated_at": "t0"});
+        let patch = ChannelChange::of("PATCH", "", Some(&json!({"set": {"name": "B"}, "unset": ["description"]}))).unwrap();
+        let c = patch.channel(&channel, "t1").unwrap();
+        assert_eq!(c, json!({"cid": "messaging:a", "name": "B", "is_frozen": false, "updated_at": "t1"}));
+        let put = ChannelChange::of("put", "", Some(&json!({"name": "C"}))).unwrap();
+        assert_eq!(put.channel(&channel, "t1").unwrap()["name"], "C");
+        let freeze = ChannelChange::<Value>::of("POST", "/freeze", None).unwrap();
+        assert_eq!(freeze.channel(&channel, "t1").unwrap()["is_frozen"], true);
+        assert!(freeze.membership(&json!({})).is_none());
+        let mute = ChannelChange::<Value>::of("POST", "/mute", None).unwrap();
+        assert!(mute.channel(&channel, "t1").is_none());
+        assert_eq!(mute.membership(&json!({"user_id": "me"})).unwrap(), json!({"user_id": "me", "is_muted": true}));
+        let show = ChannelChange::<Value>::of("POST", "/show", None).unwrap();
+        assert_eq!(show.membership(&json!({"is_hidden": true})).unwrap()["is_hidden"], false);
+        assert!(ChannelChange::<Value>::of("POST", "/members", None).is_none());
+        assert!(ChannelChange::<Value>::of("DELETE", "", None).is_none());
     }
 }

@@ -12,11 +12,12 @@ use wasm_bindgen::prelude::*;
 use super::client::ChatClient;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, now_iso};
-use super::shared::{promise, Shared};
+use super::shared::{channel_path, promise, Shared};
 use crate::echo;
 use crate::outbox::OutboxOp;
 use crate::preflight;
 use crate::state::Wire;
+use crate::store::WriteBatch;
 
 /// A message the client holds (state first, then the store): its cid and data.
 async fn find_message(shared: &Rc<Shared>, id: &str) -> Option<(String, JsValue)> {
@@ -43,8 +44,9 @@ pub(crate) async fn change(
     if let Some(e) = shared.ended() {
         return Err(to_js_error(e));
     }
-    // A draft change's echo (the draft as it will be); nothing for other changes.
+    // A draft's or a channel operation's echo; nothing for other changes.
     let mut batch = super::drafts::echo(shared, cid, &op);
+    batch.append(channel_echo(shared, cid, &op));
     if let OutboxOp::Delete {
         message_id,
         hard: true,
@@ -65,6 +67,41 @@ pub(crate) async fn change(
         .await
         .map_err(to_js_error)?;
     offline::outcome(answer).await
+}
+
+/// The local echo of a channel operation ([`echo::ChannelChange`]): the channel or the caller's
+/// membership as it will be, in the state and as writes for the outbox entry's transaction.
+fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> WriteBatch<JsValue> {
+    let mut batch = WriteBatch::new();
+    let OutboxOp::Call { method, path, body } = op else {
+        return batch;
+    };
+    let Some((t, id)) = chat_protocol::split_cid(cid) else {
+        return batch;
+    };
+    let Some(change) = path
+        .strip_prefix(&channel_path(t, id, ""))
+        .and_then(|rest| echo::ChannelChange::of(method, rest, body.as_ref()))
+    else {
+        return batch;
+    };
+    let me = &shared.config.user_id;
+    let mut core = shared.core.borrow_mut();
+    let Some(c) = core.state.channels.get_mut(cid) else {
+        return batch;
+    };
+    if let Some(channel) = c.channel.as_ref().and_then(|ch| change.channel(ch, &now_iso())) {
+        c.channel = Some(channel.clone());
+        batch.put_channel(channel);
+    }
+    if let Some(member) = c.membership.as_ref().and_then(|m| change.membership(m)) {
+        c.membership = Some(member.clone());
+        if let Some(listed) = c.members.get_mut(me.as_str()) {
+            *listed = member.clone();
+        }
+        batch.put_member(cid, member);
+    }
+    batch
 }
 
 fn preflight_change(shared: &Shared, cid: &str) -> Result<(), JsValue> {

@@ -505,3 +505,76 @@ test('drafts offline: saved and deleted at once on the device, read back after a
   assert.deepEqual(texts, ['written offline'], 'the server lists exactly the final drafts');
   await an.context.close();
 });
+
+test('channel operations offline: rename, mute and freeze show at once, survive a reload, reach the server once online', { timeout: 90_000 }, async (t) => {
+  t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
+  const suffix = randomUUID().slice(0, 8);
+  const alice = `alice-c-${suffix}`;
+  const bob = `bob-c-${suffix}`;
+  const cid = `messaging:chops-${suffix}`;
+  const an = await openContext(alice);
+  const bn = await openContext(bob);
+  let ap = await an.page();
+  const bp = await bn.page();
+  await connect(bp, bob);
+  await connect(ap, alice);
+  await ok(ap, async ([cid, bob]) => {
+    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1], { name: 'Before', members: [bob] });
+    window.handles[cid] = c;
+    await c.create();
+    await c.watch();
+  }, [cid, bob]);
+  await ok(bp, (cid) => window.ch(cid).watch(), cid);
+
+  await an.goOffline();
+  const echoed = await ok(ap, async (cid) => {
+    const c = window.ch(cid);
+    window.ops = [c.updatePartial({ name: 'Renamed offline' }), c.mute(), c.freeze()]
+      .map((p) => p.then(() => 'ok', (e) => e.code));
+    await new Promise((r) => setTimeout(r, 0)); // the calls run from the next microtask on
+    const s = c.state;
+    let refused = null;
+    try {
+      await c.sendMessage({ text: 'into a frozen channel' });
+    } catch (e) {
+      refused = e.code;
+    }
+    return { state: { name: s.channel?.name, frozen: !!s.channel?.is_frozen, muted: !!s.membership?.is_muted }, refused };
+  }, cid);
+  assert.deepEqual(echoed.state, { name: 'Renamed offline', frozen: true, muted: true }, 'shown at once');
+  assert.equal(echoed.refused, 'channel_frozen', 'a send after the freeze is refused at once');
+  // Durable once in the outbox (its transaction is committed a few milliseconds later).
+  await eventually('the three operations are queued', async () => {
+    const pending = await ok(ap, () => window.client.pending());
+    assert.deepEqual(pending.map((e) => [e.kind, e.state]), [['call', 'pending'], ['call', 'pending'], ['call', 'pending']]);
+  });
+
+  await ap.close();
+  ap = await an.page();
+  await connect(ap, alice);
+  const reloaded = await ok(ap, async (cid) => {
+    const c = window.ch(cid);
+    const answer = await c.watch();
+    const s = c.state;
+    return { fromCache: !!answer.from_cache, state: { name: s.channel?.name, frozen: !!s.channel?.is_frozen, muted: !!s.membership?.is_muted } };
+  }, cid);
+  assert.equal(reloaded.fromCache, true);
+  assert.deepEqual(reloaded.state, { name: 'Renamed offline', frozen: true, muted: true }, 'the echo survives a reload');
+
+  an.goOnline();
+  await eventually('the operations are delivered', async () => {
+    assert.deepEqual(await ok(ap, () => window.client.pending()), []);
+  }, 60_000);
+  await eventually('bob sees the renamed, frozen channel', async () => {
+    const s = await ok(bp, (cid) => { const s = window.ch(cid).state; return { name: s.channel?.name, frozen: !!s.channel?.is_frozen }; }, cid);
+    assert.deepEqual(s, { name: 'Renamed offline', frozen: true });
+  });
+  const server = await ok(ap, async (cid) => {
+    const [type, id] = cid.split(':');
+    const answer = await window.client.request('GET', `/v1/channels/${type}/${id}`);
+    return { name: answer.channel.name, frozen: !!answer.channel.is_frozen, muted: !!answer.membership?.is_muted };
+  }, cid);
+  assert.deepEqual(server, { name: 'Renamed offline', frozen: true, muted: true }, 'the server holds every operation');
+  await an.context.close();
+  await bn.context.close();
+});
