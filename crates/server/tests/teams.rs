@@ -140,6 +140,10 @@ async fn a_member_moved_to_another_team_loses_the_channel() {
     assert_eq!(status, 200, "{v}");
     let (_, unread) = rita.get("/v1/unread").await;
     assert_eq!(unread["unread_channels"], 1, "{unread}");
+    let (status, v) = rita.post("/v1/channels/messaging/red-room/draft", json!({ "text": "half written" })).await;
+    assert_eq!(status, 200, "{v}");
+    let (_, drafts) = rita.get("/v1/drafts").await;
+    assert_eq!(drafts["drafts"].as_array().map(Vec::len), Some(1), "{drafts}");
 
     // Rita moves to team blue: still a member row, but the channel is no longer hers to use.
     app.set_team(&node, "rita", "blue").await;
@@ -151,6 +155,9 @@ async fn a_member_moved_to_another_team_loses_the_channel() {
     let (_, unread) = rita.get("/v1/unread").await;
     assert_eq!(unread["unread_channels"], 0, "{unread}");
     assert!(search_texts(&rita, "move").await.is_empty());
+    let (status, drafts) = rita.get("/v1/drafts").await;
+    assert_eq!(status, 200, "{drafts}");
+    assert_eq!(drafts["drafts"].as_array().map(Vec::len), Some(0), "the old team's draft is not listed: {drafts}");
     // Sync hands out none of the channel's events.
     let (status, v) = rita.post("/v1/sync", json!({ "channels": { "messaging:red-room": 0 } })).await;
     assert_eq!(status, 200, "{v}");

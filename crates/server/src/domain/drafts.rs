@@ -289,14 +289,19 @@ pub async fn list(state: &AppState, user: &UserRow, limit: i64, next: Option<&st
     let sql = format!(
         "SELECT {}, c.type, c.channel_key FROM message_drafts d JOIN channels c ON c.id = d.channel_id
           WHERE d.user_id = $1 AND ($2::timestamp IS NULL OR (d.updated_at, d.id) < ($2, $3))
+            AND (c.team_id IS NOT DISTINCT FROM $5::uuid OR NOT {})
           ORDER BY d.updated_at DESC, d.id DESC LIMIT $4",
-        cols.join(", ")
+        cols.join(", "),
+        // Team isolation: a multi-tenant app lists only drafts in the caller's team's channels.
+        super::users::multi_tenant_sql("$6::uuid")
     );
     let mut rows = sqlx::query_as::<_, ListedRow>(&sql)
         .bind(user.id)
         .bind(cursor.map(|c| c.0))
         .bind(cursor.map(|c| c.1))
         .bind(limit + 1)
+        .bind(user.team_id)
+        .bind(user.app_id)
         .fetch_all(state.db())
         .await?;
     let next = if rows.len() as i64 > limit {
