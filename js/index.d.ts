@@ -240,7 +240,8 @@ export interface ReactionResponse { message: Message; reaction: Reaction }
 export interface SearchOptions { cids?: string[]; limit?: number; next?: string }
 export interface SearchResponse { results: Message[]; next?: string }
 export interface DraftInput { text: string; parent_id?: string; attachments?: Metadata[]; mentions?: string[] }
-export interface DraftsPage { drafts: Draft[]; next?: string }
+/** A page of drafts; `fromCache`: read from the device while the server could not be reached. */
+export interface DraftsPage { drafts: Draft[]; next?: string; fromCache?: boolean }
 export interface DeviceInput {
   id: string;
   push_provider: 'fcm' | 'apns' | 'webpush';
@@ -515,6 +516,8 @@ export declare class ChatClient {
   deleteReaction(messageId: string, type: string): Promise<ReactionResponse | undefined>;
   search(query: string, options?: SearchOptions): Promise<SearchResponse>;
   getUnreadCount(): Promise<UnreadResponse>;
+  /** The caller's drafts, newest first; while the server cannot be reached, the first page
+   * comes from the device (`fromCache: true`). */
   queryDrafts(options?: { limit?: number; next?: string }): Promise<DraftsPage>;
   addDevice(device: DeviceInput): Promise<Device>;
   getDevices(): Promise<Device[]>;

@@ -72,10 +72,6 @@ define(ChatClient, {
   getUnreadCount() {
     return this.request('GET', '/v1/unread');
   },
-  // drafts
-  queryDrafts(options = {}) {
-    return this.request('GET', `/v1/drafts${query(options)}`);
-  },
   // devices
   addDevice(device) {
     return this.request('POST', '/v1/devices', device).then(pick('device'));

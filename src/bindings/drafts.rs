@@ -1,15 +1,19 @@
 //! Drafts offline: a draft saved or deleted through the outbox shows at once in the state and
-//! the store (its local echo, written with the outbox entry), and `channel.getDraft()` answers
-//! from the device while such a change is still queued (the device's copy is the newest) or the
-//! server cannot be reached.
+//! the store (its local echo, written with the outbox entry), `channel.getDraft()` answers from
+//! the device while such a change is still queued (the device's copy is the newest) or the
+//! server cannot be reached, and `client.queryDrafts()` lists the device's drafts while offline.
 
 use std::rc::Rc;
 
 use chat_protocol::ErrorCode;
 use wasm_bindgen::JsValue;
 
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use super::client::ChatClient;
+use super::errors::to_js_error;
 use super::offline::now_iso;
-use super::shared::{channel_path, Shared};
+use super::shared::{channel_path, object, promise, Shared};
 use crate::api::Method;
 use crate::error::SdkError;
 use crate::outbox::OutboxOp;
@@ -129,5 +133,68 @@ pub(crate) async fn get(
         }
         Err(e) if e.retryable => stored().await.ok().flatten().ok_or(e),
         Err(e) => Err(e),
+    }
+}
+
+/// The caller's drafts, newest first: the server's page (kept on the device), or — while the
+/// server cannot be reached — the first page from the device, marked `fromCache: true`.
+async fn list(shared: &Rc<Shared>, options: JsValue) -> Result<JsValue, SdkError> {
+    let limit = options.u64_of("limit");
+    let next = options.str_of("next");
+    let mut path = String::from("/v1/drafts");
+    let mut sep = '?';
+    if let Some(l) = limit {
+        path.push(sep);
+        path.push_str("limit=");
+        path.push_str(&l.to_string());
+        sep = '&';
+    }
+    if let Some(n) = &next {
+        path.push(sep);
+        path.push_str("next=");
+        path.push_str(&crate::config::encode_component(n));
+    }
+    match shared.request(Method::Get, &path, None).await {
+        Ok(answer) => {
+            let mut batch = WriteBatch::new();
+            for draft in answer.list_of("drafts") {
+                batch.put_draft(draft);
+            }
+            super::offline::persist(shared, batch);
+            Ok(answer)
+        }
+        Err(e) if e.retryable && next.is_none() => {
+            let mut drafts = shared.offline.store.drafts().await.map_err(|_| e.clone())?;
+            // Newest first, as the server lists them (RFC 3339 times sort as text).
+            let at = |d: &JsValue| d.str_of("updated_at").unwrap_or_default();
+            for i in 1..drafts.len() {
+                let mut j = i;
+                while j > 0 && at(&drafts[j - 1]) < at(&drafts[j]) {
+                    drafts.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+            drafts.truncate(limit.unwrap_or(30).clamp(1, 100) as usize);
+            Ok(object(&[
+                ("drafts", JsValue::array(drafts)),
+                ("fromCache", true.into()),
+            ]))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[wasm_bindgen]
+impl ChatClient {
+    /// The caller's drafts, newest first (`{limit, next}`); offline, the first page comes from
+    /// the device (`fromCache: true`).
+    #[wasm_bindgen(js_name = queryDrafts, unchecked_return_type = "Promise<DraftsPage>")]
+    pub fn query_drafts_js(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ limit?: number; next?: string } | undefined")]
+        options: JsValue,
+    ) -> js_sys::Promise {
+        let shared = self.shared.clone();
+        promise(Box::pin(async move { list(&shared, options).await.map_err(to_js_error) }))
     }
 }

@@ -797,6 +797,8 @@ pub async fn records_round_trip<W: TestWire>(store: &dyn Store<W>) {
         Some("in thread")
     );
     assert!(store.draft(OTHER, None).await.unwrap().is_none());
+    let all: Vec<Value> = store.drafts().await.unwrap().iter().map(|d| d.to_json()).collect();
+    assert_eq!(all, vec![draft(CID, None, "hi"), draft(CID, Some("p"), "in thread")]);
     assert_eq!(
         store.meta("cursor:user").await.unwrap().as_deref(),
         Some("42")
@@ -813,6 +815,7 @@ pub async fn records_round_trip<W: TestWire>(store: &dyn Store<W>) {
     write(store, &mut batch).await;
     assert!(store.draft(CID, Some("p")).await.unwrap().is_none());
     assert!(store.draft(CID, None).await.unwrap().is_some());
+    assert_eq!(store.drafts().await.unwrap().len(), 1);
     assert_eq!(store.members(CID).await.unwrap().len(), 1);
     assert_eq!(store.channels().await.unwrap().len(), 1);
     assert_eq!(

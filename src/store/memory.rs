@@ -293,6 +293,10 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
         ready(self.read(|t| t.drafts.get(&key).cloned()))
     }
 
+    fn drafts(&self) -> StoreFuture<'_, Vec<W>> {
+        ready(self.read(|t| t.drafts.values().cloned().collect()))
+    }
+
     fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry<W>>> {
         let mut entries: Vec<_> = self.read(|t| t.outbox.values().cloned().collect());
         crate::outbox::sort_by_order(&mut entries);

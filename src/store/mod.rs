@@ -93,6 +93,8 @@ pub trait Store<W: Wire> {
     fn reads(&self, cid: &str) -> StoreFuture<'_, Vec<W>>;
     /// The draft (`Draft`) of a channel (`parent_id: None`) or of a thread in it.
     fn draft(&self, cid: &str, parent_id: Option<&str>) -> StoreFuture<'_, Option<W>>;
+    /// Every stored draft, ordered by (cid, parent id).
+    fn drafts(&self) -> StoreFuture<'_, Vec<W>>;
 
     /// Every outbox entry, ordered by `order` (the order they were enqueued in).
     fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry<W>>>;

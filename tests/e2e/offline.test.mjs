@@ -469,9 +469,15 @@ test('drafts offline: saved and deleted at once on the device, read back after a
   await connect(ap, alice);
   const reloaded = await ok(ap, async ([cid, parent]) => {
     const c = window.ch(cid);
-    return { main: (await c.getDraft()).text, reply: (await c.getDraft(parent)).text };
+    const list = await window.client.queryDrafts();
+    return {
+      main: (await c.getDraft()).text,
+      reply: (await c.getDraft(parent)).text,
+      list: list.drafts.map((d) => d.text).sort(),
+      listFromCache: !!list.fromCache,
+    };
   }, [cid, parent]);
-  assert.deepEqual(reloaded, { main: 'written offline', reply: 'reply offline' });
+  assert.deepEqual(reloaded, { main: 'written offline', reply: 'reply offline', list: ['reply offline', 'written offline'], listFromCache: true });
 
   // Deleting offline: gone at once.
   const deleted = await ok(ap, async ([cid, parent]) => {
@@ -501,8 +507,8 @@ test('drafts offline: saved and deleted at once on the device, read back after a
   assert.equal(server.main, 'written offline', 'the server has the draft written offline');
   assert.equal(server.reply, 'not_found', 'and not the thread draft deleted offline');
   const drafts = await ok(ap, () => window.client.queryDrafts());
-  const texts = (drafts.drafts ?? drafts).map((d) => d.text).sort();
-  assert.deepEqual(texts, ['written offline'], 'the server lists exactly the final drafts');
+  assert.equal(drafts.fromCache, undefined, 'online, the server answers');
+  assert.deepEqual(drafts.drafts.map((d) => d.text), ['written offline'], 'the server lists exactly the final drafts');
   await an.context.close();
 });
 

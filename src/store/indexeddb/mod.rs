@@ -664,6 +664,14 @@ impl Store<JsValue> for IndexedDbStore {
         })
     }
 
+    fn drafts(&self) -> StoreFuture<'_, Vec<JsValue>> {
+        Box::pin(async move {
+            let drafts = self.get_all(DRAFTS, None).await?;
+            strip_all(&drafts, THREAD);
+            Ok(drafts)
+        })
+    }
+
     fn outbox(&self) -> StoreFuture<'_, Vec<OutboxEntry<JsValue>>> {
         Box::pin(self.outbox_entries())
     }
