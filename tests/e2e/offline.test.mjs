@@ -108,6 +108,23 @@ async function serverMessages(page, cid) {
   }, cid);
 }
 
+/** `${who}-${suffix}` connected in a context of its own, with a new channel
+ * `messaging:${name}-${suffix}` it created (with `data`) and watches. */
+async function withChannel(suffix, who, name, data = {}) {
+  const user = `${who}-${suffix}`;
+  const cid = `messaging:${name}-${suffix}`;
+  const net = await openContext(user);
+  const page = await net.page();
+  await connect(page, user);
+  await ok(page, async ([cid, data]) => {
+    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1], data);
+    window.handles[cid] = c;
+    await c.create();
+    await c.watch();
+  }, [cid, data]);
+  return { user, cid, net, page };
+}
+
 before(async () => {
   env = await setUp();
   ({ baseUrl, browser } = env);
@@ -373,18 +390,12 @@ test('persistence: memory keeps nothing across reloads; disconnect({ clearCache 
 
 test('older history read while online can be scrolled back offline, after a reload, from the cache', { timeout: 90_000 }, async (t) => {
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
-  const suffix = randomUUID().slice(0, 8);
-  const alice = `alice-h-${suffix}`;
-  const cid = `messaging:history-${suffix}`;
-  const an = await openContext(alice);
-  let ap = await an.page();
-  await connect(ap, alice);
+  const { user: alice, cid, net: an, page } = await withChannel(randomUUID().slice(0, 8), 'alice-h', 'history');
+  let ap = page;
 
   // 70 messages: a watch holds the latest page; scrolling back asks the server for older ones.
   const online = await ok(ap, async (cid) => {
-    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1]);
-    window.handles[cid] = c;
-    await c.create();
+    const c = window.ch(cid);
     for (let i = 0; i < 70; i++) await c.sendMessage({ text: `h${i}` });
     await c.watch();
     const first = c.state.messages[0];
@@ -437,17 +448,10 @@ test('older history read while online can be scrolled back offline, after a relo
 
 test('drafts offline: saved and deleted at once on the device, read back after a reload, delivered once online', { timeout: 90_000 }, async (t) => {
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
-  const suffix = randomUUID().slice(0, 8);
-  const alice = `alice-d-${suffix}`;
-  const cid = `messaging:drafts-${suffix}`;
-  const an = await openContext(alice);
-  let ap = await an.page();
-  await connect(ap, alice);
+  const { user: alice, cid, net: an, page } = await withChannel(randomUUID().slice(0, 8), 'alice-d', 'drafts');
+  let ap = page;
   const parent = await ok(ap, async (cid) => {
-    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1]);
-    window.handles[cid] = c;
-    await c.create();
-    await c.watch();
+    const c = window.ch(cid);
     await c.saveDraft({ text: 'online draft' });
     return (await c.sendMessage({ text: 'a thread' })).id;
   }, cid);
@@ -515,21 +519,12 @@ test('drafts offline: saved and deleted at once on the device, read back after a
 test('channel operations offline: rename, mute and freeze show at once, survive a reload, reach the server once online', { timeout: 90_000 }, async (t) => {
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
   const suffix = randomUUID().slice(0, 8);
-  const alice = `alice-c-${suffix}`;
   const bob = `bob-c-${suffix}`;
-  const cid = `messaging:chops-${suffix}`;
-  const an = await openContext(alice);
   const bn = await openContext(bob);
-  let ap = await an.page();
   const bp = await bn.page();
   await connect(bp, bob);
-  await connect(ap, alice);
-  await ok(ap, async ([cid, bob]) => {
-    const c = window.client.channel(cid.split(':')[0], cid.split(':')[1], { name: 'Before', members: [bob] });
-    window.handles[cid] = c;
-    await c.create();
-    await c.watch();
-  }, [cid, bob]);
+  const { user: alice, cid, net: an, page } = await withChannel(suffix, 'alice-c', 'chops', { name: 'Before', members: [bob] });
+  let ap = page;
   await ok(bp, (cid) => window.ch(cid).watch(), cid);
 
   await an.goOffline();
