@@ -189,3 +189,20 @@ export async function createChannel(baseUrl, ownerId, members, prefix = 'ch') {
   assert.ok(r.ok, `creating ${id}: HTTP ${r.status} ${await r.text()}`);
   return { id, cid: `messaging:${id}` };
 }
+
+/**
+ * Pauses the page's (installed) clock at about its current time. The time is read in the page
+ * first, so on a loaded machine it can already be past when `pauseAt` runs: then it is read
+ * again.
+ */
+export async function pauseClock(page) {
+  for (let attempt = 0; ; attempt++) {
+    const now = await page.evaluate(() => Date.now());
+    try {
+      await page.clock.pauseAt(now + 20);
+      return;
+    } catch (e) {
+      if (attempt >= 10 || !String(e?.message).includes('past')) throw e;
+    }
+  }
+}

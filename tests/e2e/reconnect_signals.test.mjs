@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, launchBrowser } from './harness.mjs';
-import { openClient, eventually, createChannel } from './client.mjs';
+import { openClient, eventually, createChannel, pauseClock } from './client.mjs';
 
 let server = null;
 let dataDir = null;
@@ -104,8 +104,7 @@ async function intoFrozenBackoff(who, failures = 2) {
     const refused = log.filter((x) => x === 'closed:1006').length;
     assert.ok(refused >= failures, `${refused} refused attempts: ${log.join(' ')}`);
   }, 30_000);
-  const now = await who.page.evaluate(() => Date.now());
-  await who.page.clock.pauseAt(now + 1);
+  await pauseClock(who.page);
   await eventually(`${who.userId}'s last attempt has settled`, async () => {
     const open = await who.page.evaluate(() => {
       const created = window.events.filter((e) => e.type === 'test.ws.created').map((e) => e.socket);

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startServer, launchBrowser } from './harness.mjs';
-import { openClient, eventually, createChannel } from './client.mjs';
+import { openClient, eventually, createChannel, pauseClock } from './client.mjs';
 
 let server = null;
 let dataDir = null;
@@ -167,7 +167,7 @@ test('SIGTERM: a send while the server is down waits in the outbox; after the re
     await eventually('bob noticed', async () => {
       assert.equal(await bob.call(() => client.connectionState), 'reconnecting');
     });
-    await bob.page.clock.pauseAt(await bob.page.evaluate(() => Date.now()) + 1);
+    await pauseClock(bob.page);
     await eventually('bob has no attempt in flight', async () => {
       const open = await bob.page.evaluate(() => {
         const closed = new Set(window.events.filter((e) => e.type === 'test.ws.closed').map((e) => e.socket));
