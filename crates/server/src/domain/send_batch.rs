@@ -678,6 +678,11 @@ fn new_row(s: &SendRequest, c: &Locked, seq: i64) -> MessageRow {
 /// counts for every other member who had not read past it); unhiding (a visible new message
 /// unhides the channel for everyone who hid it); the channels' last sequence numbers and
 /// activity; thread reply counts; the event log. Returns how many messages were inserted.
+/// A JSON column's value as text for an array bind ('' when absent).
+fn json_text<T: serde::Serialize>(value: Option<&T>) -> String {
+    value.and_then(|v| serde_json::to_string(v).ok()).unwrap_or_default()
+}
+
 async fn write_rows(
     tx: &mut Tx<'_>,
     rows: &[(usize, MessageRow, bool)],
@@ -701,37 +706,10 @@ async fn write_rows(
         .iter()
         .map(|r| r.1.is_silent.unwrap_or(false))
         .collect();
-    let json = |v: Option<String>| v.unwrap_or_default();
-    let metadata: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            json(
-                r.1.metadata
-                    .as_ref()
-                    .and_then(|j| serde_json::to_string(&j.0).ok()),
-            )
-        })
-        .collect();
-    let attachments: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            json(
-                r.1.attachments
-                    .as_ref()
-                    .and_then(|j| serde_json::to_string(&j.0).ok()),
-            )
-        })
-        .collect();
-    let mentions: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            json(
-                r.1.mentions
-                    .as_ref()
-                    .and_then(|j| serde_json::to_string(&j.0).ok()),
-            )
-        })
-        .collect();
+    // JSON columns as text ('' when absent), one array per column.
+    let metadata: Vec<String> = rows.iter().map(|r| json_text(r.1.metadata.as_ref().map(|j| &j.0))).collect();
+    let attachments: Vec<String> = rows.iter().map(|r| json_text(r.1.attachments.as_ref().map(|j| &j.0))).collect();
+    let mentions: Vec<String> = rows.iter().map(|r| json_text(r.1.mentions.as_ref().map(|j| &j.0))).collect();
     let shadowed: Vec<bool> = rows.iter().map(|r| r.2).collect();
     // Unread: main-list, non-silent, non-shadowed messages.
     let counts: Vec<bool> = rows
