@@ -1,5 +1,6 @@
 //! [`VecMap`]: the ordered map of the client's state and sync engine — a sorted `Vec` of
-//! pairs with the subset of the `BTreeMap` API the SDK uses.
+//! pairs with the subset of the `BTreeMap` API the SDK uses — and [`sort_small`], the SDK's
+//! sort for short lists.
 //!
 //! Why not `BTreeMap`: every `BTreeMap<K, V>` instantiation brings its own node balancing,
 //! removal and drop code (about 6 KB of wasm each, ~60 KB for the SDK's maps). A sorted vector
@@ -171,9 +172,29 @@ impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     }
 }
 
+/// Sorts short slices in place, stably: `before(a, b)` says `a` goes before `b`. An insertion
+/// sort (outboxes, delivery joins and draft lists are short): one small function instead of
+/// the standard library's sort machinery in the wasm for each element type.
+pub fn sort_small<T>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && before(&items[j], &items[j - 1]) {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sort_small_is_stable() {
+        let mut v = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')];
+        sort_small(&mut v, |x, y| x.0 < y.0);
+        assert_eq!(v, vec![(1, 'b'), (1, 'e'), (2, 'd'), (3, 'a'), (3, 'c')]);
+    }
 
     #[test]
     fn keeps_keys_sorted_and_unique() {

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
-use super::shared::{channel_path, object, promise, Shared};
+use super::shared::{query_string, MESSAGE_QUERY, channel_path, object, promise, Shared};
 use super::offline::{self, now_iso};
 use crate::api::Method;
 use crate::echo;
@@ -391,7 +391,7 @@ impl Channel {
     /// while the server cannot be reached such a page comes from the cache where it holds one,
     /// marked `fromCache: true` (possibly shorter than `limit` where the cache ends).
     pub async fn query_messages(&self, query: JsValue) -> Result<JsValue, JsValue> {
-        let path = self.path(&format!("/messages{}", query_string(&query)));
+        let path = self.path(&format!("/messages{}", query_string(&query, MESSAGE_QUERY)));
         let before = query.u64_of("before_seq");
         let messages = match self.shared.request(Method::Get, &path, None).await {
             Ok(answer) => {
@@ -438,7 +438,7 @@ impl Channel {
         let path = format!(
             "/v1/messages/{}/replies{}",
             crate::config::encode_component(parent_id),
-            query_string(&query)
+            query_string(&query, MESSAGE_QUERY)
         );
         let answer = self.call(Method::Get, &path, None).await?;
         let messages = answer
@@ -535,24 +535,3 @@ impl Channel {
     }
 }
 
-/// `?limit=..&before_seq=..` from a query object (numbers and strings only).
-fn query_string(query: &JsValue) -> String {
-    let mut out = String::new();
-    for key in ["limit", "before_seq", "after_seq", "around_id"] {
-        let Some(value) = query.field(key) else {
-            continue;
-        };
-        let text = match value.as_f64() {
-            Some(n) => (n as u64).to_string(),
-            None => value
-                .as_string()
-                .map(|s| crate::config::encode_component(&s))
-                .unwrap_or_default(),
-        };
-        out.push(if out.is_empty() { '?' } else { '&' });
-        out.push_str(key);
-        out.push('=');
-        out.push_str(&text);
-    }
-    out
-}

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use super::client::ChatClient;
 use super::errors::to_js_error;
 use super::offline::now_iso;
-use super::shared::{channel_path, object, promise, Shared};
+use super::shared::{channel_path, object, promise, query_string, Shared};
 use crate::api::Method;
 use crate::error::SdkError;
 use crate::outbox::OutboxOp;
@@ -142,18 +142,7 @@ async fn list(shared: &Rc<Shared>, options: JsValue) -> Result<JsValue, SdkError
     let limit = options.u64_of("limit");
     let next = options.str_of("next");
     let mut path = String::from("/v1/drafts");
-    let mut sep = '?';
-    if let Some(l) = limit {
-        path.push(sep);
-        path.push_str("limit=");
-        path.push_str(&l.to_string());
-        sep = '&';
-    }
-    if let Some(n) = &next {
-        path.push(sep);
-        path.push_str("next=");
-        path.push_str(&crate::config::encode_component(n));
-    }
+    path.push_str(&query_string(&options, &["limit", "next"]));
     match shared.request(Method::Get, &path, None).await {
         Ok(answer) => {
             let mut batch = WriteBatch::new();
@@ -167,13 +156,7 @@ async fn list(shared: &Rc<Shared>, options: JsValue) -> Result<JsValue, SdkError
             let mut drafts = shared.offline.store.drafts().await.map_err(|_| e.clone())?;
             // Newest first, as the server lists them (RFC 3339 times sort as text).
             let at = |d: &JsValue| d.str_of("updated_at").unwrap_or_default();
-            for i in 1..drafts.len() {
-                let mut j = i;
-                while j > 0 && at(&drafts[j - 1]) < at(&drafts[j]) {
-                    drafts.swap(j - 1, j);
-                    j -= 1;
-                }
-            }
+            crate::vecmap::sort_small(&mut drafts, |a, b| at(a) > at(b));
             drafts.truncate(limit.unwrap_or(30).clamp(1, 100) as usize);
             Ok(object(&[
                 ("drafts", JsValue::array(drafts)),

@@ -26,13 +26,6 @@ pub(crate) async fn join<'a, T>(futures: Vec<Boxed<'a, T>>) -> Vec<T> {
         }
     })
     .await;
-    // Put the outputs back in order (an insertion sort: one instance, short lists).
-    for i in 1..done.len() {
-        let mut j = i;
-        while j > 0 && done[j - 1].0 > done[j].0 {
-            done.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    crate::vecmap::sort_small(&mut done, |a, b| a.0 < b.0);
     done.into_iter().map(|(_, out)| out).collect()
 }

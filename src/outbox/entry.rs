@@ -232,14 +232,7 @@ impl<W: Wire> OutboxEntry<W> {
     }
 }
 
-/// Puts entries in delivery order (`order`). One function for every store, so the wasm holds one
-/// sort (an outbox is short: insertion sort, stable).
+/// Puts entries in delivery order (`order`). One function for every store.
 pub fn sort_by_order<W>(entries: &mut [OutboxEntry<W>]) {
-    for i in 1..entries.len() {
-        let mut j = i;
-        while j > 0 && entries[j - 1].order > entries[j].order {
-            entries.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    crate::vecmap::sort_small(entries, |a, b| a.order < b.order);
 }
