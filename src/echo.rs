@@ -53,7 +53,10 @@ pub fn reacted<W: Wire>(current: &W, me: &str, kind: &str, add: bool, now_iso: &
     let had = own.len() < current.list_of("own_reactions").len();
     if add {
         own.push(W::object(vec![
-            ("message_id", W::string(&current.str_of("id").unwrap_or_default())),
+            (
+                "message_id",
+                W::string(&current.str_of("id").unwrap_or_default()),
+            ),
             ("user_id", W::string(me)),
             ("type", W::string(kind)),
             ("created_at", W::string(now_iso)),
@@ -165,7 +168,10 @@ mod tests {
         assert_eq!(e["channel_seq"], 4);
         assert_eq!(m["text"], "a");
         let d = deleted(&m, T);
-        assert_eq!((d["is_deleted"].clone(), d["text"].clone()), (json!(true), json!("")));
+        assert_eq!(
+            (d["is_deleted"].clone(), d["text"].clone()),
+            (json!(true), json!(""))
+        );
     }
 
     #[test]
@@ -175,7 +181,10 @@ mod tests {
         assert_eq!(added["reaction_counts"]["like"], 3);
         assert_eq!(added["own_reactions"][0]["type"], "like");
         let again = reacted(&added, "me", "like", true, T);
-        assert_eq!(again["reaction_counts"]["like"], 3, "adding twice counts once");
+        assert_eq!(
+            again["reaction_counts"]["like"], 3,
+            "adding twice counts once"
+        );
         let removed = reacted(&added, "me", "like", false, T);
         assert_eq!(removed["reaction_counts"]["like"], 2);
         assert_eq!(removed["own_reactions"], json!([]));
@@ -186,9 +195,17 @@ mod tests {
     #[test]
     fn channel_operations_echo_the_channel_and_the_membership() {
         let channel = json!({"cid": "messaging:a", "name": "A", "description": "d", "is_frozen": false, "updated_at": "t0"});
-        let patch = ChannelChange::of("PATCH", "", Some(&json!({"set": {"name": "B"}, "unset": ["description"]}))).unwrap();
+        let patch = ChannelChange::of(
+            "PATCH",
+            "",
+            Some(&json!({"set": {"name": "B"}, "unset": ["description"]})),
+        )
+        .unwrap();
         let c = patch.channel(&channel, "t1").unwrap();
-        assert_eq!(c, json!({"cid": "messaging:a", "name": "B", "is_frozen": false, "updated_at": "t1"}));
+        assert_eq!(
+            c,
+            json!({"cid": "messaging:a", "name": "B", "is_frozen": false, "updated_at": "t1"})
+        );
         let put = ChannelChange::of("put", "", Some(&json!({"name": "C"}))).unwrap();
         assert_eq!(put.channel(&channel, "t1").unwrap()["name"], "C");
         let freeze = ChannelChange::<Value>::of("POST", "/freeze", None).unwrap();
@@ -196,9 +213,15 @@ mod tests {
         assert!(freeze.membership(&json!({})).is_none());
         let mute = ChannelChange::<Value>::of("POST", "/mute", None).unwrap();
         assert!(mute.channel(&channel, "t1").is_none());
-        assert_eq!(mute.membership(&json!({"user_id": "me"})).unwrap(), json!({"user_id": "me", "is_muted": true}));
+        assert_eq!(
+            mute.membership(&json!({"user_id": "me"})).unwrap(),
+            json!({"user_id": "me", "is_muted": true})
+        );
         let show = ChannelChange::<Value>::of("POST", "/show", None).unwrap();
-        assert_eq!(show.membership(&json!({"is_hidden": true})).unwrap()["is_hidden"], false);
+        assert_eq!(
+            show.membership(&json!({"is_hidden": true})).unwrap()["is_hidden"],
+            false
+        );
         assert!(ChannelChange::<Value>::of("POST", "/members", None).is_none());
         assert!(ChannelChange::<Value>::of("DELETE", "", None).is_none());
     }

@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 
 use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
-use super::shared::{query_string, MESSAGE_QUERY, channel_path, object, promise, Shared};
 use super::offline::{self, now_iso};
+use super::shared::{channel_path, object, promise, query_string, Shared, MESSAGE_QUERY};
 use crate::api::Method;
 use crate::echo;
 use crate::outbox::OutboxOp;
@@ -245,7 +245,10 @@ impl Channel {
     /// The caller's draft of this channel (or of the thread `parentId`); see
     /// [`super::drafts::get`] for where it comes from offline.
     #[wasm_bindgen(js_name = getDraft, unchecked_return_type = "Promise<Draft>")]
-    pub fn get_draft_js(&self, #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>) -> js_sys::Promise {
+    pub fn get_draft_js(
+        &self,
+        #[wasm_bindgen(js_name = parentId)] parent_id: Option<String>,
+    ) -> js_sys::Promise {
         let this = self.clone();
         promise(Box::pin(async move {
             super::drafts::get(&this.shared, &this.cid, parent_id)
@@ -534,4 +537,3 @@ impl Channel {
         })
     }
 }
-

@@ -118,7 +118,12 @@ pub(crate) async fn get(
     match answer {
         Ok(answer) => {
             let draft = answer.field("draft").ok_or_else(no_draft)?;
-            shared.core.borrow_mut().state.drafts.insert(key, draft.clone());
+            shared
+                .core
+                .borrow_mut()
+                .state
+                .drafts
+                .insert(key, draft.clone());
             let mut batch = WriteBatch::new();
             batch.put_draft(draft.clone());
             super::offline::persist(shared, batch);
@@ -178,6 +183,8 @@ impl ChatClient {
         options: JsValue,
     ) -> js_sys::Promise {
         let shared = self.shared.clone();
-        promise(Box::pin(async move { list(&shared, options).await.map_err(to_js_error) }))
+        promise(Box::pin(async move {
+            list(&shared, options).await.map_err(to_js_error)
+        }))
     }
 }

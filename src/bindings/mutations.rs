@@ -90,7 +90,11 @@ fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Write
     let Some(c) = core.state.channels.get_mut(cid) else {
         return batch;
     };
-    if let Some(channel) = c.channel.as_ref().and_then(|ch| change.channel(ch, &now_iso())) {
+    if let Some(channel) = c
+        .channel
+        .as_ref()
+        .and_then(|ch| change.channel(ch, &now_iso()))
+    {
         c.channel = Some(channel.clone());
         batch.put_channel(channel);
     }

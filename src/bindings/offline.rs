@@ -71,10 +71,7 @@ fn storage_error(e: StoreError) -> SdkError {
 }
 
 fn warn(what: &str, e: &StoreError) {
-    web_sys::console::warn_2(
-        &JsValue::from_str(what),
-        &JsValue::from_str(&e.to_string()),
-    );
+    web_sys::console::warn_2(&JsValue::from_str(what), &JsValue::from_str(&e.to_string()));
 }
 
 impl Offline {
@@ -91,7 +88,10 @@ impl Offline {
                     (Rc::new(s), "indexeddb", created)
                 }
                 Err(e) => {
-                    warn("chat-sdk: IndexedDB unavailable, keeping data in memory:", &e);
+                    warn(
+                        "chat-sdk: IndexedDB unavailable, keeping data in memory:",
+                        &e,
+                    );
                     (Rc::new(MemoryStore::default()), "memory", true)
                 }
             }
@@ -133,7 +133,10 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
         shared.core.borrow_mut().state.me = Some(user);
     }
     // Every channel at once (one IndexedDB transaction, not four reads per channel).
-    for cached in store.cold_start(RESTORED_PAGE, cache::channel_cursor_key).await? {
+    for cached in store
+        .cold_start(RESTORED_PAGE, cache::channel_cursor_key)
+        .await?
+    {
         let Some(cursor) = cache::parse_cursor(cached.meta) else {
             continue;
         };
@@ -141,8 +144,13 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
             continue;
         };
         let reads = cached.reads;
-        let state =
-            cache::cached_state(cached.channel, cached.members, cached.messages, reads.clone(), &me);
+        let state = cache::cached_state(
+            cached.channel,
+            cached.members,
+            cached.messages,
+            reads.clone(),
+            &me,
+        );
         let mut core = shared.core.borrow_mut();
         core.restore_channel(&state, cursor);
         let c = core.state.channel_mut(&cid);
@@ -260,7 +268,14 @@ async fn write_all(shared: &Rc<Shared>, all: WriteBatch<JsValue>) {
     let store = shared.offline.store.clone();
     let mut result = store.write(all.clone()).await;
     if let Err(StoreError::QuotaExceeded { .. }) = result {
-        let cids: Vec<String> = shared.core.borrow().state.channels.keys().cloned().collect();
+        let cids: Vec<String> = shared
+            .core
+            .borrow()
+            .state
+            .channels
+            .keys()
+            .cloned()
+            .collect();
         for cid in cids {
             let _ = store.evict_messages(&cid, CACHED_PAGE).await;
         }
@@ -273,7 +288,12 @@ async fn write_all(shared: &Rc<Shared>, all: WriteBatch<JsValue>) {
 
 /// The cached messages of `cid` before `before` (newest `limit`, oldest first), for a history
 /// page asked for while the server cannot be reached. None when nothing is cached there.
-pub(crate) async fn cached_older(shared: &Rc<Shared>, cid: &str, before: u64, limit: u32) -> Option<Vec<JsValue>> {
+pub(crate) async fn cached_older(
+    shared: &Rc<Shared>,
+    cid: &str,
+    before: u64,
+    limit: u32,
+) -> Option<Vec<JsValue>> {
     let page = shared
         .offline
         .store
@@ -324,9 +344,7 @@ pub(crate) async fn enqueue(
             .map_err(storage_error)?;
         match enqueued.outcome {
             FoldOutcome::Enqueued => shared.offline.waiters.borrow_mut().push((id.into(), tx)),
-            FoldOutcome::FoldedInto(other) => {
-                shared.offline.waiters.borrow_mut().push((other, tx))
-            }
+            FoldOutcome::FoldedInto(other) => shared.offline.waiters.borrow_mut().push((other, tx)),
             FoldOutcome::Cancelled => {
                 let _ = tx.send(Ok(JsValue::UNDEFINED));
             }
@@ -451,7 +469,11 @@ fn message_path(id: &str, rest: &str) -> String {
 fn request_of(entry: &OutboxEntry<JsValue>) -> (Method, String, Option<JsValue>) {
     let (t, id) = chat_protocol::split_cid(&entry.cid).unwrap_or(("", ""));
     let keyed = |method: Method, path: String, body: Option<JsValue>| match body {
-        Some(b) => (method, path, Some(b.with("mutation_id", Some(entry.id.as_str().into())))),
+        Some(b) => (
+            method,
+            path,
+            Some(b.with("mutation_id", Some(entry.id.as_str().into()))),
+        ),
         None => (method, with_mutation(&path, &entry.id), None),
     };
     match &entry.op {
@@ -617,7 +639,12 @@ fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) 
                     let path = message_path(&id, "");
                     if let Ok(answer) = shared.request(Method::Get, &path, None).await {
                         if let Some(m) = answer.field("message") {
-                            shared.core.borrow_mut().state.channel_mut(&cid).set_data(m.clone());
+                            shared
+                                .core
+                                .borrow_mut()
+                                .state
+                                .channel_mut(&cid)
+                                .set_data(m.clone());
                             let mut batch = WriteBatch::new();
                             batch.put_message(m);
                             persist(&shared, batch);
@@ -642,7 +669,10 @@ pub(crate) async fn retry(shared: &Rc<Shared>, id: &str) -> Result<(), SdkError>
     {
         let _guard = shared.offline.lock.lock().await;
         let store = shared.offline.store.clone();
-        Outbox::new(&*store).retry(id).await.map_err(storage_error)?;
+        Outbox::new(&*store)
+            .retry(id)
+            .await
+            .map_err(storage_error)?;
         let mut core = shared.core.borrow_mut();
         for c in core.state.channels.values_mut() {
             if let Some(echo) = c.messages.get(id).filter(|e| e.is_local()) {
@@ -664,7 +694,10 @@ pub(crate) async fn discard(shared: &Rc<Shared>, id: &str) -> Result<(), SdkErro
     {
         let _guard = shared.offline.lock.lock().await;
         let store = shared.offline.store.clone();
-        Outbox::new(&*store).discard(id).await.map_err(storage_error)?;
+        Outbox::new(&*store)
+            .discard(id)
+            .await
+            .map_err(storage_error)?;
         let mut core = shared.core.borrow_mut();
         for c in core.state.channels.values_mut() {
             if c.messages.get(id).is_some_and(|e| e.is_local()) {
