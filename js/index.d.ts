@@ -446,6 +446,9 @@ export declare class Channel {
   /** Throttled `typing.start` (one per 2 s); stops by itself. */
   keystroke(parentId?: string): void;
   stopTyping(parentId?: string): void;
+  /** Channel operations (`update`, `updatePartial`, `freeze` / `unfreeze`, `mute` / `unmute`,
+   * `hide` / `show`) change `state.channel` / `state.membership` and the cache at once (local
+   * echo), are queued in the outbox, and resolve once the server applied them. */
   update(data: ChannelUpdate): Promise<ChannelInfo>;
   updatePartial(set?: ChannelUpdate, unset?: (keyof ChannelUpdate)[]): Promise<ChannelInfo>;
   delete(): Promise<ChannelInfo>;
