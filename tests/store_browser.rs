@@ -10,7 +10,7 @@
 use chat_sdk::outbox::{OutboxOp, OutboxState};
 use chat_sdk::state::Wire;
 use chat_sdk::store::conformance::{draft, member, message, reaction, with, TestWire};
-use chat_sdk::store::indexeddb::schema::SCHEMA_VERSION;
+use chat_sdk::store::indexeddb::SCHEMA_VERSION;
 use chat_sdk::store::indexeddb::IndexedDbStore;
 use chat_sdk::store::{Page, Store, StoreError, WriteBatch};
 use js_sys::Reflect;

@@ -45,6 +45,9 @@ impl StoreError {
                 StoreError::ConnectionClosed { message }
             }
             "VersionError" => StoreError::VersionTooNew { message },
+            // The IndexedDB adapter's own (js/idb.js), named as `name()` names them.
+            "UpgradeBlocked" => StoreError::UpgradeBlocked { message },
+            "ConnectionClosed" => StoreError::ConnectionClosed { message },
             _ => StoreError::Backend {
                 context: context.to_owned(),
                 name: name.to_owned(),
@@ -126,6 +129,25 @@ mod tests {
             StoreError::from_dom("open", "VersionError", "v3 < v4"),
             StoreError::VersionTooNew { .. }
         ));
+    }
+
+    #[test]
+    fn the_adapters_own_names_read_back_as_their_variants() {
+        for e in [
+            StoreError::UpgradeBlocked { message: "wait".into() },
+            StoreError::ConnectionClosed { message: "closing".into() },
+            StoreError::QuotaExceeded { message: "full".into() },
+            StoreError::VersionTooNew { message: "5 > 4".into() },
+        ] {
+            let message = match &e {
+                StoreError::UpgradeBlocked { message }
+                | StoreError::ConnectionClosed { message }
+                | StoreError::QuotaExceeded { message }
+                | StoreError::VersionTooNew { message } => message.clone(),
+                _ => unreachable!(),
+            };
+            assert_eq!(StoreError::from_dom("open", e.name(), &message), e);
+        }
     }
 
     #[test]

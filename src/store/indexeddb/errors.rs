@@ -1,9 +1,9 @@
-//! Turns what the browser reports into a [`StoreError`], keeping the DOMException's name and
-//! message: a thrown exception, or the `.error` of a failed request or aborted transaction.
+//! Turns what `js/idb.js` rejects with into a [`StoreError`], keeping the DOMException's name
+//! and message: a thrown exception, the `.error` of a failed request or aborted transaction, or
+//! one of the adapter's own `{name, message}` errors.
 
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbRequest, IdbTransaction};
 
 use crate::store::StoreError;
 
@@ -42,30 +42,6 @@ pub fn from_js(context: &str, value: &JsValue) -> StoreError {
             message: value
                 .as_string()
                 .unwrap_or_else(|| "the browser reported a failure without an error".into()),
-        },
-    }
-}
-
-/// The error of a request that fired `error`.
-pub fn of_request(context: &str, request: &IdbRequest) -> StoreError {
-    match request.error() {
-        Ok(Some(e)) => from_js(context, &e.into()),
-        Ok(None) | Err(_) => StoreError::Backend {
-            context: context.to_owned(),
-            name: "UnknownError".into(),
-            message: "the request failed without an error".into(),
-        },
-    }
-}
-
-/// The error of a transaction that fired `abort` (e.g. `QuotaExceededError`).
-pub fn of_abort(tx: &IdbTransaction) -> StoreError {
-    match tx.error() {
-        Some(e) => from_js("transaction aborted", &e.into()),
-        None => StoreError::Backend {
-            context: "transaction aborted".into(),
-            name: "AbortError".into(),
-            message: "the transaction was aborted without an error".into(),
         },
     }
 }
