@@ -85,7 +85,7 @@ const STEPS = [
 ];
 
 /** The message an outbox entry refers to (kept when older messages are evicted). */
-function referenced(entry) {
+export function referenced(entry) {
   const op = entry.op || {};
   const kind = Object.keys(op)[0];
   if (kind == 'send') return op.send.id;
@@ -137,9 +137,6 @@ const strip = (records, field) => {
   for (const r of records) delete r[field];
   return records;
 };
-
-/** Whether `getAll` takes `{query, count, direction}` (IndexedDB 3). */
-const directed = (index, db) => !db.cursorPages && 'getAllRecords' in index;
 
 /** One database connection, opened again after it closed itself. */
 export class Idb {
@@ -236,8 +233,14 @@ export class Idb {
   async page(index, prefix, after, before, limit, newest) {
     index = (await this.tx(MSG)).objectStore(MSG).index(index);
     const query = seqRange(prefix, after, before);
-    if (!newest) return done(index.getAll(query, limit || undefined));
-    if (directed(index, this)) {
+    return newest ? this.newest(index, query, limit) : done(index.getAll(query, limit || undefined));
+  }
+
+  /** The last `limit` records of `query` in `index`, oldest first. Browsers with IndexedDB 3
+   * take a direction in `getAll({query, count, direction})`; others walk a cursor back. */
+  async newest(index, query, limit) {
+    if (!limit) return [];
+    if (!this.cursorPages && 'getAllRecords' in index) {
       return (await done(index.getAll({ query, count: limit, direction: 'prev' }))).reverse();
     }
     const out = [];
@@ -254,18 +257,16 @@ export class Idb {
 
   /** A cold start in ONE transaction: every channel with its members, newest `latest`
    * messages (oldest first) and reads, as `[channel, members, messages, reads]`, and every
-   * meta record as `{key: value}`. Null where getAll takes no direction (the caller then reads
-   * call by call). */
+   * meta record as `{key: value}`. Every request is issued before any answer is awaited. */
   async coldStart(latest) {
     const tx = await this.tx(['channels', MEMBERS, 'reads', MSG, 'meta']);
     const store = (name) => tx.objectStore(name);
     const index = store(MSG).index('by_seq');
-    if (!directed(index, this)) return null;
     const [channels, metas] = await Promise.all([done(store('channels').getAll()), done(store('meta').getAll())]);
     const rows = channels.filter((c) => typeof c.cid == 'string').map((c) => Promise.all([
       c,
       done(store(MEMBERS).getAll(prefixRange(c.cid))).then((m) => strip(m, 'cid')),
-      done(index.getAll({ query: seqRange(c.cid, 0, Infinity), count: latest, direction: 'prev' })).then((m) => m.reverse()),
+      this.newest(index, seqRange(c.cid, 0, Infinity), latest),
       done(store('reads').getAll(prefixRange(c.cid))),
     ]));
     const meta = {};

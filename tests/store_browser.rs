@@ -1,5 +1,6 @@
 //! Browser tests of the IndexedDB store (headless Chromium, no server needed): the store
-//! conformance suite on a fresh uuid-named database per test (and on the in-memory fallback),
+//! conformance suite on a fresh uuid-named database per test (and on the in-memory backends:
+//! js/memory.js, which the SDK uses without IndexedDB, and the Rust `MemoryStore`),
 //! the schema migrations with data in the database (v1 → current, and records as versions 2
 //! and 3 wrote them → current), a blocked upgrade, and reopening a connection another tab
 //! closed.
@@ -47,6 +48,13 @@ mod memory_conformance {
     chat_sdk::store_conformance_tests!(wasm, MemoryStore::<JsValue>::new());
 }
 
+/// What the SDK uses in the browser without IndexedDB: the same adapter over js/memory.js.
+mod js_memory_conformance {
+    use super::*;
+
+    chat_sdk::store_conformance_tests!(wasm, IndexedDbStore::memory());
+}
+
 /// The paging tests again, reading newest-first pages with a cursor (what browsers without
 /// IndexedDB 3's `getAll({direction})` do).
 mod cursor_pages {
@@ -67,6 +75,7 @@ mod cursor_pages {
         c::thread_index(&store().await).await;
         c::records_read_back_as_written(&store().await).await;
         c::delete_messages_before(&store().await).await;
+        c::cold_start_reads_what_the_calls_read(&store().await).await;
     }
 }
 

@@ -25,7 +25,7 @@ use crate::outbox::{Failure, FoldOutcome, Outbox, OutboxEntry, OutboxOp, OutboxS
 use crate::platform::timer::{now_ms, Sleep};
 use crate::state::Wire;
 use crate::store::indexeddb::IndexedDbStore;
-use crate::store::{database_name, MemoryStore, Page, Store, StoreError, WriteBatch};
+use crate::store::{database_name, Page, Store, StoreError, WriteBatch};
 
 type Waiter = oneshot::Sender<Result<JsValue, SdkError>>;
 
@@ -80,7 +80,7 @@ impl Offline {
     pub async fn open(api_key: &str, user_id: &str, memory: bool) -> Offline {
         let name = database_name(api_key, user_id);
         let (store, kind, empty): (Rc<dyn Store<JsValue>>, _, _) = if memory {
-            (Rc::new(MemoryStore::default()), "memory", true)
+            (Rc::new(IndexedDbStore::memory()), "memory", true)
         } else {
             match IndexedDbStore::open(&name).await {
                 Ok(s) => {
@@ -92,7 +92,7 @@ impl Offline {
                         "chat-sdk: IndexedDB unavailable, keeping data in memory:",
                         &e,
                     );
-                    (Rc::new(MemoryStore::default()), "memory", true)
+                    (Rc::new(IndexedDbStore::memory()), "memory", true)
                 }
             }
         };

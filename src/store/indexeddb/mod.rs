@@ -7,6 +7,10 @@
 //! its migrations, key ranges, transactions). Every IndexedDB call made from wasm costs far
 //! more code than the call itself, so the calls are made in JS: one JS call per [`Store`]
 //! method. Records are the JS objects themselves: nothing is encoded or decoded in Rust.
+//!
+//! [`IndexedDbStore::memory`] is the same store over `js/memory.js`, which keeps the records in
+//! JS memory with IndexedDB's semantics (the browser's `persistence: 'memory'`, and the
+//! fallback where IndexedDB cannot be opened). Both pass the store conformance suite.
 
 mod errors;
 
@@ -52,6 +56,14 @@ extern "C" {
     fn evict(this: &Idb, cid: &str, keep: u32) -> Promise;
     #[wasm_bindgen(method)]
     fn clear(this: &Idb) -> Promise;
+}
+
+#[wasm_bindgen(module = "/js/memory.js")]
+extern "C" {
+    /// The records in JS memory, with the methods of `Idb` (`js/memory.js`).
+    type Memory;
+    #[wasm_bindgen(constructor)]
+    fn new() -> Memory;
 }
 
 /// Waits for a `js/idb.js` call; its failure becomes a [`StoreError`] (`context`: what the
@@ -136,6 +148,15 @@ impl IndexedDbStore {
         })
     }
 
+    /// The same store with its records in JS memory, for this page only: nothing is kept on
+    /// the device (`js/memory.js`).
+    pub fn memory() -> IndexedDbStore {
+        IndexedDbStore {
+            name: String::new(),
+            db: Memory::new().unchecked_into(),
+        }
+    }
+
     /// Whether this open created the database: a first visit, with nothing stored yet.
     pub fn created(&self) -> bool {
         self.db.created()
@@ -198,15 +219,13 @@ impl IndexedDbStore {
         Box::pin(list("getAll", promise))
     }
 
+    /// [`Store::cold_start`] in one transaction (one JS call).
     async fn cold_start_tx(
         &self,
         latest: u32,
         meta_key: fn(&str) -> String,
-    ) -> Result<Option<Vec<Cached<JsValue>>>, StoreError> {
+    ) -> Result<Vec<Cached<JsValue>>, StoreError> {
         let answer = call("cold start", self.db.cold_start(latest)).await?;
-        if answer.is_null() {
-            return Ok(None);
-        }
         // [[channel, members, messages, reads] per channel, {meta key: value}]
         let mut parts = answer.items().into_iter();
         let rows = parts.next().unwrap_or_default().items();
@@ -225,7 +244,7 @@ impl IndexedDbStore {
                 reads: next().items(),
             });
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     async fn write_batch(&self, batch: WriteBatch<JsValue>) -> Result<(), StoreError> {
@@ -314,13 +333,7 @@ impl Store<JsValue> for IndexedDbStore {
     }
 
     fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<JsValue>>> {
-        Box::pin(async move {
-            if let Some(all) = self.cold_start_tx(latest, meta_key).await? {
-                return Ok(all);
-            }
-            // Browsers without directed `getAll`: call by call.
-            crate::store::cold_start_by_calls(self, latest, meta_key).await
-        })
+        Box::pin(self.cold_start_tx(latest, meta_key))
     }
 
     fn clear(&self) -> StoreFuture<'_, ()> {
