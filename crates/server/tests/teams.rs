@@ -171,6 +171,55 @@ async fn a_member_moved_to_another_team_loses_the_channel() {
 }
 
 #[tokio::test]
+async fn a_member_moved_to_another_team_gets_no_live_events_of_the_old_teams_channels() {
+    let node = Node::start().await;
+    let (app, alice, rita, bob, _nobody) = two_teams(&node).await;
+    alice.create_channel("messaging:red-live", &["rita"]).await;
+    bob.create_channel("messaging:blue-live", &[]).await;
+    let mut rita_socket = rita.connect(&node).await;
+    let mut alice_socket = alice.connect(&node).await;
+
+    app.set_team(&node, "rita", "blue").await;
+    let (status, v) = bob.act("messaging:blue-live", "members", json!({ "user_ids": ["rita"] })).await;
+    assert_eq!(status, 200, "{v}");
+    // Every kind of channel event in the red channel: a send (the batched path), a channel
+    // update and a reaction (one event each), typing.
+    let (status, sent) = alice.send("messaging:red-live", &new_id(), "red only").await;
+    assert_eq!(status, 200, "{sent}");
+    let (status, v) = alice.patch("/v1/channels/messaging/red-live", json!({ "set": { "name": "Red" } })).await;
+    assert_eq!(status, 200, "{v}");
+    let message_id = sent["message"]["id"].as_str().unwrap();
+    let (status, v) = alice.post(&format!("/v1/messages/{message_id}/reactions"), json!({ "type": "like" })).await;
+    assert_eq!(status, 200, "{v}");
+    alice_socket.send_json(json!({ "type": "typing.start", "cid": "messaging:red-live" })).await;
+    // Alice, still in red, gets them: they were published.
+    assert_eq!(alice_socket.next_of("message.new").await["message"]["text"], "red only");
+    alice_socket.next_of("reaction.new").await;
+    // Then a message in rita's new team's channel: everything before it has been delivered.
+    let (status, v) = bob.send("messaging:blue-live", &new_id(), "blue").await;
+    assert_eq!(status, 200, "{v}");
+    loop {
+        let frame = rita_socket.next_json().await.expect("the blue message reaches rita");
+        assert_ne!(frame["cid"], "messaging:red-live", "an old team's event reached rita: {frame}");
+        if frame["type"] == "message.new" && frame["cid"] == "messaging:blue-live" {
+            break;
+        }
+    }
+    rita_socket.assert_quiet(std::time::Duration::from_millis(500)).await;
+    // Presence follows the same line: rita's status reaches bob (blue), not alice (red).
+    let mut bob_socket = bob.connect(&node).await;
+    rita_socket.send_json(json!({ "type": "presence.set", "status": "away" })).await;
+    let seen = bob_socket.next_of("user.presence.changed").await;
+    assert_eq!((seen["user_id"].as_str(), seen["status"].as_str()), (Some("rita"), Some("away")), "{seen}");
+    loop {
+        match alice_socket.read(std::time::Duration::from_millis(500)).await {
+            common::Read::Json(v) => assert_ne!(v["user_id"], "rita", "rita's presence reached alice: {v}"),
+            _ => break,
+        }
+    }
+}
+
+#[tokio::test]
 async fn without_multi_tenancy_teams_do_not_isolate() {
     let node = Node::start().await;
     let app = TestApp::create(&node).await;

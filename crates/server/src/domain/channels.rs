@@ -332,9 +332,15 @@ pub async fn members(db: &PgPool, channel_id: Uuid, limit: i64) -> Result<Vec<Me
 /// Internal ids of every member that receives the channel's events (members whose ban applies
 /// now and rejected invitees do not).
 pub async fn recipient_ids(db: impl PgExecutor<'_>, channel_id: Uuid) -> Result<Vec<Uuid>> {
+    // Team isolation: in a multi-tenant application only the members of the channel's team
+    // (a member moved to another team keeps the row but gets none of the channel's events).
     let sql = format!(
         "SELECT m.user_id FROM channel_members m
-          WHERE m.channel_id = $1 AND NOT {BANNED_NOW} AND {ACTIVE_MEMBER}"
+           JOIN channels c ON c.id = m.channel_id
+           JOIN users u ON u.id = m.user_id
+          WHERE m.channel_id = $1 AND NOT {BANNED_NOW} AND {ACTIVE_MEMBER}
+            AND (u.team_id IS NOT DISTINCT FROM c.team_id OR NOT {})",
+        users::multi_tenant_sql("c.app_id")
     );
     let rows: Vec<(Uuid,)> = sqlx::query_as(&sql)
     .bind(channel_id)

@@ -583,6 +583,7 @@ async fn read_context(
                 {BANNED_NOW} AS banned,
                 (m.is_shadow_banned IS TRUE AND (m.ban_expires_at IS NULL OR m.ban_expires_at > NOW())) AS shadowed,
                 (m.invited_at IS NOT NULL AND m.invite_accepted_at IS NULL) AS invite_pending,
+                (SELECT t.team_id FROM users t WHERE t.id = m.user_id) AS member_team,
                 {},
                 (SELECT json_agg(json_build_array(x.id, x.channel_id, x.user_id, x.parent_message_id IS NOT NULL,
                                                   x.is_deleted IS TRUE OR x.is_hard_deleted IS TRUE))
@@ -607,6 +608,7 @@ async fn read_context(
             continue;
         };
         let banned: bool = row.try_get("banned")?;
+        let member_team: Option<Uuid> = row.try_get("member_team")?;
         let role: Option<String> = row.try_get("role")?;
         let facts = PostingFacts {
             invite_pending: row.try_get("invite_pending")?,
@@ -622,7 +624,8 @@ async fn read_context(
             Member {
                 facts,
                 shadowed: row.try_get("shadowed")?,
-                receives: !banned,
+                // Team isolation, as `channels::recipient_ids`.
+                receives: !banned && (!locked[slot].multi_tenant || member_team == locked[slot].team_id),
             },
         );
         if row.try_get::<Option<Uuid>, _>("id")?.is_some() {

@@ -176,12 +176,20 @@ pub async fn set_online(db: &PgPool, user_id: Uuid, online: bool) -> Result<()> 
 /// Internal ids of the user and of every user sharing a channel with them (not banned there):
 /// the audience of their profile and presence changes.
 pub async fn contacts(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Vec<Uuid>> {
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
+    // Team isolation: in a multi-tenant application only channels both users reach count.
+    let sql = format!(
         "SELECT $1::uuid UNION
          SELECT DISTINCT o.user_id FROM channel_members m
            JOIN channel_members o ON o.channel_id = m.channel_id
-          WHERE m.user_id = $1 AND o.is_banned IS NOT TRUE",
-    )
+           JOIN channels c ON c.id = m.channel_id
+           JOIN users mu ON mu.id = m.user_id
+           JOIN users ou ON ou.id = o.user_id
+          WHERE m.user_id = $1 AND o.is_banned IS NOT TRUE
+            AND ((mu.team_id IS NOT DISTINCT FROM c.team_id AND ou.team_id IS NOT DISTINCT FROM c.team_id)
+                 OR NOT {})",
+        multi_tenant_sql("c.app_id")
+    );
+    let rows: Vec<(Uuid,)> = sqlx::query_as(&sql)
     .bind(user_id)
     .fetch_all(db)
     .await?;
