@@ -73,16 +73,7 @@ pub(crate) async fn change(
 /// membership as it will be, in the state and as writes for the outbox entry's transaction.
 fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> WriteBatch<JsValue> {
     let mut batch = WriteBatch::new();
-    let OutboxOp::Call { method, path, body } = op else {
-        return batch;
-    };
-    let Some((t, id)) = chat_protocol::split_cid(cid) else {
-        return batch;
-    };
-    let Some(change) = path
-        .strip_prefix(&channel_path(t, id, ""))
-        .and_then(|rest| echo::ChannelChange::of(method, rest, body.as_ref()))
-    else {
+    let Some(change) = channel_change(cid, op) else {
         return batch;
     };
     let me = &shared.config.user_id;
@@ -106,6 +97,16 @@ fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Write
         batch.put_member(cid, member);
     }
     batch
+}
+
+/// The channel operation with a local echo that `op` (a call on the channel `cid`) is, if any.
+pub(crate) fn channel_change(cid: &str, op: &OutboxOp<JsValue>) -> Option<echo::ChannelChange<JsValue>> {
+    let OutboxOp::Call { method, path, body } = op else {
+        return None;
+    };
+    let (t, id) = chat_protocol::split_cid(cid)?;
+    let rest = path.strip_prefix(&channel_path(t, id, ""))?;
+    echo::ChannelChange::of(method, rest, body.as_ref())
 }
 
 fn preflight_change(shared: &Shared, cid: &str) -> Result<(), JsValue> {

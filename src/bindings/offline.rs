@@ -613,7 +613,8 @@ fn confirmed(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, answer: &JsValue
 }
 
 /// A refused entry: a send's echo shows the server's code; any other change is undone by
-/// loading the message again.
+/// loading the message again, or for a channel operation with an echo (rename, freeze, mute,
+/// ...) the channel (its state and its cached copy).
 fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) {
     match &entry.op {
         OutboxOp::Send(_) => {
@@ -630,6 +631,11 @@ fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) 
             let mut batch = WriteBatch::new();
             batch.put_message(echo);
             persist(shared, batch);
+        }
+        op @ OutboxOp::Call { .. } => {
+            if super::mutations::channel_change(&entry.cid, op).is_some() {
+                shared.spawn_reload(entry.cid.clone());
+            }
         }
         op => {
             if let Some(id) = op.message_id() {

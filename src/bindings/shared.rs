@@ -211,7 +211,8 @@ impl Shared {
         actions
     }
 
-    fn spawn_reload(self: &Rc<Self>, cid: String) {
+    /// Loads a channel from the server again, in the background (its state and cache).
+    pub(crate) fn spawn_reload(self: &Rc<Self>, cid: String) {
         let shared = self.clone();
         spawn_local(async move {
             let Some((t, id)) = chat_protocol::split_cid(&cid) else {

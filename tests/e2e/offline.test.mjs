@@ -516,6 +516,52 @@ test('drafts offline: saved and deleted at once on the device, read back after a
   await an.context.close();
 });
 
+test('a channel operation the server refuses is undone: the state and the cache show the server\'s channel again', { timeout: 90_000 }, async (t) => {
+  t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
+  const suffix = randomUUID().slice(0, 8);
+  const bob = `bob-r-${suffix}`;
+  const bn = await openContext(bob);
+  const bp = await bn.page();
+  await connect(bp, bob);
+  // Alice owns the channel; bob is a plain member, whom the server does not let rename it.
+  const { cid, net: an } = await withChannel(suffix, 'alice-r', 'refused', { name: 'Kept', members: [bob] });
+  await ok(bp, (cid) => window.ch(cid).watch(), cid);
+
+  await bn.goOffline();
+  const echoed = await ok(bp, async (cid) => {
+    const c = window.ch(cid);
+    window.failed = new Promise((resolve) => window.client.on('outbox.failed', resolve));
+    window.rename = c.updatePartial({ name: 'Not allowed' }).then(() => 'ok', (e) => e.code);
+    await new Promise((r) => setTimeout(r, 0));
+    return c.state.channel?.name;
+  }, cid);
+  assert.equal(echoed, 'Not allowed', 'the echo is shown at once');
+
+  bn.goOnline();
+  const refusal = await ok(bp, async () => ({ event: (await window.failed).code, call: await window.rename }));
+  assert.deepEqual(refusal, { event: 'forbidden', call: 'forbidden' });
+  await eventually('the state shows the server\'s channel again', async () => {
+    assert.equal(await ok(bp, (cid) => window.ch(cid).state.channel?.name, cid), 'Kept');
+  }, 30_000);
+  // The cached copy too: a new page opened offline reads the channel from the device.
+  await bn.goOffline();
+  await eventually('the cache holds the server\'s channel', async () => {
+    const p = await bn.page();
+    try {
+      await connect(p, bob);
+      const cached = await ok(p, async (cid) => {
+        const answer = await window.ch(cid).watch();
+        return { fromCache: !!answer.from_cache, name: window.ch(cid).state.channel?.name };
+      }, cid);
+      assert.deepEqual(cached, { fromCache: true, name: 'Kept' });
+    } finally {
+      await p.close();
+    }
+  });
+  await an.context.close();
+  await bn.context.close();
+});
+
 test('channel operations offline: rename, mute and freeze show at once, survive a reload, reach the server once online', { timeout: 90_000 }, async (t) => {
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
   const suffix = randomUUID().slice(0, 8);
