@@ -461,9 +461,12 @@ export declare class Channel {
   show(): Promise<ChannelMember>;
   mute(): Promise<ChannelMember>;
   unmute(): Promise<ChannelMember>;
+  /** Shown at once in `state.members` (role `member`, no `user` until the server's event). */
   addMembers(userIds: string[]): Promise<ChannelMember[]>;
+  /** Others are removed from `state.members` at once; yourself when the server confirms. */
   removeMembers(userIds: string[]): Promise<{ removed: boolean }>;
   leave(): Promise<{ left: boolean }>;
+  /** Shown at once in `state.members` (and undone should the server refuse it). */
   setRole(userId: string, role: 'admin' | 'moderator' | 'member'): Promise<ChannelMember>;
   inviteMembers(userIds: string[]): Promise<ChannelMember[]>;
   acceptInvite(): Promise<ChannelMember>;

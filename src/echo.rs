@@ -1,8 +1,8 @@
 //! Local echoes: what a message looks like right after the user changed it, before the server
 //! confirms — a new message (`status: 'sending'`, no `channel_seq`), an edit, a soft delete,
-//! a reaction added or removed — and what a channel or the caller's membership looks like after
-//! a channel operation ([`ChannelChange`]). The echo is shown at once and stored with the
-//! outbox entry; the server's copy replaces it when the change's event arrives.
+//! a reaction added or removed — and what a channel, the caller's membership or the member list
+//! looks like after a channel operation ([`ChannelChange`]). The echo is shown at once and
+//! stored with the outbox entry; the server's copy replaces it when the change's event arrives.
 
 use crate::state::Wire;
 
@@ -88,6 +88,10 @@ pub enum ChannelChange<W> {
     /// A flag of the caller's membership: `/mute` `/unmute` (`is_muted`), `/hide` `/show`
     /// (`is_hidden`).
     Member(&'static str, bool),
+    /// `/members` (add) or `/members/remove` (`{user_ids}`).
+    Members { add: bool, user_ids: Vec<String> },
+    /// `/members/role` (`{user_id, role}`).
+    Role { user_id: String, role: String },
 }
 
 impl<W: Wire> ChannelChange<W> {
@@ -110,6 +114,16 @@ impl<W: Wire> ChannelChange<W> {
             ("POST", "/unmute") => ChannelChange::Member("is_muted", false),
             ("POST", "/hide") => ChannelChange::Member("is_hidden", true),
             ("POST", "/show") => ChannelChange::Member("is_hidden", false),
+            ("POST", "/members" | "/members/remove") => ChannelChange::Members {
+                add: rest == "/members",
+                user_ids: body
+                    .map(|b| b.list_of("user_ids").iter().filter_map(W::as_string).collect())
+                    .unwrap_or_default(),
+            },
+            ("POST", "/members/role") => ChannelChange::Role {
+                user_id: body.and_then(|b| b.str_of("user_id"))?,
+                role: body.and_then(|b| b.str_of("role"))?,
+            },
             _ => return None,
         })
     }
@@ -128,9 +142,49 @@ impl<W: Wire> ChannelChange<W> {
                 c
             }
             ChannelChange::Freeze(on) => channel.with("is_frozen", Some(W::boolean(*on))),
-            ChannelChange::Member(..) => return None,
+            _ => return None,
         };
         Some(changed.with("updated_at", Some(W::string(now_iso))))
+    }
+
+    /// The member events the change will bring (`member.added`, `member.updated`,
+    /// `member.removed`), given the channel's members as they are now (`member`). The caller's
+    /// own removal is left to the server (it forgets the channel on this device).
+    pub fn member_events(&self, cid: &str, me: &str, member: impl Fn(&str) -> Option<W>, now_iso: &str) -> Vec<W> {
+        let event = |kind: &str, user_id: &str, member: Option<W>| {
+            let mut fields = vec![
+                ("type", W::string(kind)),
+                ("cid", W::string(cid)),
+                ("user_id", W::string(user_id)),
+            ];
+            fields.extend(member.map(|m| ("member", m)));
+            W::object(fields)
+        };
+        match self {
+            ChannelChange::Members { add: true, user_ids } => user_ids
+                .iter()
+                .filter(|u| member(u).is_none())
+                .map(|u| {
+                    let added = W::object(vec![
+                        ("user_id", W::string(u)),
+                        ("role", W::string("member")),
+                        ("joined_at", W::string(now_iso)),
+                        ("unread_count", W::number(0)),
+                    ]);
+                    event("member.added", u, Some(added))
+                })
+                .collect(),
+            ChannelChange::Members { add: false, user_ids } => user_ids
+                .iter()
+                .filter(|u| *u != me && member(u).is_some())
+                .map(|u| event("member.removed", u, None))
+                .collect(),
+            ChannelChange::Role { user_id, role } => member(user_id)
+                .map(|m| event("member.updated", user_id, Some(m.with("role", Some(W::string(role))))))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The caller's membership as it will be (`None`: not a membership change).
@@ -222,7 +276,39 @@ mod tests {
             show.membership(&json!({"is_hidden": true})).unwrap()["is_hidden"],
             false
         );
-        assert!(ChannelChange::<Value>::of("POST", "/members", None).is_none());
+        assert!(ChannelChange::<Value>::of("POST", "/leave", None).is_none());
         assert!(ChannelChange::<Value>::of("DELETE", "", None).is_none());
+    }
+
+    #[test]
+    fn member_operations_echo_as_member_events() {
+        let members = |u: &str| match u {
+            "me" => Some(json!({"user_id": "me", "role": "owner"})),
+            "bob" => Some(json!({"user_id": "bob", "role": "member", "user": {"id": "bob"}})),
+            _ => None,
+        };
+        let add = ChannelChange::of("POST", "/members", Some(&json!({"user_ids": ["bob", "carol"]}))).unwrap();
+        assert_eq!(
+            add.member_events("t:c", "me", members, T),
+            vec![json!({"type": "member.added", "cid": "t:c", "user_id": "carol",
+                "member": {"user_id": "carol", "role": "member", "joined_at": T, "unread_count": 0}})],
+            "only who is not a member yet"
+        );
+        assert!(add.channel(&json!({}), T).is_none() && add.membership(&json!({})).is_none());
+        let remove = ChannelChange::of("POST", "/members/remove", Some(&json!({"user_ids": ["me", "bob", "zed"]}))).unwrap();
+        assert_eq!(
+            remove.member_events("t:c", "me", members, T),
+            vec![json!({"type": "member.removed", "cid": "t:c", "user_id": "bob"})],
+            "members only, and not the caller (the server's event forgets the channel)"
+        );
+        let role = ChannelChange::of("POST", "/members/role", Some(&json!({"user_id": "bob", "role": "moderator"}))).unwrap();
+        assert_eq!(
+            role.member_events("t:c", "me", members, T),
+            vec![json!({"type": "member.updated", "cid": "t:c", "user_id": "bob",
+                "member": {"user_id": "bob", "role": "moderator", "user": {"id": "bob"}}})]
+        );
+        let unknown = ChannelChange::of("POST", "/members/role", Some(&json!({"user_id": "zed", "role": "admin"}))).unwrap();
+        assert!(unknown.member_events("t:c", "me", members, T).is_empty());
+        assert!(ChannelChange::<Value>::of("POST", "/members/role", Some(&json!({"role": "admin"}))).is_none());
     }
 }

@@ -13,7 +13,9 @@ use super::client::ChatClient;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, now_iso};
 use super::shared::{channel_path, promise, Shared};
+use crate::cache;
 use crate::echo;
+use crate::platform::timer::now_ms;
 use crate::outbox::OutboxOp;
 use crate::preflight;
 use crate::state::Wire;
@@ -69,8 +71,8 @@ pub(crate) async fn change(
     offline::outcome(answer).await
 }
 
-/// The local echo of a channel operation ([`echo::ChannelChange`]): the channel or the caller's
-/// membership as it will be, in the state and as writes for the outbox entry's transaction.
+/// The local echo of a channel operation ([`echo::ChannelChange`]): the channel, the caller's
+/// membership or the member list as it will be, in the state and as writes for the outbox entry's transaction.
 fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> WriteBatch<JsValue> {
     let mut batch = WriteBatch::new();
     let Some(change) = channel_change(cid, op) else {
@@ -95,6 +97,14 @@ fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Write
             *listed = member.clone();
         }
         batch.put_member(cid, member);
+    }
+    // Member operations: applied and cached as the events the server will send.
+    let now = now_iso();
+    let events = change.member_events(cid, me, |u| c.members.get(u).cloned(), &now);
+    for event in events {
+        let kind = event.str_of("type").unwrap_or_default();
+        c.apply(&kind, &event, me, now_ms());
+        cache::event_writes(&event, me, &mut batch);
     }
     batch
 }

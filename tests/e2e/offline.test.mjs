@@ -516,6 +516,65 @@ test('drafts offline: saved and deleted at once on the device, read back after a
   await an.context.close();
 });
 
+test('member operations offline: add, remove and role changes show at once, survive a reload, reach the server once online', { timeout: 90_000 }, async (t) => {
+  t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
+  const suffix = randomUUID().slice(0, 8);
+  const [bob, carol, dave] = ['bob', 'carol', 'dave'].map((n) => `${n}-m-${suffix}`);
+  const { user: alice, cid, net: an, page } = await withChannel(suffix, 'alice-m', 'members', {});
+  let ap = page;
+  await ok(ap, async ([cid, ids]) => {
+    for (const id of ids) await fetch(`/dev/credentials?user_id=${encodeURIComponent(id)}`);
+    await window.ch(cid).addMembers([ids[0], ids[2]]);
+  }, [cid, [bob, carol, dave]]);
+  const members = (cid) => {
+    const s = window.ch(cid).state;
+    return Object.values(s.members).map((m) => `${m.user_id}:${m.role}`).sort();
+  };
+  await eventually('bob and dave are members', async () => {
+    assert.equal((await ok(ap, members, cid)).length, 3);
+  });
+
+  await an.goOffline();
+  const echoed = await ok(ap, async ([cid, bob, carol, dave]) => {
+    const c = window.ch(cid);
+    window.ops = [c.addMembers([carol]), c.removeMembers([bob]), c.setRole(dave, 'moderator')]
+      .map((p) => p.then(() => 'ok', (e) => e.code));
+    await new Promise((r) => setTimeout(r, 0));
+    const s = c.state;
+    return Object.values(s.members).map((m) => `${m.user_id}:${m.role}`).sort();
+  }, [cid, bob, carol, dave]);
+  const expected = [`${alice}:owner`, `${carol}:member`, `${dave}:moderator`].sort();
+  assert.deepEqual(echoed, expected, 'shown at once');
+  await eventually('the three operations are queued', async () => {
+    assert.equal((await ok(ap, () => window.client.pending())).length, 3);
+  });
+
+  await ap.close();
+  ap = await an.page();
+  await connect(ap, alice);
+  const reloaded = await ok(ap, async (cid) => {
+    const answer = await window.ch(cid).watch();
+    const s = window.ch(cid).state;
+    return { fromCache: !!answer.from_cache, members: Object.values(s.members).map((m) => `${m.user_id}:${m.role}`).sort() };
+  }, cid);
+  assert.deepEqual(reloaded, { fromCache: true, members: expected }, 'the echo survives a reload');
+
+  an.goOnline();
+  await eventually('the operations are delivered', async () => {
+    assert.deepEqual(await ok(ap, () => window.client.pending()), []);
+  }, 60_000);
+  const server = await ok(ap, async (cid) => {
+    const [type, id] = cid.split(':');
+    const answer = await window.client.request('GET', `/v1/channels/${type}/${id}`);
+    return answer.members.map((m) => `${m.user_id}:${m.role}`).sort();
+  }, cid);
+  assert.deepEqual(server, expected, 'the server holds every operation');
+  await eventually('the state has the server\'s members', async () => {
+    assert.deepEqual(await ok(ap, members, cid), expected);
+  });
+  await an.context.close();
+});
+
 test('a channel operation the server refuses is undone: the state and the cache show the server\'s channel again', { timeout: 90_000 }, async (t) => {
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
   const suffix = randomUUID().slice(0, 8);
