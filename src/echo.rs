@@ -117,7 +117,12 @@ impl<W: Wire> ChannelChange<W> {
             ("POST", "/members" | "/members/remove") => ChannelChange::Members {
                 add: rest == "/members",
                 user_ids: body
-                    .map(|b| b.list_of("user_ids").iter().filter_map(W::as_string).collect())
+                    .map(|b| {
+                        b.list_of("user_ids")
+                            .iter()
+                            .filter_map(W::as_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             },
             ("POST", "/members/role") => ChannelChange::Role {
@@ -150,7 +155,13 @@ impl<W: Wire> ChannelChange<W> {
     /// The member events the change will bring (`member.added`, `member.updated`,
     /// `member.removed`), given the channel's members as they are now (`member`). The caller's
     /// own removal is left to the server (it forgets the channel on this device).
-    pub fn member_events(&self, cid: &str, me: &str, member: impl Fn(&str) -> Option<W>, now_iso: &str) -> Vec<W> {
+    pub fn member_events(
+        &self,
+        cid: &str,
+        me: &str,
+        member: impl Fn(&str) -> Option<W>,
+        now_iso: &str,
+    ) -> Vec<W> {
         let event = |kind: &str, user_id: &str, member: Option<W>| {
             let mut fields = vec![
                 ("type", W::string(kind)),
@@ -161,7 +172,10 @@ impl<W: Wire> ChannelChange<W> {
             W::object(fields)
         };
         match self {
-            ChannelChange::Members { add: true, user_ids } => user_ids
+            ChannelChange::Members {
+                add: true,
+                user_ids,
+            } => user_ids
                 .iter()
                 .filter(|u| member(u).is_none())
                 .map(|u| {
@@ -174,13 +188,22 @@ impl<W: Wire> ChannelChange<W> {
                     event("member.added", u, Some(added))
                 })
                 .collect(),
-            ChannelChange::Members { add: false, user_ids } => user_ids
+            ChannelChange::Members {
+                add: false,
+                user_ids,
+            } => user_ids
                 .iter()
                 .filter(|u| *u != me && member(u).is_some())
                 .map(|u| event("member.removed", u, None))
                 .collect(),
             ChannelChange::Role { user_id, role } => member(user_id)
-                .map(|m| event("member.updated", user_id, Some(m.with("role", Some(W::string(role))))))
+                .map(|m| {
+                    event(
+                        "member.updated",
+                        user_id,
+                        Some(m.with("role", Some(W::string(role)))),
+                    )
+                })
                 .into_iter()
                 .collect(),
             _ => Vec::new(),
@@ -287,28 +310,57 @@ mod tests {
             "bob" => Some(json!({"user_id": "bob", "role": "member", "user": {"id": "bob"}})),
             _ => None,
         };
-        let add = ChannelChange::of("POST", "/members", Some(&json!({"user_ids": ["bob", "carol"]}))).unwrap();
+        let add = ChannelChange::of(
+            "POST",
+            "/members",
+            Some(&json!({"user_ids": ["bob", "carol"]})),
+        )
+        .unwrap();
         assert_eq!(
             add.member_events("t:c", "me", members, T),
-            vec![json!({"type": "member.added", "cid": "t:c", "user_id": "carol",
-                "member": {"user_id": "carol", "role": "member", "joined_at": T, "unread_count": 0}})],
+            vec![
+                json!({"type": "member.added", "cid": "t:c", "user_id": "carol",
+                "member": {"user_id": "carol", "role": "member", "joined_at": T, "unread_count": 0}})
+            ],
             "only who is not a member yet"
         );
         assert!(add.channel(&json!({}), T).is_none() && add.membership(&json!({})).is_none());
-        let remove = ChannelChange::of("POST", "/members/remove", Some(&json!({"user_ids": ["me", "bob", "zed"]}))).unwrap();
+        let remove = ChannelChange::of(
+            "POST",
+            "/members/remove",
+            Some(&json!({"user_ids": ["me", "bob", "zed"]})),
+        )
+        .unwrap();
         assert_eq!(
             remove.member_events("t:c", "me", members, T),
             vec![json!({"type": "member.removed", "cid": "t:c", "user_id": "bob"})],
             "members only, and not the caller (the server's event forgets the channel)"
         );
-        let role = ChannelChange::of("POST", "/members/role", Some(&json!({"user_id": "bob", "role": "moderator"}))).unwrap();
+        let role = ChannelChange::of(
+            "POST",
+            "/members/role",
+            Some(&json!({"user_id": "bob", "role": "moderator"})),
+        )
+        .unwrap();
         assert_eq!(
             role.member_events("t:c", "me", members, T),
-            vec![json!({"type": "member.updated", "cid": "t:c", "user_id": "bob",
-                "member": {"user_id": "bob", "role": "moderator", "user": {"id": "bob"}}})]
+            vec![
+                json!({"type": "member.updated", "cid": "t:c", "user_id": "bob",
+                "member": {"user_id": "bob", "role": "moderator", "user": {"id": "bob"}}})
+            ]
         );
-        let unknown = ChannelChange::of("POST", "/members/role", Some(&json!({"user_id": "zed", "role": "admin"}))).unwrap();
+        let unknown = ChannelChange::of(
+            "POST",
+            "/members/role",
+            Some(&json!({"user_id": "zed", "role": "admin"})),
+        )
+        .unwrap();
         assert!(unknown.member_events("t:c", "me", members, T).is_empty());
-        assert!(ChannelChange::<Value>::of("POST", "/members/role", Some(&json!({"role": "admin"}))).is_none());
+        assert!(ChannelChange::<Value>::of(
+            "POST",
+            "/members/role",
+            Some(&json!({"role": "admin"}))
+        )
+        .is_none());
     }
 }

@@ -15,8 +15,8 @@ use super::offline::{self, now_iso};
 use super::shared::{channel_path, promise, Shared};
 use crate::cache;
 use crate::echo;
-use crate::platform::timer::now_ms;
 use crate::outbox::OutboxOp;
+use crate::platform::timer::now_ms;
 use crate::preflight;
 use crate::state::Wire;
 use crate::store::WriteBatch;
@@ -110,7 +110,10 @@ fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Write
 }
 
 /// The channel operation with a local echo that `op` (a call on the channel `cid`) is, if any.
-pub(crate) fn channel_change(cid: &str, op: &OutboxOp<JsValue>) -> Option<echo::ChannelChange<JsValue>> {
+pub(crate) fn channel_change(
+    cid: &str,
+    op: &OutboxOp<JsValue>,
+) -> Option<echo::ChannelChange<JsValue>> {
     let OutboxOp::Call { method, path, body } = op else {
         return None;
     };

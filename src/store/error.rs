@@ -31,7 +31,9 @@ pub enum StoreError {
 /// Whether `text` contains `part` (a plain byte scan: `str::contains` brings a substring
 /// search engine into the wasm for these two short checks).
 fn has(text: &str, part: &str) -> bool {
-    text.as_bytes().windows(part.len()).any(|w| w == part.as_bytes())
+    text.as_bytes()
+        .windows(part.len())
+        .any(|w| w == part.as_bytes())
 }
 
 impl StoreError {
@@ -134,10 +136,18 @@ mod tests {
     #[test]
     fn the_adapters_own_names_read_back_as_their_variants() {
         for e in [
-            StoreError::UpgradeBlocked { message: "wait".into() },
-            StoreError::ConnectionClosed { message: "closing".into() },
-            StoreError::QuotaExceeded { message: "full".into() },
-            StoreError::VersionTooNew { message: "5 > 4".into() },
+            StoreError::UpgradeBlocked {
+                message: "wait".into(),
+            },
+            StoreError::ConnectionClosed {
+                message: "closing".into(),
+            },
+            StoreError::QuotaExceeded {
+                message: "full".into(),
+            },
+            StoreError::VersionTooNew {
+                message: "5 > 4".into(),
+            },
         ] {
             let message = match &e {
                 StoreError::UpgradeBlocked { message }

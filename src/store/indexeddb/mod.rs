@@ -47,7 +47,15 @@ extern "C" {
     #[wasm_bindgen(method, js_name = memberChannels)]
     fn member_channels(this: &Idb, user_id: &str) -> Promise;
     #[wasm_bindgen(method)]
-    fn page(this: &Idb, index: &str, prefix: &str, after: f64, before: f64, limit: u32, newest: bool) -> Promise;
+    fn page(
+        this: &Idb,
+        index: &str,
+        prefix: &str,
+        after: f64,
+        before: f64,
+        limit: u32,
+        newest: bool,
+    ) -> Promise;
     #[wasm_bindgen(method, js_name = coldStart)]
     fn cold_start(this: &Idb, latest: u32) -> Promise;
     #[wasm_bindgen(method)]
@@ -94,7 +102,9 @@ fn encode(write: Write<JsValue>) -> Array {
         Write::PutUser(u) => op(&[put, s("users"), u]),
         Write::PutMessage(m) => op(&[put, s("messages"), m]),
         Write::DeleteMessage(id) => op(&[s("message"), s(&id)]),
-        Write::DeleteMessagesBefore { cid, seq } => op(&[s("before"), s(&cid), JsValue::from_f64(seq as f64)]),
+        Write::DeleteMessagesBefore { cid, seq } => {
+            op(&[s("before"), s(&cid), JsValue::from_f64(seq as f64)])
+        }
         Write::PutReaction(r) => op(&[s("reaction"), r]),
         Write::DeleteReaction {
             message_id,
@@ -123,7 +133,9 @@ pub struct IndexedDbStore {
 
 impl std::fmt::Debug for IndexedDbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexedDbStore").field("name", &self.name).finish()
+        f.debug_struct("IndexedDbStore")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -190,14 +202,24 @@ impl IndexedDbStore {
         Ok(cids.iter().filter_map(JsValue::as_string).collect())
     }
 
-    async fn get(&self, store: &str, key: JsValue, field: Option<&str>) -> Result<Option<JsValue>, StoreError> {
+    async fn get(
+        &self,
+        store: &str,
+        key: JsValue,
+        field: Option<&str>,
+    ) -> Result<Option<JsValue>, StoreError> {
         let value = call("get", self.db.get(store, &key, field)).await?;
         Ok((!value.is_undefined()).then_some(value))
     }
 
     /// Every record of `store`, or those whose key starts with `prefix`, without the extra key
     /// field `field`.
-    fn all(&self, store: &str, prefix: Option<&str>, field: Option<&str>) -> StoreFuture<'_, Vec<JsValue>> {
+    fn all(
+        &self,
+        store: &str,
+        prefix: Option<&str>,
+        field: Option<&str>,
+    ) -> StoreFuture<'_, Vec<JsValue>> {
         let promise = self.db.all(store, prefix, field);
         Box::pin(list("getAll", promise))
     }
@@ -215,7 +237,9 @@ impl IndexedDbStore {
             return Box::pin(async { Ok(Vec::new()) });
         }
         let before = before.map_or(f64::INFINITY, |b| b as f64);
-        let promise = self.db.page(index, prefix, after as f64, before, limit, newest);
+        let promise = self
+            .db
+            .page(index, prefix, after as f64, before, limit, newest);
         Box::pin(list("getAll", promise))
     }
 
@@ -256,9 +280,11 @@ impl IndexedDbStore {
     async fn outbox_entries(&self) -> Result<Vec<OutboxEntry<JsValue>>, StoreError> {
         let mut entries = Vec::new();
         for value in self.all("outbox", None, None).await? {
-            entries.push(OutboxEntry::from_wire(&value).ok_or_else(|| StoreError::Codec {
-                message: "an outbox entry that cannot be read".into(),
-            })?);
+            entries.push(
+                OutboxEntry::from_wire(&value).ok_or_else(|| StoreError::Codec {
+                    message: "an outbox entry that cannot be read".into(),
+                })?,
+            );
         }
         crate::outbox::sort_by_order(&mut entries);
         Ok(entries)
@@ -332,7 +358,11 @@ impl Store<JsValue> for IndexedDbStore {
         })
     }
 
-    fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<JsValue>>> {
+    fn cold_start(
+        &self,
+        latest: u32,
+        meta_key: fn(&str) -> String,
+    ) -> StoreFuture<'_, Vec<Cached<JsValue>>> {
         Box::pin(self.cold_start_tx(latest, meta_key))
     }
 
