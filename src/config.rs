@@ -72,9 +72,11 @@ impl ClientConfig {
 
     /// The websocket endpoint with another token (after a refresh).
     pub fn ws_url_with(&self, token: &str) -> String {
+        // `api_url` is validated to start with one of the two (no slicing: its panic path
+        // brings string formatting into the wasm).
         let base = match self.api_url.strip_prefix("https://") {
             Some(rest) => format!("wss://{rest}"),
-            None => format!("ws://{}", &self.api_url["http://".len()..]),
+            None => format!("ws://{}", self.api_url.strip_prefix("http://").unwrap_or_default()),
         };
         let mut url = format!(
             "{base}/v1/ws?api_key={}&token={}",
