@@ -355,7 +355,7 @@ impl Channel {
         let id = match body.str_of("id") {
             Some(id) => id,
             None => {
-                let id = uuid::Uuid::new_v4().to_string();
+                let id = super::shared::new_id();
                 let _ = Reflect::set(&body, &"id".into(), &id.as_str().into());
                 id
             }
@@ -497,7 +497,7 @@ impl Channel {
         let mut batch = WriteBatch::new();
         batch.put_read(read);
         let op = OutboxOp::MarkRead { message_id, seq };
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = super::shared::new_id();
         let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
             .await
             .map_err(to_js_error)?;
@@ -513,7 +513,7 @@ impl Channel {
             path: self.path("/unread"),
             body: Some(body),
         };
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = super::shared::new_id();
         let answer = super::mutations::change(&self.shared, &id, &self.cid, op, None).await?;
         Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED))
     }

@@ -14,14 +14,14 @@ use super::driver;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, Offline};
 use super::shared::{object, promise, Command, Shared};
-use crate::cache;
-use crate::store::WriteBatch;
 use crate::api::{Api, Method};
+use crate::cache;
 use crate::client::ClientCore;
 use crate::config::{ClientConfig, ClientOptions};
 use crate::error::SdkError;
 use crate::events::SubscriptionId;
 use crate::platform::http::FetchTransport;
+use crate::store::WriteBatch;
 
 use crate::platform::timer::{now_ms, Sleep};
 use crate::state::Wire;
@@ -191,7 +191,10 @@ impl ChatClient {
         // The socket's handshake runs while the store opens (a first visit creates the
         // database); the connection's first attempt takes this socket.
         let early = (config.token != "pending")
-            .then(|| gloo_net::websocket::futures::WebSocket::open(&config.ws_url_with(&config.token)).ok())
+            .then(|| {
+                gloo_net::websocket::futures::WebSocket::open(&config.ws_url_with(&config.token))
+                    .ok()
+            })
             .flatten();
         let offline = Offline::open(&config.api_key, &config.user_id, memory).await;
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
@@ -322,10 +325,8 @@ impl ChatClient {
                 let key = key.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     if let Ok(page) = this.query_server(body, false, Some(key)).await {
-                        let event = object(&[
-                            ("type", "channel_list.updated".into()),
-                            ("channels", page),
-                        ]);
+                        let event =
+                            object(&[("type", "channel_list.updated".into()), ("channels", page)]);
                         this.shared.emit(&event);
                     }
                 });
@@ -405,7 +406,7 @@ impl ChatClient {
             let sep = if path.contains('?') { '&' } else { '?' };
             path.push(sep);
             path.push_str("mutation_id=");
-            path.push_str(&uuid::Uuid::new_v4().to_string());
+            path.push_str(&super::shared::new_id());
         }
         let body = (!is_absent(&body)).then_some(body);
         self.shared

@@ -130,10 +130,6 @@ fn preflight_change(shared: &Shared, cid: &str) -> Result<(), JsValue> {
     }
 }
 
-fn mutation_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 #[wasm_bindgen]
 impl ChatClient {
     /// Where this client keeps its data: `indexeddb`, or `memory` when IndexedDB is
@@ -195,7 +191,7 @@ impl ChatClient {
             };
             preflight_change(&shared, &cid)?;
             let echo = echo::edited(&current, &changes, &now_iso());
-            let answer = change(&shared, &mutation_id(), &cid, op, Some(echo)).await?;
+            let answer = change(&shared, &super::shared::new_id(), &cid, op, Some(echo)).await?;
             Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
         }))
     }
@@ -230,7 +226,7 @@ impl ChatClient {
                     t.remove(&id);
                 }
             }
-            let answer = change(&shared, &mutation_id(), &cid, op, echo).await?;
+            let answer = change(&shared, &super::shared::new_id(), &cid, op, echo).await?;
             Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
         }))
     }
@@ -281,7 +277,7 @@ impl ChatClient {
             }
             let body = (!body.is_undefined() && !body.is_null()).then_some(body);
             let op = OutboxOp::Call { method, path, body };
-            change(&shared, &mutation_id(), &cid, op, None).await
+            change(&shared, &super::shared::new_id(), &cid, op, None).await
         }))
     }
 }
@@ -321,6 +317,6 @@ impl ChatClient {
             return offline::send_now(shared, op).await.map_err(to_js_error);
         };
         preflight_change(shared, &cid)?;
-        change(shared, &mutation_id(), &cid, op, echo).await
+        change(shared, &super::shared::new_id(), &cid, op, echo).await
     }
 }

@@ -531,7 +531,7 @@ pub(crate) async fn send_now(
     shared: &Rc<Shared>,
     op: OutboxOp<JsValue>,
 ) -> Result<JsValue, SdkError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = super::shared::new_id();
     let entry = OutboxEntry::new(&id, "", op);
     let (method, path, body) = request_of(&entry);
     shared.request(method, &path, body.as_ref()).await

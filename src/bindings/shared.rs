@@ -232,6 +232,16 @@ impl Shared {
     }
 }
 
+/// A new client-chosen id (uuid v4, hyphenated, lower case) for a message or a mutation.
+/// Encoded directly: `to_string()` would bring the formatting machinery into the wasm.
+pub(crate) fn new_id() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
+
 /// `/v1/channels/{type}/{id}{rest}` with both segments encoded.
 pub(crate) fn channel_path(channel_type: &str, id: &str, rest: &str) -> String {
     format!(
