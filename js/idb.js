@@ -257,18 +257,28 @@ export class Idb {
 
   /** A cold start in ONE transaction: every channel with its members, newest `latest`
    * messages (oldest first) and reads, as `[channel, members, messages, reads]`, and every
-   * meta record as `{key: value}`. Every request is issued before any answer is awaited. */
+   * meta record as `{key: value}`. Members, reads and meta are read whole (one request each,
+   * grouped here); messages with one request per channel, all issued before any answer. */
   async coldStart(latest) {
     const tx = await this.tx(['channels', MEMBERS, 'reads', MSG, 'meta']);
-    const store = (name) => tx.objectStore(name);
-    const index = store(MSG).index('by_seq');
-    const [channels, metas] = await Promise.all([done(store('channels').getAll()), done(store('meta').getAll())]);
-    const rows = channels.filter((c) => typeof c.cid == 'string').map((c) => Promise.all([
+    const all = (name) => done(tx.objectStore(name).getAll());
+    const index = tx.objectStore(MSG).index('by_seq');
+    const [channels, members, reads, metas] = await Promise.all(['channels', MEMBERS, 'reads', 'meta'].map(all));
+    const byCid = (records) => {
+      const map = new Map();
+      for (const r of records) {
+        if (!map.has(r.cid)) map.set(r.cid, []);
+        map.get(r.cid).push(r);
+      }
+      return map;
+    };
+    const [memberMap, readMap] = [byCid(members), byCid(reads)];
+    const rows = channels.filter((c) => typeof c.cid == 'string').map(async (c) => [
       c,
-      done(store(MEMBERS).getAll(prefixRange(c.cid))).then((m) => strip(m, 'cid')),
-      this.newest(index, seqRange(c.cid, 0, Infinity), latest),
-      done(store('reads').getAll(prefixRange(c.cid))),
-    ]));
+      strip(memberMap.get(c.cid) || [], 'cid'),
+      await this.newest(index, seqRange(c.cid, 0, Infinity), latest),
+      readMap.get(c.cid) || [],
+    ]);
     const meta = {};
     for (const m of metas) meta[m.key] = m.value;
     return [await Promise.all(rows), meta];
