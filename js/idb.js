@@ -257,7 +257,7 @@ export class Idb {
 
   /** A cold start in ONE transaction: every channel with its members, newest `latest`
    * messages (oldest first) and reads, as `[channel, members, messages, reads]`, and every
-   * meta record as `{key: value}`. Members, reads and meta are read whole (one request each,
+   * meta record as `[key, value]` (in key order). Members, reads and meta are read whole (one request each,
    * grouped here); messages with one request per channel, all issued before any answer. */
   async coldStart(latest) {
     const tx = await this.tx(['channels', MEMBERS, 'reads', MSG, 'meta']);
@@ -279,9 +279,7 @@ export class Idb {
       await this.newest(index, seqRange(c.cid, 0, Infinity), latest),
       readMap.get(c.cid) || [],
     ]);
-    const meta = {};
-    for (const m of metas) meta[m.key] = m.value;
-    return [await Promise.all(rows), meta];
+    return [await Promise.all(rows), metas.map((m) => [m.key, m.value])];
   }
 
   /** Applies a batch of writes (see `apply` and the Rust `Write`) in one transaction: all or

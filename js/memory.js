@@ -86,8 +86,7 @@ export class Memory {
   }
 
   async coldStart(latest) {
-    const meta = {};
-    for (const [, m] of this.rows('meta')) meta[m.key] = m.value;
+    const meta = this.rows('meta').map(([, m]) => [m.key, m.value]);
     const rows = [];
     for (const [, c] of this.rows('channels')) {
       if (typeof c.cid != 'string') continue;

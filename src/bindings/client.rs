@@ -301,7 +301,7 @@ impl ChatClient {
             .as_ref()
             .is_some_and(|k| self.shared.offline.fresh_queries.borrow().contains(k));
         if let (false, Some(key), false) = (next_given, key.as_ref(), online && fresh) {
-            let stored = self.shared.offline.store.meta(key).await.ok().flatten();
+            let stored = self.shared.offline.cached_list(key).await;
             let cids: Option<Vec<String>> = stored.map(|l| {
                 l.split('\n')
                     .filter(|c| !c.is_empty())

@@ -62,6 +62,8 @@ pub(crate) struct Offline {
     pub cached: RefCell<Vec<String>>,
     /// Channel queries the server answered this session: while online they go to the server.
     pub fresh_queries: RefCell<Vec<String>>,
+    /// The metadata records read at the cold start (cursors, cached channel lists).
+    restored_meta: RefCell<Vec<(String, String)>>,
 }
 
 fn storage_error(e: StoreError) -> SdkError {
@@ -110,7 +112,24 @@ impl Offline {
             failures: Cell::new(0),
             cached: RefCell::default(),
             fresh_queries: RefCell::default(),
+            restored_meta: RefCell::default(),
         }
+    }
+}
+
+impl Offline {
+    /// The channel list cached under the query key `key`: as the cold start read it while the
+    /// server has not answered that query in this session (no IndexedDB read queued behind the
+    /// first sync's writes), else from the store.
+    pub async fn cached_list(&self, key: &str) -> Option<String> {
+        let fresh = self.fresh_queries.borrow().iter().any(|k| k == key);
+        if !fresh {
+            let restored = self.restored_meta.borrow();
+            if let Some((_, list)) = restored.iter().find(|(k, _)| k == key) {
+                return Some(list.clone());
+            }
+        }
+        self.store.meta(key).await.ok().flatten()
     }
 }
 
@@ -125,22 +144,21 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
     let store = shared.offline.store.clone();
     let me = shared.config.user_id.clone();
     let mut had = false;
-    if let Some(seq) = cache::parse_cursor(store.meta(USER_CURSOR_KEY).await?) {
+    // Every channel and every cursor at once (one IndexedDB transaction).
+    let cold = store.cold_start(RESTORED_PAGE).await?;
+    let cursor = |key: &str| cache::parse_cursor(cold.meta(key).map(str::to_owned));
+    if let Some(seq) = cursor(USER_CURSOR_KEY) {
         shared.core.borrow_mut().restore_user(seq);
         had = true;
     }
     if let Some(user) = store.user(&me).await? {
         shared.core.borrow_mut().state.me = Some(user);
     }
-    // Every channel at once (one IndexedDB transaction, not four reads per channel).
-    for cached in store
-        .cold_start(RESTORED_PAGE, cache::channel_cursor_key)
-        .await?
-    {
-        let Some(cursor) = cache::parse_cursor(cached.meta) else {
+    for cached in cold.channels.iter().cloned() {
+        let Some(cid) = cached.channel.str_of("cid") else {
             continue;
         };
-        let Some(cid) = cached.channel.str_of("cid") else {
+        let Some(cursor) = cursor(&cache::channel_cursor_key(&cid)) else {
             continue;
         };
         let reads = cached.reads;
@@ -162,7 +180,7 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
         shared.offline.cached.borrow_mut().push(cid);
         had = true;
     }
-    if let Some(list) = store.meta(LIST_KEY).await? {
+    if let Some(list) = cold.meta(LIST_KEY) {
         let cids = list.split('\n').filter(|c| !c.is_empty());
         shared
             .core
@@ -170,6 +188,9 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
             .state
             .set_list(cids.map(str::to_owned).collect());
     }
+    // Cached channel lists answer their first query of the session from here (see
+    // `Offline::cached_list`).
+    *shared.offline.restored_meta.borrow_mut() = cold.meta;
     let _guard = shared.offline.lock.lock().await;
     let outbox = Outbox::new(&*store);
     outbox.recover().await?;

@@ -99,9 +99,7 @@ impl<W: Wire> WriteBatch<W> {
                 Write::PutMember { member, .. } => (!member.has_str("user_id"), "member"),
                 Write::PutUser(u) => (!u.has_str("id"), "user"),
                 Write::PutReaction(r) => (
-                    !r.has_str("message_id")
-                        || !r.has_str("user_id")
-                        || !r.has_str("type"),
+                    !r.has_str("message_id") || !r.has_str("user_id") || !r.has_str("type"),
                     "reaction",
                 ),
                 Write::PutDraft(d) => (!d.has_str("cid"), "draft"),
@@ -110,7 +108,9 @@ impl<W: Wire> WriteBatch<W> {
             };
             if bad {
                 return Err(StoreError::Codec {
-                    message: format!("a {what} without its key fields or with a sequence above 2^53 - 1"),
+                    message: format!(
+                        "a {what} without its key fields or with a sequence above 2^53 - 1"
+                    ),
                 });
             }
         }

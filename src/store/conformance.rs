@@ -586,7 +586,10 @@ pub async fn atomic_echo_and_enqueue<W: TestWire>(store: &dyn Store<W>) {
     assert_eq!(store.reactions("m-0").await.unwrap().len(), 1);
     let outbox = store.outbox().await.unwrap();
     assert_eq!(outbox.len(), 2);
-    assert_eq!(entry_json(&outbox[0]), entry_json(&send_entry::<W>(CID, "m-1", 1)));
+    assert_eq!(
+        entry_json(&outbox[0]),
+        entry_json(&send_entry::<W>(CID, "m-1", 1))
+    );
 }
 
 pub async fn invalid_batch_writes_nothing<W: TestWire>(store: &dyn Store<W>) {
@@ -693,17 +696,31 @@ pub async fn delete_messages_before<W: TestWire>(store: &dyn Store<W>) {
         vec![3, 6, 7, 8, 9, 10, 12]
     );
     assert!(store.message("local-1").await.unwrap().is_some());
-    assert!(store.message(&id(&message(CID, 2))).await.unwrap().is_none());
+    assert!(store
+        .message(&id(&message(CID, 2)))
+        .await
+        .unwrap()
+        .is_none());
     assert!(store
         .reactions(&id(&message(CID, 2)))
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(store.reactions(&id(&message(CID, 8))).await.unwrap().len(), 1);
-    assert_eq!(seqs(&store.thread(&parent, Page::All).await.unwrap()), vec![12]);
+    assert_eq!(
+        store.reactions(&id(&message(CID, 8))).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        seqs(&store.thread(&parent, Page::All).await.unwrap()),
+        vec![12]
+    );
     assert_eq!(store.messages(OTHER, Page::All).await.unwrap().len(), 5);
     assert_eq!(
-        store.reactions(&id(&message(OTHER, 2))).await.unwrap().len(),
+        store
+            .reactions(&id(&message(OTHER, 2)))
+            .await
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(store.outbox().await.unwrap().len(), 2);
@@ -731,7 +748,11 @@ pub async fn delete_messages_before<W: TestWire>(store: &dyn Store<W>) {
         vec![3, 7, 21]
     );
     assert!(store.message("local-1").await.unwrap().is_some());
-    assert!(store.reactions(&id(&message(CID, 8))).await.unwrap().is_empty());
+    assert!(store
+        .reactions(&id(&message(CID, 8)))
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(store.messages(OTHER, Page::All).await.unwrap().len(), 5);
     // Nothing below the first sequence number: a no-op.
     batch.delete_messages_before(OTHER, 1);
@@ -786,19 +807,34 @@ pub async fn records_round_trip<W: TestWire>(store: &dyn Store<W>) {
     assert_eq!(
         reads
             .iter()
-            .map(|r| (r.str_of("user_id").unwrap(), r.u64_of("last_read_seq").unwrap()))
+            .map(|r| (
+                r.str_of("user_id").unwrap(),
+                r.u64_of("last_read_seq").unwrap()
+            ))
             .collect::<Vec<_>>(),
         vec![("alice".to_owned(), 4), ("bob".to_owned(), 2)]
     );
     let text = |d: Option<W>| d.and_then(|d| d.str_of("text"));
-    assert_eq!(text(store.draft(CID, None).await.unwrap()).as_deref(), Some("hi"));
+    assert_eq!(
+        text(store.draft(CID, None).await.unwrap()).as_deref(),
+        Some("hi")
+    );
     assert_eq!(
         text(store.draft(CID, Some("p")).await.unwrap()).as_deref(),
         Some("in thread")
     );
     assert!(store.draft(OTHER, None).await.unwrap().is_none());
-    let all: Vec<Value> = store.drafts().await.unwrap().iter().map(|d| d.to_json()).collect();
-    assert_eq!(all, vec![draft(CID, None, "hi"), draft(CID, Some("p"), "in thread")]);
+    let all: Vec<Value> = store
+        .drafts()
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.to_json())
+        .collect();
+    assert_eq!(
+        all,
+        vec![draft(CID, None, "hi"), draft(CID, Some("p"), "in thread")]
+    );
     assert_eq!(
         store.meta("cursor:user").await.unwrap().as_deref(),
         Some("42")
@@ -864,7 +900,12 @@ pub async fn records_read_back_as_written<W: TestWire>(store: &dyn Store<W>) {
     );
     for m in [&confirmed, &reply, &local] {
         assert_eq!(
-            store.message(&id(m)).await.unwrap().map(|r| r.to_json()).as_ref(),
+            store
+                .message(&id(m))
+                .await
+                .unwrap()
+                .map(|r| r.to_json())
+                .as_ref(),
             Some(m)
         );
     }
@@ -877,14 +918,22 @@ pub async fn records_read_back_as_written<W: TestWire>(store: &dyn Store<W>) {
         vec![reply.clone()]
     );
     assert_eq!(
-        json_of(&store.messages(CID, Page::After { seq: 3, limit: 5 }).await.unwrap()),
+        json_of(
+            &store
+                .messages(CID, Page::After { seq: 3, limit: 5 })
+                .await
+                .unwrap()
+        ),
         vec![reply.clone()]
     );
     assert_eq!(
         json_of(&store.thread(&id(&confirmed), Page::All).await.unwrap()),
         vec![reply.clone()]
     );
-    assert_eq!(json_of(&store.members(CID).await.unwrap()), members.to_vec());
+    assert_eq!(
+        json_of(&store.members(CID).await.unwrap()),
+        members.to_vec()
+    );
     assert_eq!(
         json_of(&store.reactions(&id(&confirmed)).await.unwrap()),
         reactions.to_vec()
@@ -979,9 +1028,10 @@ fn cursor_key(cid: &str) -> String {
 }
 
 /// [`Store::cold_start`] answers, for every channel, what the single calls answer: members,
-/// reads, the newest confirmed messages (no local echo) and the meta value under its key.
+/// reads and the newest confirmed messages (no local echo); and every metadata record.
 pub async fn cold_start_reads_what_the_calls_read<W: TestWire>(store: &dyn Store<W>) {
-    assert!(store.cold_start(3, cursor_key).await.unwrap().is_empty());
+    let empty = store.cold_start(3).await.unwrap();
+    assert!(empty.channels.is_empty() && empty.meta.is_empty());
     let mut batch = WriteBatch::new();
     batch
         .put_channel(w(channel(OTHER)))
@@ -992,34 +1042,61 @@ pub async fn cold_start_reads_what_the_calls_read<W: TestWire>(store: &dyn Store
         .put_member(CID, w(member("bob")))
         .put_member(CID, w(member("alice")))
         .put_member(OTHER, w(member("carol")))
+        .put_member("messaging:no-channel-record", w(member("dan")))
         .put_read(w(read_state(CID, "alice", 4)))
-        .put_meta(&cursor_key(CID), "7")
-        .put_meta("query:x", "ignored");
+        .put_meta("query:x", "a\nb")
+        .put_meta(&cursor_key(CID), "7");
     write(store, &mut batch).await;
 
     let json = |v: &[W]| v.iter().map(|r| r.to_json()).collect::<Vec<_>>();
-    let all = store.cold_start(3, cursor_key).await.unwrap();
-    let cids: Vec<_> = all.iter().map(|c| c.channel.str_of("cid").unwrap()).collect();
+    let cold = store.cold_start(3).await.unwrap();
+    let all = &cold.channels;
+    let cids: Vec<_> = all
+        .iter()
+        .map(|c| c.channel.str_of("cid").unwrap())
+        .collect();
     assert_eq!(cids, vec![CID.to_owned(), OTHER.to_owned()]);
-    for c in &all {
+    for c in all {
         let cid = c.channel.str_of("cid").unwrap();
         assert_eq!(c.channel.to_json(), channel(&cid));
-        assert_eq!(json(&c.members), json(&store.members(&cid).await.unwrap()), "{cid} members");
-        assert_eq!(json(&c.reads), json(&store.reads(&cid).await.unwrap()), "{cid} reads");
+        assert_eq!(
+            json(&c.members),
+            json(&store.members(&cid).await.unwrap()),
+            "{cid} members"
+        );
+        assert_eq!(
+            json(&c.reads),
+            json(&store.reads(&cid).await.unwrap()),
+            "{cid} reads"
+        );
         assert_eq!(
             json(&c.messages),
             json(&store.messages(&cid, Page::Latest(3)).await.unwrap()),
             "{cid} messages"
         );
-        assert_eq!(c.meta, store.meta(&cursor_key(&cid)).await.unwrap(), "{cid} meta");
     }
     assert_eq!(seqs_of(&all[0].messages), vec![3, 4, 5]);
-    assert_eq!(all[0].meta.as_deref(), Some("7"));
     assert_eq!(all[0].members.len(), 2);
-    assert_eq!(all[1].meta, None);
     assert_eq!(seqs_of(&all[1].messages), vec![1, 2]);
+    // Every metadata record, in key order, as `meta` reads each.
+    assert_eq!(
+        cold.meta,
+        vec![
+            (cursor_key(CID), "7".to_owned()),
+            ("query:x".to_owned(), "a\nb".to_owned()),
+        ]
+    );
+    assert_eq!(cold.meta(&cursor_key(CID)), Some("7"));
+    assert_eq!(cold.meta(&cursor_key(OTHER)), None);
+    assert_eq!(
+        store.meta("query:x").await.unwrap().as_deref(),
+        cold.meta("query:x")
+    );
 }
 
 fn seqs_of<W: Wire>(messages: &[W]) -> Vec<u64> {
-    messages.iter().map(|m| m.u64_of("channel_seq").unwrap_or(0)).collect()
+    messages
+        .iter()
+        .map(|m| m.u64_of("channel_seq").unwrap_or(0))
+        .collect()
 }

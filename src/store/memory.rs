@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use super::records::{draft_key, reaction_key, seq_of};
-use super::{page_of, Cached, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
+use super::{page_of, ColdStart, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
 use crate::vecmap::VecMap;
 
@@ -141,7 +141,8 @@ impl<W: Wire> Tables<W> {
                 self.channels.remove(&cid);
             }
             Write::PutMember { cid, member } => {
-                self.members.insert((cid, str_of(&member, "user_id")), member);
+                self.members
+                    .insert((cid, str_of(&member, "user_id")), member);
             }
             Write::DeleteMember { cid, user_id } => {
                 self.members.remove(&(cid, user_id));
@@ -307,8 +308,9 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
         ready(self.read(|t| t.meta.get(key).cloned()))
     }
 
-    fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<W>>> {
-        super::cold_start_by_calls(self, latest, meta_key)
+    fn cold_start(&self, latest: u32) -> StoreFuture<'_, ColdStart<W>> {
+        let meta = self.read(|t| t.meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+        super::cold_start_by_calls(self, latest, meta)
     }
 
     fn evict_messages(&self, cid: &str, keep_latest: u32) -> StoreFuture<'_, u32> {

@@ -59,10 +59,27 @@ pub enum Page {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cached<W> {
     pub channel: W,
-    pub meta: Option<String>,
     pub members: Vec<W>,
     pub messages: Vec<W>,
     pub reads: Vec<W>,
+}
+
+/// What [`Store::cold_start`] reads: every channel, and every metadata record (cursors, cached
+/// channel lists), ordered by key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColdStart<W> {
+    pub channels: Vec<Cached<W>>,
+    pub meta: Vec<(String, String)>,
+}
+
+impl<W> ColdStart<W> {
+    /// The metadata value under `key`, as [`Store::meta`] would read it.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The device's copy of one user's chat data. One store holds one app + user; see
@@ -102,10 +119,9 @@ pub trait Store<W: Wire> {
     fn meta(&self, key: &str) -> StoreFuture<'_, Option<String>>;
 
     /// Every stored channel (ordered by cid) with what a cold start shows of it: its members,
-    /// read states, newest `latest` confirmed messages (oldest first) and the metadata value
-    /// under `meta_key(cid)` (its stream cursor). Memory reads it call by call
-    /// ([`cold_start_by_calls`]); IndexedDB in one transaction.
-    fn cold_start(&self, latest: u32, meta_key: fn(&str) -> String) -> StoreFuture<'_, Vec<Cached<W>>>;
+    /// read states and newest `latest` confirmed messages (oldest first); and every metadata
+    /// record. IndexedDB reads it in one transaction.
+    fn cold_start(&self, latest: u32) -> StoreFuture<'_, ColdStart<W>>;
 
     /// Drops the confirmed messages of `cid` older than the newest `keep_latest`, except those
     /// an outbox entry refers to; never touches outbox entries or local echoes. Returns how many
@@ -115,27 +131,26 @@ pub trait Store<W: Wire> {
     fn clear(&self) -> StoreFuture<'_, ()>;
 }
 
-/// [`Store::cold_start`] read call by call.
+/// The channels of [`Store::cold_start`] read call by call (`meta`: every metadata record).
 pub fn cold_start_by_calls<'a, W: Wire + 'a>(
     store: &'a dyn Store<W>,
     latest: u32,
-    meta_key: fn(&str) -> String,
-) -> StoreFuture<'a, Vec<Cached<W>>> {
+    meta: Vec<(String, String)>,
+) -> StoreFuture<'a, ColdStart<W>> {
     Box::pin(async move {
-        let mut out = Vec::new();
+        let mut channels = Vec::new();
         for channel in store.channels().await? {
             let Some(cid) = channel.str_of("cid") else {
                 continue;
             };
-            out.push(Cached {
-                meta: store.meta(&meta_key(&cid)).await?,
+            channels.push(Cached {
                 members: store.members(&cid).await?,
                 messages: store.messages(&cid, Page::Latest(latest)).await?,
                 reads: store.reads(&cid).await?,
                 channel,
             });
         }
-        Ok(out)
+        Ok(ColdStart { channels, meta })
     })
 }
 

@@ -19,7 +19,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use self::errors::from_js;
-use super::{Cached, OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch};
+use super::{
+    Cached, ColdStart, OutboxEntry, Page, Store, StoreError, StoreFuture, Write, WriteBatch,
+};
 use crate::state::Wire;
 
 /// The schema version this code writes: `js/idb.js` has one migration step per version (the
@@ -244,31 +246,33 @@ impl IndexedDbStore {
     }
 
     /// [`Store::cold_start`] in one transaction (one JS call).
-    async fn cold_start_tx(
-        &self,
-        latest: u32,
-        meta_key: fn(&str) -> String,
-    ) -> Result<Vec<Cached<JsValue>>, StoreError> {
+    async fn cold_start_tx(&self, latest: u32) -> Result<ColdStart<JsValue>, StoreError> {
         let answer = call("cold start", self.db.cold_start(latest)).await?;
-        // [[channel, members, messages, reads] per channel, {meta key: value}]
+        // [[[channel, members, messages, reads] per channel], [[key, value] per meta record]]
         let mut parts = answer.items().into_iter();
         let rows = parts.next().unwrap_or_default().items();
-        let meta = parts.next().unwrap_or_default();
-        let mut out = Vec::with_capacity(rows.len());
+        let mut channels = Vec::with_capacity(rows.len());
         for row in rows {
             let mut parts = row.items().into_iter();
             let mut next = || parts.next().unwrap_or_default();
-            let channel = next();
-            let cid = channel.str_of("cid").unwrap_or_default();
-            out.push(Cached {
-                meta: meta.str_of(&meta_key(&cid)),
-                channel,
+            channels.push(Cached {
+                channel: next(),
                 members: next().items(),
                 messages: next().items(),
                 reads: next().items(),
             });
         }
-        Ok(out)
+        let meta = parts
+            .next()
+            .unwrap_or_default()
+            .items()
+            .iter()
+            .filter_map(|pair| {
+                let mut kv = pair.items().into_iter().map(|v| v.as_string());
+                Some((kv.next()??, kv.next()??))
+            })
+            .collect();
+        Ok(ColdStart { channels, meta })
     }
 
     async fn write_batch(&self, batch: WriteBatch<JsValue>) -> Result<(), StoreError> {
@@ -358,12 +362,8 @@ impl Store<JsValue> for IndexedDbStore {
         })
     }
 
-    fn cold_start(
-        &self,
-        latest: u32,
-        meta_key: fn(&str) -> String,
-    ) -> StoreFuture<'_, Vec<Cached<JsValue>>> {
-        Box::pin(self.cold_start_tx(latest, meta_key))
+    fn cold_start(&self, latest: u32) -> StoreFuture<'_, ColdStart<JsValue>> {
+        Box::pin(self.cold_start_tx(latest))
     }
 
     fn clear(&self) -> StoreFuture<'_, ()> {
