@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench: IndexedDB store write/read times (our IndexedDbStore vs Dexie 4) in headless Chromium
+# bench: IndexedDB store write/read times (our BrowserStore vs Dexie 4) in headless Chromium
 #
 # Usage: bench/run store [--no-build]
 #   --no-build   reuse bench/.work/store/pkg instead of building the wasm again

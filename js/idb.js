@@ -1,4 +1,4 @@
-// The IndexedDB side of the Rust `IndexedDbStore` (src/store/indexeddb.rs): the schema and its
+// The IndexedDB side of the Rust `BrowserStore` (src/store/browser/mod.rs): the schema and its
 // migrations, transactions and requests. The Rust store says WHAT to read or write (one batch =
 // one transaction); this file only talks to the browser, in JS because every IndexedDB call
 // made from wasm costs far more code than the call itself (bench/run size).

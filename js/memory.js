@@ -1,4 +1,4 @@
-// The store's records in JS memory, for this page only: what the Rust `IndexedDbStore` uses
+// The store's records in JS memory, for this page only: what the Rust `BrowserStore` uses
 // with `persistence: 'memory'` and where IndexedDB cannot be opened. Same methods and results
 // as `Idb` in js/idb.js (the Rust store conformance suite runs on both): key paths, index
 // order, copies in and out (structured clone, as IndexedDB does), one batch all or nothing.

@@ -11,8 +11,8 @@
 use chat_sdk::outbox::{OutboxOp, OutboxState};
 use chat_sdk::state::Wire;
 use chat_sdk::store::conformance::{draft, member, message, reaction, with, TestWire};
-use chat_sdk::store::indexeddb::SCHEMA_VERSION;
-use chat_sdk::store::indexeddb::IndexedDbStore;
+use chat_sdk::store::browser::SCHEMA_VERSION;
+use chat_sdk::store::browser::BrowserStore;
 use chat_sdk::store::{Page, Store, StoreError, WriteBatch};
 use js_sys::Reflect;
 use serde_json::{json, Value};
@@ -34,7 +34,7 @@ mod conformance {
     use super::*;
 
     chat_sdk::store_conformance_tests!(wasm, {
-        IndexedDbStore::open(&fresh_name())
+        BrowserStore::open(&fresh_name())
             .await
             .expect("open a fresh database")
     });
@@ -52,7 +52,7 @@ mod memory_conformance {
 mod js_memory_conformance {
     use super::*;
 
-    chat_sdk::store_conformance_tests!(wasm, IndexedDbStore::memory());
+    chat_sdk::store_conformance_tests!(wasm, BrowserStore::memory());
 }
 
 /// The paging tests again, reading newest-first pages with a cursor (what browsers without
@@ -61,8 +61,8 @@ mod cursor_pages {
     use super::*;
     use chat_sdk::store::conformance as c;
 
-    async fn store() -> IndexedDbStore {
-        let store = IndexedDbStore::open(&fresh_name()).await.unwrap();
+    async fn store() -> BrowserStore {
+        let store = BrowserStore::open(&fresh_name()).await.unwrap();
         store.use_cursor_pages();
         store
     }
@@ -123,16 +123,16 @@ fn seqs(messages: &[JsValue]) -> Vec<u64> {
 #[wasm_bindgen_test]
 async fn an_open_says_whether_it_created_the_database() {
     let name = fresh_name();
-    let first = IndexedDbStore::open(&name).await.unwrap();
+    let first = BrowserStore::open(&name).await.unwrap();
     assert!(first.created(), "a first open creates the database");
     first.close();
-    let again = IndexedDbStore::open(&name).await.unwrap();
+    let again = BrowserStore::open(&name).await.unwrap();
     assert!(!again.created(), "an existing database is not new");
     again.close();
     // Upgraded from an older version: not new either (it may hold data to read back).
     let name = fresh_name();
-    IndexedDbStore::open_at_version(&name, 1).await.unwrap().close();
-    let upgraded = IndexedDbStore::open(&name).await.unwrap();
+    BrowserStore::open_at_version(&name, 1).await.unwrap().close();
+    let upgraded = BrowserStore::open(&name).await.unwrap();
     assert!(!upgraded.created());
     upgraded.close();
 }
@@ -140,7 +140,7 @@ async fn an_open_says_whether_it_created_the_database() {
 #[wasm_bindgen_test]
 async fn v1_database_with_data_opens_through_the_current_version() {
     let name = fresh_name();
-    let old = IndexedDbStore::open_at_version(&name, 1).await.unwrap();
+    let old = BrowserStore::open_at_version(&name, 1).await.unwrap();
     let mut batch = WriteBatch::new();
     batch
         .put_messages((1..=30).map(|s| js(message("messaging:a", s))))
@@ -151,7 +151,7 @@ async fn v1_database_with_data_opens_through_the_current_version() {
     old.close();
 
     assert_eq!(SCHEMA_VERSION, 4);
-    let new = IndexedDbStore::open(&name).await.unwrap();
+    let new = BrowserStore::open(&name).await.unwrap();
     let latest = new.messages("messaging:a", Page::Latest(5)).await.unwrap();
     assert_eq!(seqs(&latest), vec![26, 27, 28, 29, 30]);
     assert_eq!(latest[4].to_json(), message("messaging:a", 30));
@@ -166,7 +166,7 @@ async fn v1_database_with_data_opens_through_the_current_version() {
         vec!["messaging:b".to_owned()]
     );
     new.close();
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }
 
 /// Records exactly as the version-2 code stored them (serde's encoding of the typed structs,
@@ -174,7 +174,7 @@ async fn v1_database_with_data_opens_through_the_current_version() {
 #[wasm_bindgen_test]
 async fn v2_records_are_read_through_the_current_version() {
     let name = fresh_name();
-    IndexedDbStore::open_at_version(&name, 2)
+    BrowserStore::open_at_version(&name, 2)
         .await
         .unwrap()
         .close();
@@ -242,7 +242,7 @@ async fn v2_records_are_read_through_the_current_version() {
     raw_put(&db, "meta", &[json!({"key": "cursor:user", "value": "42"})]).await;
     db.close();
 
-    let store = IndexedDbStore::open(&name).await.unwrap();
+    let store = BrowserStore::open(&name).await.unwrap();
     assert_eq!(
         store.message(&m1_id).await.unwrap().map(|m| m.to_json()),
         Some(m1.clone())
@@ -366,7 +366,7 @@ async fn v2_records_are_read_through_the_current_version() {
     );
     assert!(store.message("local-1").await.unwrap().is_some());
     store.close();
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }
 
 /// A database as the first wire-object code (schema version 3) wrote it: messages still with
@@ -374,7 +374,7 @@ async fn v2_records_are_read_through_the_current_version() {
 #[wasm_bindgen_test]
 async fn v3_records_are_read_through_the_current_version() {
     let name = fresh_name();
-    IndexedDbStore::open_at_version(&name, 3)
+    BrowserStore::open_at_version(&name, 3)
         .await
         .unwrap()
         .close();
@@ -389,7 +389,7 @@ async fn v3_records_are_read_through_the_current_version() {
     raw_put(&db, "reactions", &[with(liked.clone(), "kind", "like")]).await;
     db.close();
 
-    let store = IndexedDbStore::open(&name).await.unwrap();
+    let store = BrowserStore::open(&name).await.unwrap();
     let latest = store.messages(cid, Page::Latest(2)).await.unwrap();
     assert_eq!(seqs(&latest), vec![19, 20]);
     assert_eq!(latest[1].to_json(), message(cid, 20));
@@ -407,23 +407,23 @@ async fn v3_records_are_read_through_the_current_version() {
         liked
     );
     store.close();
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }
 
 #[wasm_bindgen_test]
 async fn upgrade_blocked_by_an_old_connection_is_reported() {
     let name = fresh_name();
-    IndexedDbStore::open_at_version(&name, 1)
+    BrowserStore::open_at_version(&name, 1)
         .await
         .unwrap()
         .close();
     // A connection that, unlike the store's own, does not close when asked to.
     let stubborn = raw_open(&name, 1).await;
-    let err = IndexedDbStore::open(&name).await.unwrap_err();
+    let err = BrowserStore::open(&name).await.unwrap_err();
     assert!(matches!(err, StoreError::UpgradeBlocked { .. }), "{err}");
     stubborn.close();
     // Once it is gone, the upgrade goes through (and runs every step).
-    let store = IndexedDbStore::open(&name).await.unwrap();
+    let store = BrowserStore::open(&name).await.unwrap();
     let mut batch = WriteBatch::new();
     batch.put_member("messaging:a", js(member("alice")));
     store.write(batch).await.unwrap();
@@ -432,19 +432,19 @@ async fn upgrade_blocked_by_an_old_connection_is_reported() {
         vec!["messaging:a".to_owned()]
     );
     store.close();
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }
 
 #[wasm_bindgen_test]
 async fn a_closed_connection_is_reopened_on_the_next_call() {
     let name = fresh_name();
-    let store = IndexedDbStore::open(&name).await.unwrap();
+    let store = BrowserStore::open(&name).await.unwrap();
     let mut batch = WriteBatch::new();
     batch.put_message(js(message("messaging:a", 1)));
     store.write(batch.clone()).await.unwrap();
 
     // Another tab deletes the database: our connection closes itself to let it.
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
     let err = store.write(batch.clone()).await.unwrap_err();
     assert!(matches!(err, StoreError::ConnectionClosed { .. }), "{err}");
     assert!(
@@ -464,16 +464,16 @@ async fn a_closed_connection_is_reopened_on_the_next_call() {
         1
     );
     store.close();
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }
 
 #[wasm_bindgen_test]
 async fn a_newer_database_is_a_version_error() {
     let name = fresh_name();
     raw_open(&name, SCHEMA_VERSION + 5).await.close();
-    let err = IndexedDbStore::open(&name).await.unwrap_err();
+    let err = BrowserStore::open(&name).await.unwrap_err();
     assert!(matches!(err, StoreError::VersionTooNew { .. }), "{err}");
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -481,7 +481,7 @@ async fn drafts_reactions_and_members_written_now_keep_their_shape_on_disk() {
     // What a later version (or another tab running older code) finds on disk: the wire
     // object plus only the documented key fields.
     let name = fresh_name();
-    let store = IndexedDbStore::open(&name).await.unwrap();
+    let store = BrowserStore::open(&name).await.unwrap();
     let mut batch = WriteBatch::new();
     batch
         .put_draft(js(draft("messaging:a", Some("p"), "x")))
@@ -502,5 +502,5 @@ async fn drafts_reactions_and_members_written_now_keep_their_shape_on_disk() {
         json!([with(reaction("m", "alice", "like"), "kind", "like")])
     );
     db.close();
-    IndexedDbStore::delete(&name).await.unwrap();
+    BrowserStore::delete(&name).await.unwrap();
 }

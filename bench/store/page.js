@@ -1,4 +1,4 @@
-// The store benchmark page: our IndexedDbStore (through the `bench` build of the wasm) and
+// The store benchmark page: our BrowserStore (through the `bench` build of the wasm) and
 // Dexie 4 on the same data in the same browser, alternating so that machine load hits both.
 // Sets window.__result to the medians.
 import init, { storeWrite, storeLatest50, storeReadAll, storeDelete } from './pkg/chat_sdk.js';

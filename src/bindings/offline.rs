@@ -24,7 +24,7 @@ use crate::error::SdkError;
 use crate::outbox::{Failure, FoldOutcome, Outbox, OutboxEntry, OutboxOp, OutboxState};
 use crate::platform::timer::{now_ms, Sleep};
 use crate::state::Wire;
-use crate::store::indexeddb::IndexedDbStore;
+use crate::store::browser::BrowserStore;
 use crate::store::{database_name, Page, Store, StoreError, WriteBatch};
 
 type Waiter = oneshot::Sender<Result<JsValue, SdkError>>;
@@ -82,9 +82,9 @@ impl Offline {
     pub async fn open(api_key: &str, user_id: &str, memory: bool) -> Offline {
         let name = database_name(api_key, user_id);
         let (store, kind, empty): (Rc<dyn Store<JsValue>>, _, _) = if memory {
-            (Rc::new(IndexedDbStore::memory()), "memory", true)
+            (Rc::new(BrowserStore::memory()), "memory", true)
         } else {
-            match IndexedDbStore::open(&name).await {
+            match BrowserStore::open(&name).await {
                 Ok(s) => {
                     let created = s.created();
                     (Rc::new(s), "indexeddb", created)
@@ -94,7 +94,7 @@ impl Offline {
                         "chat-sdk: IndexedDB unavailable, keeping data in memory:",
                         &e,
                     );
-                    (Rc::new(IndexedDbStore::memory()), "memory", true)
+                    (Rc::new(BrowserStore::memory()), "memory", true)
                 }
             }
         };
@@ -779,7 +779,7 @@ pub(crate) async fn entries(shared: &Rc<Shared>) -> Result<JsValue, SdkError> {
 pub(crate) async fn clear(shared: &Rc<Shared>) -> Result<(), SdkError> {
     shared.offline.store.clear().await.map_err(storage_error)?;
     if shared.offline.kind == "indexeddb" {
-        IndexedDbStore::delete(&shared.offline.name)
+        BrowserStore::delete(&shared.offline.name)
             .await
             .map_err(storage_error)?;
     }

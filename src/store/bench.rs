@@ -7,7 +7,7 @@
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::indexeddb::IndexedDbStore;
+use super::browser::BrowserStore;
 use super::{Page, Store, WriteBatch};
 use crate::state::Wire;
 
@@ -62,8 +62,8 @@ fn err(e: impl std::fmt::Display) -> JsValue {
 /// each). Returns the milliseconds the writes took.
 #[wasm_bindgen(js_name = storeWrite)]
 pub async fn store_write(db: String, total: u32, page: u32) -> Result<f64, JsValue> {
-    IndexedDbStore::delete(&db).await.map_err(err)?;
-    let store = IndexedDbStore::open(&db).await.map_err(err)?;
+    BrowserStore::delete(&db).await.map_err(err)?;
+    let store = BrowserStore::open(&db).await.map_err(err)?;
     let pages: Vec<Vec<JsValue>> = (0..total)
         .step_by(page as usize)
         .map(|start| {
@@ -88,7 +88,7 @@ pub async fn store_write(db: String, total: u32, page: u32) -> Result<f64, JsVal
 #[wasm_bindgen(js_name = storeLatest50)]
 pub async fn store_latest50(db: String) -> Result<JsValue, JsValue> {
     let t0 = now();
-    let store = IndexedDbStore::open(&db).await.map_err(err)?;
+    let store = BrowserStore::open(&db).await.map_err(err)?;
     let t1 = now();
     let n = store
         .messages(CID, Page::Latest(50))
@@ -109,7 +109,7 @@ pub async fn store_latest50(db: String) -> Result<JsValue, JsValue> {
 /// Reads every message of the channel on an open connection; returns milliseconds.
 #[wasm_bindgen(js_name = storeReadAll)]
 pub async fn store_read_all(db: String, total: u32) -> Result<f64, JsValue> {
-    let store = IndexedDbStore::open(&db).await.map_err(err)?;
+    let store = BrowserStore::open(&db).await.map_err(err)?;
     let t0 = now();
     let n = store.messages(CID, Page::All).await.map_err(err)?.len();
     let ms = now() - t0;
@@ -122,5 +122,5 @@ pub async fn store_read_all(db: String, total: u32) -> Result<f64, JsValue> {
 
 #[wasm_bindgen(js_name = storeDelete)]
 pub async fn store_delete(db: String) -> Result<(), JsValue> {
-    IndexedDbStore::delete(&db).await.map_err(err)
+    BrowserStore::delete(&db).await.map_err(err)
 }

@@ -19,7 +19,7 @@ use crate::state::Wire;
 ///
 /// ```text
 /// chat_sdk::store_conformance_tests!(native, MemoryStore::<serde_json::Value>::new());
-/// chat_sdk::store_conformance_tests!(wasm, IndexedDbStore::open(&fresh_name()).await.unwrap());
+/// chat_sdk::store_conformance_tests!(wasm, BrowserStore::open(&fresh_name()).await.unwrap());
 /// ```
 #[macro_export]
 macro_rules! store_conformance_tests {

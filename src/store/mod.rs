@@ -1,7 +1,8 @@
 //! The local store: what the SDK keeps on the device (channels, members, users, messages,
 //! reactions, reads, drafts, outbox entries, cursors) behind one [`Store`] trait with two
-//! backends — [`MemoryStore`] (native and fallback) and, in the browser, `IndexedDbStore`
-//! (`indexeddb`, wasm only) — both checked by the one [`store_conformance_tests!`] suite.
+//! backends — [`MemoryStore`] (native) and, in the browser, `BrowserStore` (`browser`, wasm
+//! only: IndexedDB through `js/idb.js`, or JS memory through `js/memory.js`) — all checked by
+//! the one [`store_conformance_tests!`] suite.
 //!
 //! Records are wire objects ([`Wire`]): exactly what the server sent (or the local echo the
 //! client built), kept without any Rust encoding in between, so the browser stores the JS
@@ -23,7 +24,7 @@ pub mod records;
 #[cfg(all(target_family = "wasm", feature = "bench"))]
 mod bench;
 #[cfg(target_family = "wasm")]
-pub mod indexeddb;
+pub mod browser;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,5 +1,6 @@
-//! [`IndexedDbStore`]: the [`Store`] in the browser's IndexedDB (wasm only). One database per
-//! app + user ([`crate::store::database_name`]); one IndexedDB transaction per [`WriteBatch`];
+//! [`BrowserStore`]: the [`Store`] in the browser (wasm only), in IndexedDB or in JS memory.
+//! One database per app + user ([`crate::store::database_name`]); one IndexedDB transaction
+//! per [`WriteBatch`];
 //! a connection closed under us (another tab upgraded or deleted the database) is reported
 //! once as [`StoreError::ConnectionClosed`] and opened again on the next call.
 //!
@@ -8,7 +9,7 @@
 //! more code than the call itself, so the calls are made in JS: one JS call per [`Store`]
 //! method. Records are the JS objects themselves: nothing is encoded or decoded in Rust.
 //!
-//! [`IndexedDbStore::memory`] is the same store over `js/memory.js`, which keeps the records in
+//! [`BrowserStore::memory`] is the same store over `js/memory.js`, which keeps the records in
 //! JS memory with IndexedDB's semantics (the browser's `persistence: 'memory'`, and the
 //! fallback where IndexedDB cannot be opened). Both pass the store conformance suite.
 
@@ -127,36 +128,37 @@ fn encode(write: Write<JsValue>) -> Array {
     }
 }
 
-/// The IndexedDB-backed store. Cheap to share behind an `Rc`; all methods take `&self`.
-pub struct IndexedDbStore {
+/// The browser's store: IndexedDB ([`BrowserStore::open`]) or JS memory
+/// ([`BrowserStore::memory`]). Cheap to share behind an `Rc`; all methods take `&self`.
+pub struct BrowserStore {
     name: String,
     db: Idb,
 }
 
-impl std::fmt::Debug for IndexedDbStore {
+impl std::fmt::Debug for BrowserStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexedDbStore")
+        f.debug_struct("BrowserStore")
             .field("name", &self.name)
             .finish()
     }
 }
 
-impl IndexedDbStore {
+impl BrowserStore {
     /// Opens (creating or upgrading) the database `name` at [`SCHEMA_VERSION`].
-    pub async fn open(name: &str) -> Result<IndexedDbStore, StoreError> {
-        IndexedDbStore::open_at_version(name, SCHEMA_VERSION).await
+    pub async fn open(name: &str) -> Result<BrowserStore, StoreError> {
+        BrowserStore::open_at_version(name, SCHEMA_VERSION).await
     }
 
     /// Opens at an older schema version: for migration tests, which need a database as an
     /// older release wrote it.
     #[doc(hidden)]
-    pub async fn open_at_version(name: &str, version: u32) -> Result<IndexedDbStore, StoreError> {
+    pub async fn open_at_version(name: &str, version: u32) -> Result<BrowserStore, StoreError> {
         assert!(
             (1..=SCHEMA_VERSION).contains(&version),
             "unknown schema version {version}"
         );
         let db = call("open", Idb::open(name, version)).await?;
-        Ok(IndexedDbStore {
+        Ok(BrowserStore {
             name: name.to_owned(),
             db: db.unchecked_into(),
         })
@@ -164,8 +166,8 @@ impl IndexedDbStore {
 
     /// The same store with its records in JS memory, for this page only: nothing is kept on
     /// the device (`js/memory.js`).
-    pub fn memory() -> IndexedDbStore {
-        IndexedDbStore {
+    pub fn memory() -> BrowserStore {
+        BrowserStore {
             name: String::new(),
             db: Memory::new().unchecked_into(),
         }
@@ -295,7 +297,7 @@ impl IndexedDbStore {
     }
 }
 
-impl Store<JsValue> for IndexedDbStore {
+impl Store<JsValue> for BrowserStore {
     fn write(&self, batch: WriteBatch<JsValue>) -> StoreFuture<'_, ()> {
         Box::pin(self.write_batch(batch))
     }
