@@ -144,6 +144,7 @@ export class Idb {
     this.name = name;
     this.version = version;
     this.db = null;
+    this.opening = null;
     this.created = false;
     /** Tests: read newest-first pages with a cursor even where getAll takes a direction. */
     this.cursorPages = false;
@@ -164,6 +165,13 @@ export class Idb {
 
   connect() {
     if (this.db) return Promise.resolve(this.db);
+    // Calls that find the connection closed at the same time share one open.
+    if (!this.opening) this.opening = this.reopen().finally(() => { this.opening = null; });
+    return this.opening;
+  }
+
+  /** Opens the database (runs the migrations); see `connect`. */
+  reopen() {
     return new Promise((ok, no) => {
       let failure;
       const req = factory().open(this.name, this.version);
