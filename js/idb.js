@@ -114,24 +114,22 @@ async function deleteConfirmed(tx, cid, before, keep) {
   return removed;
 }
 
-/** Stores each write kind touches (a plain put or delete names its store). */
-const SCOPE = {
-  member: [MEMBERS], reaction: [REACT], draft: ['drafts'], meta: ['meta'],
-  message: [MSG, REACT], before: [MSG, REACT, OUTBOX],
-};
-
-function apply(tx, [kind, a, b, ...rest]) {
-  const store = (name) => tx.objectStore(name);
+/** A write of the Rust store (`[kind, ...arguments]`, see `encode` in src/store/browser) as a
+ * plain `['put', store, record]` or `['del', store, key]`, with the key field the record lacks
+ * added; `message` and `before` writes come back as they are. Shared with js/memory.js. */
+export function plain([kind, a, b, ...rest]) {
   switch (kind) {
-    case 'put': return store(a).put(b);
-    case 'del': return store(a).delete(rest.length ? [b, ...rest] : b);
-    case 'member': return store(MEMBERS).put({ ...b, cid: a });
-    case 'reaction': return store(REACT).put({ ...a, kind: a.type });
-    case 'draft': return store('drafts').put({ ...a, thread: a.parent_id ?? '' });
-    case 'meta': return store('meta').put({ key: a, value: b });
-    case 'message': return deleteMessage(tx, a);
+    case 'del': return [kind, a, rest.length ? [b, ...rest] : b];
+    case 'member': return ['put', MEMBERS, { ...b, cid: a }];
+    case 'reaction': return ['put', REACT, { ...a, kind: a.type }];
+    case 'draft': return ['put', 'drafts', { ...a, thread: a.parent_id ?? '' }];
+    case 'meta': return ['put', 'meta', { key: a, value: b }];
+    default: return [kind, a, b];
   }
 }
+
+/** The stores a plain write touches. */
+const scope = ([kind, store]) => (kind == 'message' ? [MSG, REACT] : kind == 'before' ? [MSG, REACT, OUTBOX] : [store]);
 
 const strip = (records, field) => {
   for (const r of records) delete r[field];
@@ -293,14 +291,16 @@ export class Idb {
   /** Applies a batch of writes (see `apply` and the Rust `Write`) in one transaction: all or
    * nothing. */
   async write(writes) {
-    const names = new Set();
-    for (const w of writes) for (const n of SCOPE[w[0]] || [w[1]]) names.add(n);
+    writes = writes.map(plain);
+    const names = new Set(writes.flatMap(scope));
     if (!names.size) return;
     const tx = await this.tx([...names], 'readwrite');
     return this.run(tx, async () => {
-      for (const w of writes) {
-        if (w[0] == 'before') await deleteConfirmed(tx, w[1], w[2], 0);
-        else apply(tx, w);
+      for (const [kind, a, b] of writes) {
+        if (kind == 'put') tx.objectStore(a).put(b);
+        else if (kind == 'del') tx.objectStore(a).delete(b);
+        else if (kind == 'message') deleteMessage(tx, a);
+        else if (kind == 'before') await deleteConfirmed(tx, a, b, 0);
       }
     });
   }
@@ -308,7 +308,7 @@ export class Idb {
   /** Drops the confirmed messages of `cid` older than the newest `keep`, except those the
    * outbox refers to. */
   async evict(cid, keep) {
-    const tx = await this.tx(SCOPE.before, 'readwrite');
+    const tx = await this.tx(scope(['before']), 'readwrite');
     return this.run(tx, () => deleteConfirmed(tx, cid, Infinity, keep));
   }
 

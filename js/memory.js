@@ -2,7 +2,7 @@
 // with `persistence: 'memory'` and where IndexedDB cannot be opened. Same methods and results
 // as `Idb` in js/idb.js (the Rust store conformance suite runs on both): key paths, index
 // order, copies in and out (structured clone, as IndexedDB does), one batch all or nothing.
-import { referenced } from './idb.js';
+import { plain, referenced } from './idb.js';
 
 const KEYS = {
   channels: 'cid', members: ['cid', 'user_id'], users: 'id', messages: 'id',
@@ -143,17 +143,11 @@ export class Memory {
 
   async write(writes) {
     this.atomic(() => {
-      for (const [kind, a, b, ...rest] of writes) {
-        switch (kind) {
-          case 'put': this.put(a, b); break;
-          case 'del': this.del(a, rest.length ? [b, ...rest] : b); break;
-          case 'member': this.put('members', { ...b, cid: a }); break;
-          case 'reaction': this.put('reactions', { ...a, kind: a.type }); break;
-          case 'draft': this.put('drafts', { ...a, thread: a.parent_id ?? '' }); break;
-          case 'meta': this.put('meta', { key: a, value: b }); break;
-          case 'message': this.deleteMessage(a); break;
-          case 'before': this.deleteConfirmed(a, b, 0); break;
-        }
+      for (const [kind, a, b] of writes.map(plain)) {
+        if (kind == 'put') this.put(a, b);
+        else if (kind == 'del') this.del(a, b);
+        else if (kind == 'message') this.deleteMessage(a);
+        else if (kind == 'before') this.deleteConfirmed(a, b, 0);
       }
     });
   }

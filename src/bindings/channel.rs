@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use super::client::subscribe;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, now_iso};
-use super::shared::{channel_path, object, promise, query_string, Shared, MESSAGE_QUERY};
+use super::shared::{channel_path, new_id, object, promise, query_string, Shared, MESSAGE_QUERY};
 use crate::api::Method;
 use crate::echo;
 use crate::outbox::OutboxOp;
@@ -355,7 +355,7 @@ impl Channel {
         let id = match body.str_of("id") {
             Some(id) => id,
             None => {
-                let id = super::shared::new_id();
+                let id = new_id();
                 let _ = Reflect::set(&body, &"id".into(), &id.as_str().into());
                 id
             }
@@ -497,7 +497,7 @@ impl Channel {
         let mut batch = WriteBatch::new();
         batch.put_read(read);
         let op = OutboxOp::MarkRead { message_id, seq };
-        let id = super::shared::new_id();
+        let id = new_id();
         let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
             .await
             .map_err(to_js_error)?;
@@ -513,7 +513,7 @@ impl Channel {
             path: self.path("/unread"),
             body: Some(body),
         };
-        let id = super::shared::new_id();
+        let id = new_id();
         let answer = super::mutations::change(&self.shared, &id, &self.cid, op, None).await?;
         Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED))
     }

@@ -13,7 +13,7 @@ use super::channel::Channel;
 use super::driver;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, Offline};
-use super::shared::{object, promise, Command, Shared};
+use super::shared::{new_id, object, promise, Command, Shared};
 use crate::api::{Api, Method};
 use crate::cache;
 use crate::client::ClientCore;
@@ -406,7 +406,7 @@ impl ChatClient {
             let sep = if path.contains('?') { '&' } else { '?' };
             path.push(sep);
             path.push_str("mutation_id=");
-            path.push_str(&super::shared::new_id());
+            path.push_str(&new_id());
         }
         let body = (!is_absent(&body)).then_some(body);
         self.shared

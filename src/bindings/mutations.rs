@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use super::client::ChatClient;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, now_iso};
-use super::shared::{channel_path, promise, Shared};
+use super::shared::{channel_path, new_id, promise, Shared};
 use crate::cache;
 use crate::echo;
 use crate::outbox::OutboxOp;
@@ -72,7 +72,8 @@ pub(crate) async fn change(
 }
 
 /// The local echo of a channel operation ([`echo::ChannelChange`]): the channel, the caller's
-/// membership or the member list as it will be, in the state and as writes for the outbox entry's transaction.
+/// membership or the member list as it will be, in the state and as writes for the outbox
+/// entry's transaction.
 fn channel_echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> WriteBatch<JsValue> {
     let mut batch = WriteBatch::new();
     let Some(change) = channel_change(cid, op) else {
@@ -191,7 +192,7 @@ impl ChatClient {
             };
             preflight_change(&shared, &cid)?;
             let echo = echo::edited(&current, &changes, &now_iso());
-            let answer = change(&shared, &super::shared::new_id(), &cid, op, Some(echo)).await?;
+            let answer = change(&shared, &new_id(), &cid, op, Some(echo)).await?;
             Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
         }))
     }
@@ -226,7 +227,7 @@ impl ChatClient {
                     t.remove(&id);
                 }
             }
-            let answer = change(&shared, &super::shared::new_id(), &cid, op, echo).await?;
+            let answer = change(&shared, &new_id(), &cid, op, echo).await?;
             Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
         }))
     }
@@ -277,7 +278,7 @@ impl ChatClient {
             }
             let body = (!body.is_undefined() && !body.is_null()).then_some(body);
             let op = OutboxOp::Call { method, path, body };
-            change(&shared, &super::shared::new_id(), &cid, op, None).await
+            change(&shared, &new_id(), &cid, op, None).await
         }))
     }
 }
@@ -317,6 +318,6 @@ impl ChatClient {
             return offline::send_now(shared, op).await.map_err(to_js_error);
         };
         preflight_change(shared, &cid)?;
-        change(shared, &super::shared::new_id(), &cid, op, echo).await
+        change(shared, &new_id(), &cid, op, echo).await
     }
 }

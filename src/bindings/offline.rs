@@ -16,7 +16,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
 use super::join;
-use super::shared::{channel_path, object, Shared};
+use super::shared::{channel_path, new_id, object, Shared};
 use crate::api::Method;
 use crate::cache::{self, CACHED_PAGE, LIST_KEY, RESTORED_PAGE, USER_CURSOR_KEY};
 use crate::config::encode_component;
@@ -145,7 +145,8 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
     let me = shared.config.user_id.clone();
     let mut had = false;
     // Every channel and every cursor at once (one IndexedDB transaction).
-    let cold = store.cold_start(RESTORED_PAGE).await?;
+    let mut cold = store.cold_start(RESTORED_PAGE).await?;
+    let channels = std::mem::take(&mut cold.channels);
     let cursor = |key: &str| cache::parse_cursor(cold.meta(key).map(str::to_owned));
     if let Some(seq) = cursor(USER_CURSOR_KEY) {
         shared.core.borrow_mut().restore_user(seq);
@@ -154,7 +155,7 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
     if let Some(user) = store.user(&me).await? {
         shared.core.borrow_mut().state.me = Some(user);
     }
-    for cached in cold.channels.iter().cloned() {
+    for cached in channels {
         let Some(cid) = cached.channel.str_of("cid") else {
             continue;
         };
@@ -552,7 +553,7 @@ pub(crate) async fn send_now(
     shared: &Rc<Shared>,
     op: OutboxOp<JsValue>,
 ) -> Result<JsValue, SdkError> {
-    let id = super::shared::new_id();
+    let id = new_id();
     let entry = OutboxEntry::new(&id, "", op);
     let (method, path, body) = request_of(&entry);
     shared.request(method, &path, body.as_ref()).await

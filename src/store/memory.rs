@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use super::records::{draft_key, reaction_key, seq_of};
-use super::{page_of, ColdStart, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
+use super::{page_of, Cached, ColdStart, OutboxEntry, Page, Store, StoreFuture, Write, WriteBatch};
 use crate::state::Wire;
 use crate::vecmap::VecMap;
 
@@ -310,7 +310,7 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
 
     fn cold_start(&self, latest: u32) -> StoreFuture<'_, ColdStart<W>> {
         let meta = self.read(|t| t.meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-        super::cold_start_by_calls(self, latest, meta)
+        cold_start_by_calls(self, latest, meta)
     }
 
     fn evict_messages(&self, cid: &str, keep_latest: u32) -> StoreFuture<'_, u32> {
@@ -324,6 +324,29 @@ impl<W: Wire> Store<W> for MemoryStore<W> {
         *self.tables.borrow_mut() = Tables::default();
         ready(())
     }
+}
+
+/// [`Store::cold_start`] read call by call (`meta`: every metadata record).
+fn cold_start_by_calls<'a, W: Wire + 'a>(
+    store: &'a dyn Store<W>,
+    latest: u32,
+    meta: Vec<(String, String)>,
+) -> StoreFuture<'a, ColdStart<W>> {
+    Box::pin(async move {
+        let mut channels = Vec::new();
+        for channel in store.channels().await? {
+            let Some(cid) = channel.str_of("cid") else {
+                continue;
+            };
+            channels.push(Cached {
+                members: store.members(&cid).await?,
+                messages: store.messages(&cid, Page::Latest(latest)).await?,
+                reads: store.reads(&cid).await?,
+                channel,
+            });
+        }
+        Ok(ColdStart { channels, meta })
+    })
 }
 
 #[cfg(test)]

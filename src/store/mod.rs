@@ -132,29 +132,6 @@ pub trait Store<W: Wire> {
     fn clear(&self) -> StoreFuture<'_, ()>;
 }
 
-/// The channels of [`Store::cold_start`] read call by call (`meta`: every metadata record).
-pub fn cold_start_by_calls<'a, W: Wire + 'a>(
-    store: &'a dyn Store<W>,
-    latest: u32,
-    meta: Vec<(String, String)>,
-) -> StoreFuture<'a, ColdStart<W>> {
-    Box::pin(async move {
-        let mut channels = Vec::new();
-        for channel in store.channels().await? {
-            let Some(cid) = channel.str_of("cid") else {
-                continue;
-            };
-            channels.push(Cached {
-                members: store.members(&cid).await?,
-                messages: store.messages(&cid, Page::Latest(latest)).await?,
-                reads: store.reads(&cid).await?,
-                channel,
-            });
-        }
-        Ok(ColdStart { channels, meta })
-    })
-}
-
 /// The name of the IndexedDB database of one app + user: both are part of it, so two users of
 /// one app, or one user of two apps, never share data on a device.
 pub fn database_name(api_key: &str, user_id: &str) -> String {
