@@ -108,14 +108,20 @@ async function serverMessages(page, cid) {
   }, cid);
 }
 
+/** `user` connected in a page of a context of its own. */
+async function connected(user) {
+  const net = await openContext(user);
+  const page = await net.page();
+  await connect(page, user);
+  return { net, page };
+}
+
 /** `${who}-${suffix}` connected in a context of its own, with a new channel
  * `messaging:${name}-${suffix}` it created (with `data`) and watches. */
 async function withChannel(suffix, who, name, data = {}) {
   const user = `${who}-${suffix}`;
   const cid = `messaging:${name}-${suffix}`;
-  const net = await openContext(user);
-  const page = await net.page();
-  await connect(page, user);
+  const { net, page } = await connected(user);
   await ok(page, async ([cid, data]) => {
     const c = window.client.channel(cid.split(':')[0], cid.split(':')[1], data);
     window.handles[cid] = c;
@@ -579,9 +585,7 @@ test('a channel operation the server refuses is undone: the state and the cache 
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
   const suffix = randomUUID().slice(0, 8);
   const bob = `bob-r-${suffix}`;
-  const bn = await openContext(bob);
-  const bp = await bn.page();
-  await connect(bp, bob);
+  const { net: bn, page: bp } = await connected(bob);
   // Alice owns the channel; bob is a plain member, whom the server does not let rename it.
   const { cid, net: an } = await withChannel(suffix, 'alice-r', 'refused', { name: 'Kept', members: [bob] });
   await ok(bp, (cid) => window.ch(cid).watch(), cid);
@@ -625,9 +629,7 @@ test('channel operations offline: rename, mute and freeze show at once, survive 
   t.after(() => { if (t.passed === false) console.log(logs.join('\n')); });
   const suffix = randomUUID().slice(0, 8);
   const bob = `bob-c-${suffix}`;
-  const bn = await openContext(bob);
-  const bp = await bn.page();
-  await connect(bp, bob);
+  const { net: bn, page: bp } = await connected(bob);
   const { user: alice, cid, net: an, page } = await withChannel(suffix, 'alice-c', 'chops', { name: 'Before', members: [bob] });
   let ap = page;
   await ok(bp, (cid) => window.ch(cid).watch(), cid);
