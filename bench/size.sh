@@ -26,8 +26,8 @@ OUT="$WORK_DIR/size"
 [ -f "$REPO_ROOT/js/index.js" ] || die "js/index.js not found (the npm package entry)"
 if [ "$build" = 1 ]; then
   command -v wasm-pack >/dev/null || die "wasm-pack is not on PATH (see scripts/setup.sh)"
-  log "building the release package: wasm-pack build --release --target web${CARGO_TARGET_DIR:+ (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)}"
-  (cd "$REPO_ROOT" && wasm-pack build --release --target web >&2)
+  log "building the release package: scripts/build-pkg.sh --release${CARGO_TARGET_DIR:+ (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)}"
+  bash "$REPO_ROOT/scripts/build-pkg.sh" --release >&2
 fi
 WASM="$REPO_ROOT/pkg/chat_sdk_bg.wasm"
 [ -f "$WASM" ] || die "$WASM not found (build failed or --no-build without a pkg/)"

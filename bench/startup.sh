@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 cd "$REPO_ROOT"
 if [ "$build" = 1 ]; then
   log "building the release package and the server"
-  wasm-pack build --release --target web >&2
+  bash scripts/build-pkg.sh --release >&2
   cargo build --quiet -p chat-server >&2
 fi
 cp "$BENCH_DIR/startup/sdk.html" "$BENCH_DIR/startup/stream.html" "$BENCH_DIR/startup/warm.html" "$OUT/"

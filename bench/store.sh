@@ -25,8 +25,7 @@ mkdir -p "$OUT"
 if [ "$build" = 1 ] || [ ! -f "$OUT/pkg/chat_sdk_bg.wasm" ]; then
   command -v wasm-pack >/dev/null || die "wasm-pack is not on PATH (see scripts/setup.sh)"
   log "building the wasm with --features bench (release)"
-  (cd "$REPO_ROOT" && wasm-pack build --release --target web --out-dir "$OUT/pkg" --out-name chat_sdk \
-    -- --features bench >&2)
+  bash "$REPO_ROOT/scripts/build-pkg.sh" --release --out-dir "$OUT/pkg" -- --features bench >&2
 fi
 cp "$BENCH_DIR/store/page.html" "$BENCH_DIR/store/page.js" "$OUT/"
 cp "$BENCH_DIR/node_modules/dexie/dist/dexie.mjs" "$OUT/dexie.mjs"

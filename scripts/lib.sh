@@ -3,10 +3,10 @@
 
 log() { printf '[%s] %s\n' "${SCRIPT_NAME:-chat-sdk}" "$*"; }
 
-# Builds pkg/ with wasm-pack. $1: --release (size-tuned, wasm-opt -Oz) or --dev.
+# Builds pkg/ (scripts/build-pkg.sh). $1: --release (what ships, size-tuned) or --dev.
 build_pkg() {
-  log "wasm-pack build $1 --target web"
-  wasm-pack --quiet build "$1" --target web --out-dir pkg --out-name chat_sdk >/dev/null
+  log "building pkg/ ($1)"
+  bash scripts/build-pkg.sh "$1" >/dev/null
 }
 
 # Starts target/$1/chat-server in demo mode with the demo's static mounts, in the background,

@@ -36,6 +36,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The release package compiles std along with the crate (scripts/build-pkg.sh).
+if ! rustup component list --installed | grep -qx 'rust-src'; then
+  log "rustup component add rust-src"
+  rustup component add rust-src
+fi
+
 if ! command -v wasm-pack >/dev/null; then
   log "cargo install wasm-pack (~2 min)"
   cargo install wasm-pack

@@ -18,7 +18,8 @@ cargo test --workspace --quiet
 
 log "building the server and the wasm package for the browser tests"
 cargo build --quiet -p chat-server
-build_pkg --dev
+# The end-to-end tests drive the package as it ships (release, size-tuned).
+build_pkg --release
 
 data_dir=$(mktemp -d /tmp/chat-sdk-test-XXXXXX)
 trap 'stop_server; rm -rf "$data_dir" "$summary_log"' EXIT
