@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures::channel::{mpsc, oneshot};
+use futures::channel::oneshot;
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -13,7 +13,7 @@ use super::channel::Channel;
 use super::driver;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, Offline};
-use super::shared::{new_id, object, promise, Command, Shared};
+use super::shared::{new_id, object, promise, Shared};
 use crate::api::{Api, Method};
 use crate::cache;
 use crate::client::ClientCore;
@@ -179,7 +179,6 @@ impl ChatClient {
             .and_then(|f| f.dyn_into::<Function>().ok());
         let mut parsed: ClientOptions = crate::decode::client_options(&options)
             .map_err(|e| bad_argument("ChatClient.connect options", e))?;
-        let (commands, commands_rx) = mpsc::unbounded();
         if parsed.token.is_empty() && provider.is_some() {
             parsed.token = "pending".into();
         }
@@ -190,12 +189,9 @@ impl ChatClient {
             || persistence.as_bool() == Some(false);
         // The socket's handshake runs while the store opens (a first visit creates the
         // database); the connection's first attempt takes this socket.
-        let early = (config.token != "pending")
-            .then(|| {
-                gloo_net::websocket::futures::WebSocket::open(&config.ws_url_with(&config.token))
-                    .ok()
-            })
-            .flatten();
+        let (connected_tx, connected_rx) = oneshot::channel();
+        let early = (config.token != "pending").then(|| config.ws_url_with(&config.token));
+        let driver = driver::Driver::new(early, connected_tx);
         let offline = Offline::open(&config.api_key, &config.user_id, memory).await;
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
         let mut core = ClientCore::new(&config.user_id, seed).with_cache();
@@ -207,7 +203,7 @@ impl ChatClient {
             api: Api::new(&config, FetchTransport),
             token: RefCell::new(config.token.clone()),
             config,
-            commands,
+            driver: RefCell::new(driver),
             token_provider: provider,
             offline,
             posts: RefCell::default(),
@@ -236,13 +232,7 @@ impl ChatClient {
         if cached {
             shared.core.borrow_mut().resilient_start();
         }
-        let (connected_tx, connected_rx) = oneshot::channel();
-        wasm_bindgen_futures::spawn_local(driver::run(
-            Rc::downgrade(&shared),
-            commands_rx,
-            connected_tx,
-            early,
-        ));
+        driver::start(&shared);
         offline::kick(&shared);
         if cached {
             return Ok(ChatClient { shared });
@@ -418,15 +408,7 @@ impl ChatClient {
     /// Closes the connection for good and releases the socket, timers and listeners. No event
     /// is delivered after the returned promise resolves.
     pub async fn disconnect(&self) {
-        let (ack, done) = oneshot::channel();
-        if self
-            .shared
-            .commands
-            .unbounded_send(Command::Disconnect(ack))
-            .is_ok()
-        {
-            let _ = done.await;
-        }
+        driver::disconnect(&self.shared).await;
     }
 }
 

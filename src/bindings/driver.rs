@@ -1,237 +1,279 @@
-//! The connection driver: one local task per client that performs what the connection state
-//! machine asks (open/close the gloo-net websocket, send frames, arm timers), feeds it what
-//! happens (frames, closes, ticks, network changes, commands) and dispatches incoming frames
-//! to JS listeners. It holds only a weak reference to the client, so dropping every handle
-//! (or `disconnect()`) ends it, which releases the socket, timers and listeners.
+//! The connection driver: performs what the connection state machine asks (open / close the
+//! websocket, send frames, arm the reconnect timer) and feeds it what happens (frames, closes,
+//! ticks, network signals, disconnect requests), then dispatches incoming frames to JS
+//! listeners. The socket, the timers and the browser signals are `js/link.js` (a `Link`);
+//! this module is the part that decides. Work is handled one item at a time, in arrival order:
+//! what a listener causes while one is being handled (a send, a disconnect) waits its turn.
+//! Dropping the client (every handle) or `disconnect()` releases the socket, timers and
+//! listeners.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::Poll;
 
-use wasm_bindgen::JsValue;
+use futures::channel::oneshot;
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
 
-use futures::channel::{mpsc, oneshot};
-use futures::{FutureExt, Sink, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
-
-use super::shared::{object, Command, Shared};
+use super::shared::{object, Shared};
 use crate::connection::{Action, ConnectionState, Input, TICK_INTERVAL_MS};
 use crate::error::SdkError;
 use crate::platform::json;
-use crate::platform::network::{NetworkWatch, Signal};
-use crate::platform::timer::{now_ms, Sleep};
+use crate::platform::timer::now_ms;
 
-enum Wake {
-    Command(Option<Command>),
-    Network(Signal),
-    Socket(Option<Result<Message, WebSocketError>>),
-    ReconnectDue,
-    Tick,
+#[wasm_bindgen(module = "/js/link.js")]
+extern "C" {
+    /// The websocket, timers and connectivity signals of one client (`js/link.js`).
+    #[derive(Clone)]
+    pub(crate) type Link;
+    #[wasm_bindgen(constructor)]
+    fn new() -> Link;
+    #[wasm_bindgen(method)]
+    fn listen(this: &Link, listener: &Function);
+    #[wasm_bindgen(method)]
+    fn open(this: &Link, url: &str) -> bool;
+    #[wasm_bindgen(method)]
+    fn send(this: &Link, frame: &JsValue);
+    #[wasm_bindgen(method)]
+    fn close(this: &Link, code: u16, reason: &str);
+    #[wasm_bindgen(method)]
+    fn reconnect(this: &Link, ms: f64);
+    #[wasm_bindgen(method)]
+    fn tick(this: &Link, ms: f64);
+    #[wasm_bindgen(method)]
+    fn dispose(this: &Link);
 }
+
+// What `js/link.js` reports (its `kind`s).
+const FRAME: u32 = 0;
+const CLOSED: u32 = 1;
+const RECONNECT: u32 = 2;
+const TICK: u32 = 3;
+const ONLINE: u32 = 4;
+const OFFLINE: u32 = 5;
+const VISIBLE: u32 = 6;
 
 pub(crate) type ConnectResult = oneshot::Sender<Result<(), SdkError>>;
 
-/// Runs the connection until it is closed for good. `early`: a socket `connect()` opened while
-/// it opened the store; the first connection attempt uses it.
-pub(crate) async fn run(
-    client: Weak<Shared>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    connected: ConnectResult,
-    early: Option<WebSocket>,
-) {
-    let (network_tx, mut network_rx) = mpsc::unbounded();
-    let _network = NetworkWatch::new(network_tx);
-    let mut driver = Driver {
-        socket: None,
-        early,
-        reconnect: None,
-        connected: Some(connected),
-    };
-    let mut tick = Sleep::new(TICK_INTERVAL_MS);
-    let mut inputs = VecDeque::from([Input::Start]);
-    let mut disconnect_acks = Vec::new();
-
-    loop {
-        // Apply everything queued, then stop if the connection is over.
-        while let Some(input) = inputs.pop_front() {
-            let Some(shared) = client.upgrade() else {
-                return;
-            };
-            let effects = shared.core.borrow_mut().handle(now_ms(), input);
-            let actions = shared.perform(effects);
-            driver.perform(&shared, actions, &mut inputs);
-        }
-        if client
-            .upgrade()
-            .is_none_or(|s| s.core.borrow().state() == ConnectionState::Closed)
-        {
-            break;
-        }
-
-        let wake = futures::future::poll_fn(|cx| {
-            if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Command(command));
-            }
-            if let Poll::Ready(Some(signal)) = network_rx.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Network(signal));
-            }
-            if let Some(socket) = driver.socket.as_mut() {
-                if let Poll::Ready(message) = socket.poll_next_unpin(cx) {
-                    return Poll::Ready(Wake::Socket(message));
-                }
-            }
-            if let Some(sleep) = driver.reconnect.as_mut() {
-                if sleep.poll_unpin(cx).is_ready() {
-                    return Poll::Ready(Wake::ReconnectDue);
-                }
-            }
-            if tick.poll_unpin(cx).is_ready() {
-                return Poll::Ready(Wake::Tick);
-            }
-            Poll::Pending
-        })
-        .await;
-
-        match wake {
-            Wake::Command(None) => break, // every handle is gone
-            Wake::Command(Some(Command::Disconnect(ack))) => {
-                disconnect_acks.push(ack);
-                inputs.push_back(Input::DisconnectRequested);
-            }
-            Wake::Command(Some(Command::Send(frame))) => driver.send(&frame),
-            Wake::Command(Some(Command::TokenRefreshed(result))) => {
-                inputs.push_back(match result {
-                    Ok(()) => Input::TokenRefreshed,
-                    Err(e) => Input::TokenRefreshFailed(e),
-                })
-            }
-            Wake::Network(Signal::Online) => inputs.push_back(Input::NetworkOnline),
-            Wake::Network(Signal::Offline) => inputs.push_back(Input::NetworkOffline),
-            Wake::Network(Signal::Visible) => inputs.push_back(Input::Visible),
-            Wake::ReconnectDue => {
-                driver.reconnect = None;
-                inputs.push_back(Input::ReconnectDue);
-            }
-            Wake::Tick => {
-                tick = Sleep::new(TICK_INTERVAL_MS);
-                inputs.push_back(Input::Tick);
-            }
-            Wake::Socket(Some(Ok(Message::Text(text)))) => {
-                let Some(shared) = client.upgrade() else {
-                    break;
-                };
-                driver.receive(&shared, &text, &mut inputs);
-            }
-            Wake::Socket(Some(Ok(Message::Bytes(_)))) => {}
-            // An error event is always followed by a close event.
-            Wake::Socket(Some(Err(WebSocketError::ConnectionError))) => {}
-            Wake::Socket(Some(Err(WebSocketError::ConnectionClose(close)))) => {
-                driver.socket = None;
-                inputs.push_back(Input::SocketClosed { code: close.code });
-            }
-            Wake::Socket(Some(Err(_))) => {}
-            Wake::Socket(None) => {
-                driver.socket = None;
-                inputs.push_back(Input::SocketClosed { code: 1006 });
-            }
-        }
-    }
-
-    // Release the socket and timers before answering `disconnect()`, then every listener.
-    drop(driver);
-    drop(tick);
-    if let Some(shared) = client.upgrade() {
-        shared.core.borrow_mut().events().clear();
-    }
-    for ack in disconnect_acks {
-        let _ = ack.send(());
-    }
-    while let Ok(Command::Disconnect(ack)) = commands.try_recv() {
-        let _ = ack.send(());
-    }
+enum Work {
+    Input(Input),
+    Frame(String),
 }
 
-struct Driver {
-    socket: Option<WebSocket>,
-    /// The socket opened ahead of the first attempt (see [`run`]).
-    early: Option<WebSocket>,
-    reconnect: Option<Sleep>,
+/// The driver's part of a client's shared state.
+pub(crate) struct Driver {
+    link: Link,
+    /// `connect()` opened the link's socket ahead of the first attempt, which takes it.
+    early: bool,
     connected: Option<ConnectResult>,
+    /// `disconnect()` calls waiting for the release.
+    acks: Vec<oneshot::Sender<()>>,
+    queue: VecDeque<Work>,
+    busy: bool,
+    /// Set once the connection is over for good and everything is released.
+    done: bool,
+    listener: Option<Closure<dyn Fn(u32, JsValue)>>,
 }
 
 impl Driver {
-    fn send(&mut self, frame: &chat_protocol::ClientFrame) {
-        let Some(socket) = self.socket.as_mut() else {
-            return;
-        };
-        if let Ok(text) = js_sys::JSON::stringify(&frame_js(frame)) {
-            let _ = Pin::new(socket).start_send(Message::Text(text.into()));
+    /// A link whose socket starts opening now when `url` is given (its frames wait for
+    /// [`start`]).
+    pub fn new(url: Option<String>, connected: ConnectResult) -> Driver {
+        let link = Link::new();
+        let early = url.is_some_and(|url| link.open(&url));
+        Driver {
+            link,
+            early,
+            connected: Some(connected),
+            acks: Vec::new(),
+            queue: VecDeque::new(),
+            busy: false,
+            done: false,
+            listener: None,
         }
     }
+}
 
-    fn perform(&mut self, shared: &Rc<Shared>, actions: Vec<Action>, inputs: &mut VecDeque<Input>) {
-        for action in actions {
-            match action {
-                Action::OpenSocket => {
-                    let url = shared.config.ws_url_with(&shared.token.borrow());
-                    match self.early.take().map_or_else(|| WebSocket::open(&url), Ok) {
-                        Ok(socket) => self.socket = Some(socket),
-                        Err(_) => inputs.push_back(Input::SocketClosed { code: 1006 }),
-                    }
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.link.dispose();
+    }
+}
+
+/// Starts the connection: the state machine's first step, then what the link reports.
+pub(crate) fn start(shared: &Rc<Shared>) {
+    let weak: Weak<Shared> = Rc::downgrade(shared);
+    let listener = Closure::<dyn Fn(u32, JsValue)>::new(move |kind: u32, value: JsValue| {
+        let Some(shared) = weak.upgrade() else { return };
+        let work = match kind {
+            FRAME => Work::Frame(value.as_string().unwrap_or_default()),
+            CLOSED => Work::Input(Input::SocketClosed {
+                code: value.as_f64().unwrap_or(1006.0) as u16,
+            }),
+            RECONNECT => Work::Input(Input::ReconnectDue),
+            TICK => {
+                shared.driver.borrow().link.tick(TICK_INTERVAL_MS as f64);
+                Work::Input(Input::Tick)
+            }
+            ONLINE => Work::Input(Input::NetworkOnline),
+            OFFLINE => Work::Input(Input::NetworkOffline),
+            VISIBLE => Work::Input(Input::Visible),
+            _ => return,
+        };
+        handle(&shared, work);
+    });
+    shared.driver.borrow().link.tick(TICK_INTERVAL_MS as f64);
+    handle(shared, Work::Input(Input::Start));
+    let function: Function = listener.as_ref().unchecked_ref::<Function>().clone();
+    shared.driver.borrow_mut().listener = Some(listener);
+    let link = {
+        let driver = shared.driver.borrow();
+        (!driver.done).then(|| driver.link.clone())
+    };
+    if let Some(link) = link {
+        link.listen(&function);
+    }
+}
+
+/// Closes the connection for good; resolves once the socket, timers and listeners are
+/// released.
+pub(crate) async fn disconnect(shared: &Rc<Shared>) {
+    let (ack, done) = oneshot::channel();
+    {
+        let mut driver = shared.driver.borrow_mut();
+        if driver.done {
+            return;
+        }
+        driver.acks.push(ack);
+    }
+    handle(shared, Work::Input(Input::DisconnectRequested));
+    let _ = done.await;
+}
+
+/// Sends a client frame if the socket is open (typing, presence).
+pub(crate) fn send(shared: &Shared, frame: &chat_protocol::ClientFrame) {
+    let driver = shared.driver.borrow();
+    if !driver.done {
+        driver.link.send(&frame_js(frame));
+    }
+}
+
+/// The token provider answered (after [`Action::RefreshToken`]).
+fn token_refreshed(shared: &Rc<Shared>, result: Result<(), SdkError>) {
+    handle(
+        shared,
+        Work::Input(match result {
+            Ok(()) => Input::TokenRefreshed,
+            Err(e) => Input::TokenRefreshFailed(e),
+        }),
+    );
+}
+
+/// Queues `work` and, unless an earlier item is being handled up the stack, handles the queue.
+fn handle(shared: &Rc<Shared>, work: Work) {
+    {
+        let mut driver = shared.driver.borrow_mut();
+        if driver.done {
+            return;
+        }
+        driver.queue.push_back(work);
+        if driver.busy {
+            return;
+        }
+        driver.busy = true;
+    }
+    loop {
+        let next = shared.driver.borrow_mut().queue.pop_front();
+        let Some(work) = next else { break };
+        let effects = match work {
+            Work::Input(input) => shared.core.borrow_mut().handle(now_ms(), input),
+            Work::Frame(text) => {
+                let Ok(event) = json::parse(&text) else {
+                    continue;
+                };
+                let Some(header) = crate::decode::frame_header(&event) else {
+                    continue;
+                };
+                shared.core.borrow_mut().receive(now_ms(), &header, event)
+            }
+        };
+        let actions = shared.perform(effects);
+        perform(shared, actions);
+    }
+    shared.driver.borrow_mut().busy = false;
+    if shared.core.borrow().state() == ConnectionState::Closed {
+        finish(shared);
+    }
+}
+
+/// The connection is over: release the socket and timers, then every listener, then answer
+/// `disconnect()`.
+fn finish(shared: &Shared) {
+    let (acks, listener) = {
+        let mut driver = shared.driver.borrow_mut();
+        if driver.done {
+            return;
+        }
+        driver.done = true;
+        driver.link.dispose();
+        driver.queue.clear();
+        (std::mem::take(&mut driver.acks), driver.listener.take())
+    };
+    drop(listener);
+    shared.core.borrow_mut().events().clear();
+    for ack in acks {
+        let _ = ack.send(());
+    }
+}
+
+fn perform(shared: &Rc<Shared>, actions: Vec<Action>) {
+    for action in actions {
+        match action {
+            Action::OpenSocket => {
+                let url = shared.config.ws_url_with(&shared.token.borrow());
+                let mut driver = shared.driver.borrow_mut();
+                let opened = std::mem::take(&mut driver.early) || driver.link.open(&url);
+                if !opened {
+                    driver
+                        .queue
+                        .push_back(Work::Input(Input::SocketClosed { code: 1006 }));
                 }
-                Action::Send(frame) => self.send(&frame),
-                Action::RefreshToken => {
-                    let shared = shared.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let stale = shared.token.borrow().clone();
-                        let result = shared.refresh_token_from(&stale).await;
-                        let _ = shared
-                            .commands
-                            .unbounded_send(Command::TokenRefreshed(result));
-                    });
+            }
+            Action::Send(frame) => send(shared, &frame),
+            Action::RefreshToken => {
+                let shared = shared.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let stale = shared.token.borrow().clone();
+                    let result = shared.refresh_token_from(&stale).await;
+                    token_refreshed(&shared, result);
+                });
+            }
+            Action::CloseSocket { code, reason } => {
+                shared.driver.borrow().link.close(code, reason);
+            }
+            Action::ScheduleReconnect { delay_ms } => {
+                shared.driver.borrow().link.reconnect(delay_ms as f64);
+            }
+            Action::StateChanged(state) => {
+                if state != ConnectionState::Reconnecting {
+                    shared.driver.borrow().link.reconnect(-1.0);
                 }
-                Action::CloseSocket { code, reason } => {
-                    if let Some(socket) = self.socket.take() {
-                        let _ = socket.close(Some(code), Some(reason));
-                    }
+                shared.emit_connection_changed(state);
+                if state == ConnectionState::Online {
+                    // Back online: deliver what was queued meanwhile.
+                    super::offline::reconnected(shared);
                 }
-                Action::ScheduleReconnect { delay_ms } => {
-                    self.reconnect = Some(Sleep::new(delay_ms));
+            }
+            Action::Connected => {
+                if let Some(tx) = shared.driver.borrow_mut().connected.take() {
+                    let _ = tx.send(Ok(()));
                 }
-                Action::StateChanged(state) => {
-                    if state != ConnectionState::Reconnecting {
-                        self.reconnect = None;
-                    }
-                    shared.emit_connection_changed(state);
-                    if state == ConnectionState::Online {
-                        // Back online: deliver what was queued meanwhile.
-                        super::offline::reconnected(shared);
-                    }
-                }
-                Action::Connected => {
-                    if let Some(tx) = self.connected.take() {
-                        let _ = tx.send(Ok(()));
-                    }
-                }
-                Action::ConnectFailed(error) => {
-                    if let Some(tx) = self.connected.take() {
-                        let _ = tx.send(Err(error));
-                    }
+            }
+            Action::ConnectFailed(error) => {
+                if let Some(tx) = shared.driver.borrow_mut().connected.take() {
+                    let _ = tx.send(Err(error));
                 }
             }
         }
-    }
-
-    /// One text frame: parse, then the core decides (connection, sync, state, listeners).
-    fn receive(&mut self, shared: &Rc<Shared>, text: &str, inputs: &mut VecDeque<Input>) {
-        let Ok(event) = json::parse(text) else { return };
-        let Some(header) = crate::decode::frame_header(&event) else {
-            return;
-        };
-        let effects = shared.core.borrow_mut().receive(now_ms(), &header, event);
-        let actions = shared.perform(effects);
-        self.perform(shared, actions, inputs);
     }
 }
 
@@ -244,9 +286,10 @@ fn frame_js(frame: &chat_protocol::ClientFrame) -> JsValue {
     match frame {
         F::Ping { id } => object(&[("type", "ping".into()), ("id", opt(id))]),
         F::HealthCheck {} => object(&[("type", "health.check".into())]),
-        F::PresenceSet { status } => {
-            object(&[("type", "presence.set".into()), ("status", status.as_str().into())])
-        }
+        F::PresenceSet { status } => object(&[
+            ("type", "presence.set".into()),
+            ("status", status.as_str().into()),
+        ]),
         F::TypingStart { cid, parent_id } => object(&[
             ("type", "typing.start".into()),
             ("cid", cid.as_str().into()),

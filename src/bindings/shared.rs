@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use chat_protocol::requests::SyncCursor;
 use chat_protocol::{ClientFrame, ErrorCode};
-use futures::channel::{mpsc, oneshot};
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -24,22 +23,14 @@ use crate::platform::timer::now_ms;
 use crate::state::Wire;
 use crate::sync::{SyncAnswer, SyncRequest};
 
-pub(crate) enum Command {
-    /// Close for good; answer when the socket and timers are released.
-    Disconnect(oneshot::Sender<()>),
-    /// Send a frame if the socket is open (typing, presence).
-    Send(ClientFrame),
-    /// The token provider answered (after `Action::RefreshToken`).
-    TokenRefreshed(Result<(), SdkError>),
-}
-
 pub(crate) type Core = ClientCore<Function, JsValue>;
 
 pub(crate) struct Shared {
     pub core: RefCell<Core>,
     pub config: ClientConfig,
     pub api: Api<FetchTransport>,
-    pub commands: mpsc::UnboundedSender<Command>,
+    /// The connection driver's state and its `js/link.js` ([`super::driver`]).
+    pub driver: RefCell<super::driver::Driver>,
     pub token: RefCell<String>,
     pub token_provider: Option<Function>,
     /// The store, the outbox driver and the cold start ([`super::offline`]).
@@ -104,7 +95,7 @@ impl Shared {
     }
 
     pub fn send_frame(&self, frame: ClientFrame) {
-        let _ = self.commands.unbounded_send(Command::Send(frame));
+        super::driver::send(self, &frame);
     }
 
     /// Asks the token provider for a new token and uses it from now on.

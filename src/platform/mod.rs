@@ -1,8 +1,8 @@
-//! Browser adapters (wasm only): JSON through the JS engine, timers, fetch, and the network
-//! online/offline signal. Each owns the JS callbacks it registers and releases them on drop.
+//! Browser adapters (wasm only): JSON through the JS engine, timers and fetch. Each owns the JS
+//! callbacks it registers and releases them on drop. (The websocket, its timers and the
+//! browser's online / offline / visible signals are `js/link.js`, behind `bindings::driver`.)
 
 pub mod http;
 pub mod json;
-pub mod network;
 pub mod timer;
 pub mod wire;
