@@ -1,5 +1,6 @@
-//! The fetch transport: sends [`ApiRequest`]s with the browser's `fetch` and parses answers with
-//! `JSON.parse`; error bodies are read field by field ([`decode::api_error`]).
+//! The fetch transport: sends [`ApiRequest`]s through `js/http.js` (the browser's `fetch`,
+//! `JSON.stringify` / `JSON.parse`) and turns its answer into a value or an [`SdkError`]; error
+//! bodies are read field by field ([`decode::api_error`]).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,63 +12,58 @@ use wasm_bindgen_futures::JsFuture;
 use crate::api::{Api, ApiRequest, Method, Transport};
 use crate::decode;
 use crate::error::SdkError;
+use crate::state::Wire;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FetchTransport;
 
-#[wasm_bindgen::prelude::wasm_bindgen]
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/http.js")]
 extern "C" {
-    /// The global `fetch` (window or worker).
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_with(url: &str, init: &JsValue) -> js_sys::Promise;
+    /// `fetch` with the headers (`[[name, value], ...]`) and a JSON body; resolves to
+    /// `[status, parsed JSON or undefined]` (`js/http.js`).
+    #[wasm_bindgen(js_name = call)]
+    fn fetch_json(
+        method: &str,
+        url: &str,
+        headers: js_sys::Array,
+        body: JsValue,
+    ) -> js_sys::Promise;
 }
 
 impl FetchTransport {
     /// Sends a request whose body is a JS value; answers the parsed JSON as a JS value. The
     /// non-generic path the bindings use: answers stay JS objects, and no serde deserializer
-    /// ends up in the wasm. (`fetch` is called directly: an HTTP client crate brings its own
-    /// method and header types into the wasm.)
+    /// ends up in the wasm. (`fetch`, the headers and JSON are JS, in `js/http.js`: each call
+    /// to a browser API made from Rust costs far more wasm than the call itself.)
     pub async fn send_js(&self, request: ApiRequest<'_, JsValue>) -> Result<JsValue, SdkError> {
-        let headers = js_sys::Object::new();
-        let set = |o: &js_sys::Object, k: &str, v: &JsValue| {
-            let _ = js_sys::Reflect::set(o, &JsValue::from_str(k), v);
-        };
+        let headers = js_sys::Array::new();
         for (name, value) in &request.headers {
-            set(&headers, name, &JsValue::from_str(value));
+            headers.push(&js_sys::Array::of2(&(*name).into(), &value.as_str().into()));
         }
-        let init = js_sys::Object::new();
-        set(&init, "method", &JsValue::from_str(request.method.as_str()));
-        if let Some(body) = request.body {
-            let text = js_sys::JSON::stringify(body)
-                .map_err(|_| SdkError::invalid_input("value cannot be written as JSON"))?;
-            set(&headers, "Content-Type", &JsValue::from_str("application/json"));
-            set(&init, "body", &text.into());
-        }
-        set(&init, "headers", &headers.into());
-        let failed = |e: JsValue| {
-            let message = js_sys::Reflect::get(&e, &JsValue::from_str("message"))
-                .ok()
-                .and_then(|m| m.as_string())
-                .unwrap_or_else(|| "the request failed".into());
-            SdkError::network(message)
-        };
-        let response: web_sys::Response = JsFuture::from(fetch_with(&request.url, &init.into()))
-            .await
-            .map_err(failed)?
-            .unchecked_into();
-        let status = response.status();
-        let text = match response.text() {
-            Ok(p) => JsFuture::from(p).await.map_err(failed)?,
-            Err(e) => return Err(failed(e)),
-        };
-        let value = json::parse(&text.as_string().unwrap_or_default());
+        let body = request.body.cloned().unwrap_or(JsValue::UNDEFINED);
+        let answer = JsFuture::from(fetch_json(
+            request.method.as_str(),
+            &request.url,
+            headers,
+            body,
+        ))
+        .await
+        .map_err(|e| {
+            SdkError::network(
+                e.str_of("message")
+                    .unwrap_or_else(|| "the request failed".into()),
+            )
+        })?;
+        let answer: js_sys::Array = answer.unchecked_into();
+        let status = answer.get(0).as_f64().unwrap_or(0.0) as u16;
+        let value = answer.get(1);
         if (200..300).contains(&status) {
-            value
+            if value.is_undefined() {
+                return Err(SdkError::bad_response(0, "the server sent invalid JSON"));
+            }
+            Ok(value)
         } else {
-            Err(SdkError::from_http(
-                status,
-                value.ok().and_then(|v| decode::api_error(&v)),
-            ))
+            Err(SdkError::from_http(status, decode::api_error(&value)))
         }
     }
 }
