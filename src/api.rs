@@ -110,7 +110,7 @@ impl<T: Transport> Api<T> {
         Api {
             base: config.api_url().to_string(),
             api_key: config.api_key.clone(),
-            bearer: std::cell::RefCell::new(format!("Bearer {}", config.token)),
+            bearer: std::cell::RefCell::new(["Bearer ", &config.token].concat()),
             transport,
         }
     }
@@ -128,7 +128,7 @@ impl<T: Transport> Api<T> {
         path: &str,
         body: Option<&'a B>,
     ) -> ApiRequest<'a, B> {
-        self.request(method, format!("{}{path}", self.base), body)
+        self.request(method, [self.base.as_str(), path].concat(), body)
     }
 
     fn request<'a, B: ?Sized>(
@@ -159,7 +159,7 @@ impl<T: Transport> Api<T> {
 
     /// Uses `token` from now on (after a refresh).
     pub fn set_token(&self, token: &str) {
-        *self.bearer.borrow_mut() = format!("Bearer {token}");
+        *self.bearer.borrow_mut() = ["Bearer ", token].concat();
     }
 
     /// Any endpoint: `path` starts with `/v1/` and carries its query string.

@@ -71,9 +71,11 @@ pub fn event_writes<W: Wire>(event: &W, me: &str, batch: &mut WriteBatch<W>) {
             if let Some(r) = event.field("reaction") {
                 if kind == "reaction.new" {
                     batch.put_reaction(r);
-                } else if let (Some(mid), Some(uid), Some(t)) =
-                    (r.str_of("message_id"), r.str_of("user_id"), r.str_of("type"))
-                {
+                } else if let (Some(mid), Some(uid), Some(t)) = (
+                    r.str_of("message_id"),
+                    r.str_of("user_id"),
+                    r.str_of("type"),
+                ) {
                     batch.delete_reaction(&mid, &uid, &t);
                 }
             }
@@ -161,7 +163,7 @@ pub fn load_writes<W: Wire>(state: &W, batch: &mut WriteBatch<W>) {
         batch.put_read(r);
     }
     batch.put_messages(state.list_of("messages"));
-    batch.put_meta(&channel_cursor_key(&cid), last_seq.to_string());
+    batch.put_meta(&channel_cursor_key(&cid), crate::text::decimal(last_seq));
 }
 
 /// A `ChannelState` answer rebuilt from stored records, marked `from_cache: true` (load it with
@@ -213,8 +215,10 @@ mod tests {
             let w = writes(json!({"type": kind, "cid": "t:c", "channel_seq": 3, "message": m}));
             assert_eq!(w, vec![Write::PutMessage(m.clone())], "{kind}");
         }
-        let hard = writes(json!({"type": "message.deleted", "cid": "t:c", "hard_delete": true,
-            "channel_seq": 4, "message": m}));
+        let hard = writes(
+            json!({"type": "message.deleted", "cid": "t:c", "hard_delete": true,
+            "channel_seq": 4, "message": m}),
+        );
         assert_eq!(hard, vec![Write::DeleteMessage("m1".into())]);
     }
 
@@ -222,8 +226,12 @@ mod tests {
     fn reactions_store_message_and_reaction() {
         let m = json!({"id": "m1", "cid": "t:c", "channel_seq": 3});
         let r = json!({"message_id": "m1", "user_id": "u", "type": "like"});
-        let added = writes(json!({"type": "reaction.new", "cid": "t:c", "message": m, "reaction": r}));
-        assert_eq!(added, vec![Write::PutMessage(m.clone()), Write::PutReaction(r.clone())]);
+        let added =
+            writes(json!({"type": "reaction.new", "cid": "t:c", "message": m, "reaction": r}));
+        assert_eq!(
+            added,
+            vec![Write::PutMessage(m.clone()), Write::PutReaction(r.clone())]
+        );
         let removed =
             writes(json!({"type": "reaction.deleted", "cid": "t:c", "message": m, "reaction": r}));
         assert_eq!(
@@ -252,8 +260,10 @@ mod tests {
 
     #[test]
     fn truncation_drops_older_messages() {
-        let w = writes(json!({"type": "channel.truncated", "cid": "t:c", "channel_seq": 9,
-            "channel": {"cid": "t:c"}}));
+        let w = writes(
+            json!({"type": "channel.truncated", "cid": "t:c", "channel_seq": 9,
+            "channel": {"cid": "t:c"}}),
+        );
         assert!(w.contains(&Write::DeleteMessagesBefore {
             cid: "t:c".into(),
             seq: 9
@@ -298,7 +308,10 @@ mod tests {
     fn cached_state_has_membership_and_mark() {
         let s = cached_state(
             json!({"cid": "t:c", "last_seq": 99}),
-            vec![json!({"user_id": "bob"}), json!({"user_id": "me", "role": "owner"})],
+            vec![
+                json!({"user_id": "bob"}),
+                json!({"user_id": "me", "role": "owner"}),
+            ],
             vec![json!({"id": "m1"})],
             vec![],
             "me",

@@ -111,13 +111,13 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         for cid in std::mem::take(&mut self.touched) {
             if let Some(seq) = self.sync.cursor(&cid) {
                 self.pending
-                    .put_meta(&cache::channel_cursor_key(&cid), seq.to_string());
+                    .put_meta(&cache::channel_cursor_key(&cid), crate::text::decimal(seq));
             }
         }
         if std::mem::take(&mut self.user_touched) {
             if let Some(seq) = self.sync.user_cursor() {
                 self.pending
-                    .put_meta(cache::USER_CURSOR_KEY, seq.to_string());
+                    .put_meta(cache::USER_CURSOR_KEY, crate::text::decimal(seq));
             }
         }
         out.push(Effect::Persist(std::mem::take(&mut self.pending)));
@@ -331,9 +331,7 @@ impl<L: Clone, W: Wire> ClientCore<L, W> {
         if self.cache {
             cache::event_writes(&event, &self.state.user_id, &mut self.pending);
             match position(&event) {
-                Position::Channel(cid, _) if !self.touched.contains(&cid) => {
-                    self.touched.push(cid)
-                }
+                Position::Channel(cid, _) if !self.touched.contains(&cid) => self.touched.push(cid),
                 Position::User(_) => self.user_touched = true,
                 _ => {}
             }

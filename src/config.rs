@@ -36,10 +36,14 @@ impl ClientConfig {
             .strip_prefix("http://")
             .or_else(|| api_url.strip_prefix("https://"));
         if host.is_none_or(str::is_empty) {
-            return Err(SdkError::invalid_input(format!(
-                "apiUrl must be an http:// or https:// URL, got '{}'",
-                options.api_url
-            )));
+            return Err(SdkError::invalid_input(
+                [
+                    "apiUrl must be an http:// or https:// URL, got '",
+                    &options.api_url,
+                    "'",
+                ]
+                .concat(),
+            ));
         }
         for (name, value) in [
             ("apiKey", &options.api_key),
@@ -47,7 +51,9 @@ impl ClientConfig {
             ("token", &options.token),
         ] {
             if value.trim().is_empty() {
-                return Err(SdkError::invalid_input(format!("{name} must not be empty")));
+                return Err(SdkError::invalid_input(
+                    [name, " must not be empty"].concat(),
+                ));
             }
         }
         Ok(ClientConfig {
@@ -74,15 +80,22 @@ impl ClientConfig {
     pub fn ws_url_with(&self, token: &str) -> String {
         // `api_url` is validated to start with one of the two (no slicing: its panic path
         // brings string formatting into the wasm).
-        let base = match self.api_url.strip_prefix("https://") {
-            Some(rest) => format!("wss://{rest}"),
-            None => format!("ws://{}", self.api_url.strip_prefix("http://").unwrap_or_default()),
+        let (scheme, host) = match self.api_url.strip_prefix("https://") {
+            Some(rest) => ("wss://", rest),
+            None => (
+                "ws://",
+                self.api_url.strip_prefix("http://").unwrap_or_default(),
+            ),
         };
-        let mut url = format!(
-            "{base}/v1/ws?api_key={}&token={}",
-            encode_component(&self.api_key),
-            encode_component(token)
-        );
+        let mut url = [
+            scheme,
+            host,
+            "/v1/ws?api_key=",
+            &encode_component(&self.api_key),
+            "&token=",
+            &encode_component(token),
+        ]
+        .concat();
         if let Some(device) = &self.device_id {
             url.push_str("&device_id=");
             url.push_str(&encode_component(device));

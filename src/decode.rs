@@ -88,7 +88,7 @@ pub fn client_options<W: Wire>(options: &W) -> Result<ClientOptions, String> {
     let required = |key: &str| {
         options
             .str_of(key)
-            .ok_or_else(|| format!("missing or non-string field `{key}`"))
+            .ok_or_else(|| ["missing or non-string field `", key, "`"].concat())
     };
     Ok(ClientOptions {
         api_url: required("apiUrl")?,

@@ -76,7 +76,16 @@ impl SdkError {
                     502..=504 => ErrorCode::Unavailable,
                     _ => ErrorCode::Internal,
                 };
-                SdkError::new(code, status, format!("HTTP {status} without an error body"))
+                SdkError::new(
+                    code,
+                    status,
+                    [
+                        "HTTP ",
+                        &crate::text::decimal(status.into()),
+                        " without an error body",
+                    ]
+                    .concat(),
+                )
             }
         }
     }
@@ -94,7 +103,12 @@ impl SdkError {
             Some(CloseCode::PolicyViolation) => ErrorCode::InvalidFrame,
             _ => ErrorCode::Unavailable,
         };
-        let mut e = SdkError::new(error_code, 0, format!("websocket closed with code {code}"));
+        let message = [
+            "websocket closed with code ",
+            &crate::text::decimal(code.into()),
+        ]
+        .concat();
+        let mut e = SdkError::new(error_code, 0, message);
         e.retryable = CloseCode::should_reconnect(code);
         e
     }

@@ -24,6 +24,7 @@ pub mod sequence;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod typing;
 pub mod vecmap;
 

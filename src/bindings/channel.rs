@@ -394,7 +394,7 @@ impl Channel {
     /// while the server cannot be reached such a page comes from the cache where it holds one,
     /// marked `fromCache: true` (possibly shorter than `limit` where the cache ends).
     pub async fn query_messages(&self, query: JsValue) -> Result<JsValue, JsValue> {
-        let path = self.path(&format!("/messages{}", query_string(&query, MESSAGE_QUERY)));
+        let path = self.path(&["/messages", &query_string(&query, MESSAGE_QUERY)].concat());
         let before = query.u64_of("before_seq");
         let messages = match self.shared.request(Method::Get, &path, None).await {
             Ok(answer) => {
@@ -438,11 +438,13 @@ impl Channel {
     /// The replies to `parentId`, oldest first (`{limit, before_seq, after_seq}`), merged into
     /// `state.threads`.
     pub async fn replies(&self, parent_id: &str, query: JsValue) -> Result<JsValue, JsValue> {
-        let path = format!(
-            "/v1/messages/{}/replies{}",
-            crate::config::encode_component(parent_id),
-            query_string(&query, MESSAGE_QUERY)
-        );
+        let path = [
+            "/v1/messages/",
+            &crate::config::encode_component(parent_id),
+            "/replies",
+            &query_string(&query, MESSAGE_QUERY),
+        ]
+        .concat();
         let answer = self.call(Method::Get, &path, None).await?;
         let messages = answer
             .field("messages")
@@ -457,9 +459,11 @@ impl Channel {
 
     /// Pinned messages, most recently pinned first; also becomes `state.pinned`.
     pub async fn pinned_messages(&self, limit: Option<u32>) -> Result<JsValue, JsValue> {
-        let q = limit.map(|l| format!("?limit={l}")).unwrap_or_default();
+        let q = limit
+            .map(|l| ["?limit=", &crate::text::decimal(l.into())].concat())
+            .unwrap_or_default();
         let answer = self
-            .call(Method::Get, &self.path(&format!("/pinned{q}")), None)
+            .call(Method::Get, &self.path(&["/pinned", &q].concat()), None)
             .await?;
         let messages = answer
             .field("messages")

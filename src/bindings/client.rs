@@ -178,7 +178,7 @@ impl ChatClient {
             .ok()
             .and_then(|f| f.dyn_into::<Function>().ok());
         let mut parsed: ClientOptions = crate::decode::client_options(&options)
-            .map_err(|e| bad_argument("ChatClient.connect options", e))?;
+            .map_err(|e| bad_argument("ChatClient.connect options", &e))?;
         if parsed.token.is_empty() && provider.is_some() {
             parsed.token = "pending".into();
         }
@@ -216,7 +216,7 @@ impl ChatClient {
             Err(e) => {
                 web_sys::console::warn_2(
                     &"chat-sdk: could not read the cache:".into(),
-                    &e.to_string().into(),
+                    &e.describe().into(),
                 );
                 false
             }

@@ -17,6 +17,6 @@ pub(crate) fn to_js_error(error: SdkError) -> JsValue {
 }
 
 /// An argument from JS that does not have the expected shape.
-pub(crate) fn bad_argument(what: &str, error: impl std::fmt::Display) -> JsValue {
-    to_js_error(SdkError::invalid_input(format!("{what}: {error}")))
+pub(crate) fn bad_argument(what: &str, error: &str) -> JsValue {
+    to_js_error(SdkError::invalid_input([what, ": ", error].concat()))
 }

@@ -67,13 +67,13 @@ pub(crate) struct Offline {
 }
 
 fn storage_error(e: StoreError) -> SdkError {
-    let mut err = SdkError::new(ErrorCode::Unavailable, 0, e.to_string());
+    let mut err = SdkError::new(ErrorCode::Unavailable, 0, e.describe());
     err.retryable = false;
     err
 }
 
 fn warn(what: &str, e: &StoreError) {
-    web_sys::console::warn_2(&JsValue::from_str(what), &JsValue::from_str(&e.to_string()));
+    web_sys::console::warn_2(&JsValue::from_str(what), &JsValue::from_str(&e.describe()));
 }
 
 impl Offline {

@@ -235,11 +235,14 @@ pub(crate) fn new_id() -> String {
 
 /// `/v1/channels/{type}/{id}{rest}` with both segments encoded.
 pub(crate) fn channel_path(channel_type: &str, id: &str, rest: &str) -> String {
-    format!(
-        "/v1/channels/{}/{}{rest}",
-        encode_component(channel_type),
-        encode_component(id)
-    )
+    [
+        "/v1/channels/",
+        &encode_component(channel_type),
+        "/",
+        &encode_component(id),
+        rest,
+    ]
+    .concat()
 }
 
 /// The keys of a message page query (`queryMessages`, `replies`).
@@ -254,7 +257,7 @@ pub(crate) fn query_string(query: &JsValue, keys: &[&str]) -> String {
             continue;
         };
         let text = match value.as_f64() {
-            Some(n) => (n as u64).to_string(),
+            Some(n) => crate::text::decimal(n as u64),
             None => value
                 .as_string()
                 .map(|s| crate::config::encode_component(&s))

@@ -108,9 +108,12 @@ impl<W: Wire> WriteBatch<W> {
             };
             if bad {
                 return Err(StoreError::Codec {
-                    message: format!(
-                        "a {what} without its key fields or with a sequence above 2^53 - 1"
-                    ),
+                    message: [
+                        "a ",
+                        what,
+                        " without its key fields or with a sequence above 2^53 - 1",
+                    ]
+                    .concat(),
                 });
             }
         }

@@ -76,33 +76,31 @@ impl StoreError {
     }
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::QuotaExceeded { message } => write!(f, "storage quota exceeded: {message}"),
+impl StoreError {
+    /// What went wrong, in words (the `Display` text; built without `core::fmt`, see
+    /// [`crate::text`]).
+    pub fn describe(&self) -> String {
+        let (what, message) = match self {
+            StoreError::QuotaExceeded { message } => ("storage quota exceeded", message),
             StoreError::UpgradeBlocked { message } => {
-                write!(
-                    f,
-                    "schema upgrade blocked by another open connection: {message}"
-                )
+                ("schema upgrade blocked by another open connection", message)
             }
-            StoreError::ConnectionClosed { message } => {
-                write!(f, "database connection closed: {message}")
-            }
-            StoreError::VersionTooNew { message } => {
-                write!(f, "database is newer than this code: {message}")
-            }
-            StoreError::Codec { message } => {
-                write!(f, "stored record has an unexpected shape: {message}")
-            }
+            StoreError::ConnectionClosed { message } => ("database connection closed", message),
+            StoreError::VersionTooNew { message } => ("database is newer than this code", message),
+            StoreError::Codec { message } => ("stored record has an unexpected shape", message),
             StoreError::Backend {
                 context,
                 name,
                 message,
-            } => {
-                write!(f, "{context}: {name}: {message}")
-            }
-        }
+            } => return [context.as_str(), ": ", name, ": ", message].concat(),
+        };
+        [what, ": ", message].concat()
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
     }
 }
 

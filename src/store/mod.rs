@@ -135,7 +135,7 @@ pub trait Store<W: Wire> {
 /// The name of the IndexedDB database of one app + user: both are part of it, so two users of
 /// one app, or one user of two apps, never share data on a device.
 pub fn database_name(api_key: &str, user_id: &str) -> String {
-    format!("chat-sdk:{api_key}:{user_id}")
+    ["chat-sdk:", api_key, ":", user_id].concat()
 }
 
 /// Sorts and cuts the confirmed messages of one channel (or thread) to a [`Page`]; `sorted` is
