@@ -18,6 +18,7 @@ pub mod echo;
 pub mod error;
 pub mod events;
 pub mod frame;
+pub mod local;
 pub mod outbox;
 pub mod preflight;
 pub mod sequence;

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures::channel::oneshot;
+use crate::local::oneshot;
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -207,7 +207,7 @@ impl ChatClient {
             token_provider: provider,
             offline,
             posts: RefCell::default(),
-            refresh_lock: futures::lock::Mutex::new(()),
+            refresh_lock: crate::local::Lock::new(),
         });
         // Open from the cache: with data from an earlier session the client is usable at once,
         // also offline; the connection and the catch-up follow in the background.

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use futures::channel::oneshot;
+use crate::local::oneshot;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 

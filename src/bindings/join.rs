@@ -11,7 +11,7 @@ pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 pub(crate) async fn join<'a, T>(futures: Vec<Boxed<'a, T>>) -> Vec<T> {
     let mut pending: Vec<(usize, Boxed<'a, T>)> = futures.into_iter().enumerate().collect();
     let mut done: Vec<(usize, T)> = Vec::with_capacity(pending.len());
-    futures::future::poll_fn(|cx| {
+    std::future::poll_fn(|cx| {
         pending.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
             Poll::Ready(out) => {
                 done.push((*i, out));

@@ -6,11 +6,12 @@
 //! refused change visible with the server's code until `retry()` or `discard()`.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::Poll;
 
 use chat_protocol::ErrorCode;
-use futures::channel::oneshot;
-use futures::lock::Mutex;
 use js_sys::Array;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
@@ -21,6 +22,7 @@ use crate::api::Method;
 use crate::cache::{self, CACHED_PAGE, LIST_KEY, RESTORED_PAGE, USER_CURSOR_KEY};
 use crate::config::encode_component;
 use crate::error::SdkError;
+use crate::local::{oneshot, Lock};
 use crate::outbox::{Failure, FoldOutcome, Outbox, OutboxEntry, OutboxOp, OutboxState};
 use crate::platform::timer::{now_ms, Sleep};
 use crate::state::Wire;
@@ -52,7 +54,7 @@ pub(crate) struct Offline {
     queue: RefCell<Vec<Queued>>,
     writing: Cell<bool>,
     /// Serialises outbox read-modify-writes.
-    pub lock: Mutex<()>,
+    pub lock: Lock,
     waiters: RefCell<Vec<(String, Waiter)>>,
     draining: Cell<bool>,
     again: Cell<bool>,
@@ -105,7 +107,7 @@ impl Offline {
             name,
             queue: RefCell::default(),
             writing: Cell::new(false),
-            lock: Mutex::new(()),
+            lock: Lock::new(),
             waiters: RefCell::default(),
             draining: Cell::new(false),
             again: Cell::new(false),
@@ -572,11 +574,18 @@ async fn deliver(shared: &Rc<Shared>, entry: OutboxEntry<JsValue>) -> bool {
     let (method, path, body) = request_of(&entry);
     // A request that never answers (a connection to a server that died) must not hold its
     // channel's queue: after 20 s it counts as a network failure and is sent again (same id).
-    let request = Box::pin(shared.request(method, &path, body.as_ref()));
-    let result = match futures::future::select(request, Sleep::new(20_000)).await {
-        futures::future::Either::Left((result, _)) => result,
-        futures::future::Either::Right(_) => Err(SdkError::network("no answer within 20 s")),
-    };
+    let mut request = Box::pin(shared.request(method, &path, body.as_ref()));
+    let mut timeout = Sleep::new(20_000);
+    let result = std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = request.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        match Pin::new(&mut timeout).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(SdkError::network("no answer within 20 s"))),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
     let _guard = shared.offline.lock.lock().await;
     let outbox = Outbox::new(&*store);
     match result {

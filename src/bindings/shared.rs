@@ -38,7 +38,7 @@ pub(crate) struct Shared {
     /// When this client last posted per channel (pre-flight slow-mode checks).
     pub posts: RefCell<crate::preflight::PostTimes>,
     /// One token refresh at a time: calls that found the same token expired share it.
-    pub refresh_lock: futures::lock::Mutex<()>,
+    pub refresh_lock: crate::local::Lock,
 }
 
 impl Shared {
