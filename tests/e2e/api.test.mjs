@@ -688,3 +688,41 @@ test('messages: queryMessages({ around_id, limit: 3 }) returns exactly the 3 mes
       assert.deepEqual(ids(one), [seq[2].id]);
     });
   });
+
+test('disconnect releases the socket, timers and browser signals: the peer sees the user go offline, nothing reconnects', async (t) => {
+  await withPair(t, async ({ alice, bob }) => {
+    const { cid } = await sharedChannel(alice, bob);
+    await bob.clearEvents();
+    await alice.call(() => client.disconnect());
+    assert.equal(await alice.call(() => client.connectionState), 'closed');
+
+    // The socket is closed for real: the browser reports its close, and the server (which marks
+    // a user offline when their last socket closes) tells the channel's other member.
+    await eventually('alice\'s sockets are closed', async () => {
+      const created = await alice.events((e) => e.type === 'test.ws.created');
+      const closed = await alice.events((e) => e.type === 'test.ws.closed');
+      assert.ok(created.length > 0);
+      assert.deepEqual(closed.map((e) => e.socket).sort(), created.map((e) => e.socket).sort());
+    });
+    await bob.waitEvent('user.presence.changed (offline) for alice',
+      (e, id) => e.type === 'user.presence.changed' && e.user_id === id && e.status === 'offline', alice.userId);
+
+    // The browser's signals are no longer listened to, and no timer is left to reconnect: a
+    // listener or timer left behind would call into the released client and throw.
+    const errors = [];
+    alice.page.on('pageerror', (e) => errors.push(String(e)));
+    alice.page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await alice.clearEvents();
+    await alice.page.evaluate(() => {
+      window.dispatchEvent(new Event('offline'));
+      window.dispatchEvent(new Event('online'));
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await bob.call((c) => ch(c).sendMessage({ text: 'after alice left' }), cid);
+    await bob.waitEvent('its own message.new', (e) => e.type === 'message.new');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(await alice.events(() => true), [], 'no socket, event or listener call after disconnect()');
+    assert.deepEqual(errors, [], 'nothing left running calls into the released client');
+    assert.equal(await alice.call(() => client.connectionState), 'closed');
+  });
+});

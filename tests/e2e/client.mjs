@@ -41,8 +41,7 @@ function instrumentPage() {
       const socket = ++n;
       window.events.push({ type: 'test.ws.created', socket });
       this.addEventListener('open', () => window.events.push({ type: 'test.ws.open', socket }));
-      // Only the browser's own close event: gloo-net dispatches a synthetic one (1000, "client
-      // dropped") on a socket it drops.
+      // Only the browser's own close event (never one dispatched by script).
       this.addEventListener('close', (e) => {
         if (e.isTrusted) window.events.push({ type: 'test.ws.closed', socket, code: e.code });
       });
