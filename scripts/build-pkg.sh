@@ -12,7 +12,9 @@
 #
 # Panics: the wasm has no unwinding and no panic hook, so a panic already ends as a trap with
 # no message; compiling std with `-Cpanic=immediate-abort` (`-Zbuild-std`) drops the message
-# formatting and the location data that nobody can read (-8 KB gzip, bench/README.md). These
+# formatting and the location data that nobody can read (-8 KB gzip, bench/README.md), and
+# `-Zlocation-detail=none` the file names and lines that `#[track_caller]` functions (RefCell
+# borrows, unwraps) still pass to their panic paths (-1 KB gzip). These
 # flags are unstable: the stable toolchain accepts them with RUSTC_BOOTSTRAP=1, set here for
 # this one build only, and needs the rust-src component (scripts/setup.sh installs it).
 set -euo pipefail
@@ -33,7 +35,7 @@ done
 
 if [ "$mode" = --release ]; then
   export RUSTC_BOOTSTRAP=1
-  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort"
+  export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
   cargo_args=(-Zbuild-std=std,panic_abort "${cargo_args[@]}")
 fi
 exec wasm-pack --quiet build "$mode" --target web --out-dir "$out" --out-name chat_sdk . \
