@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::client::subscribe;
@@ -127,18 +127,18 @@ impl Channel {
 impl Channel {
     /// `type:id`.
     #[wasm_bindgen(getter)]
-    pub fn cid(&self) -> String {
-        self.cid.clone()
+    pub fn cid(&self) -> JsString {
+        self.cid.as_str().into()
     }
 
     #[wasm_bindgen(getter, js_name = "type")]
-    pub fn channel_type(&self) -> String {
-        self.channel_type.clone()
+    pub fn channel_type(&self) -> JsString {
+        self.channel_type.as_str().into()
     }
 
     #[wasm_bindgen(getter)]
-    pub fn id(&self) -> String {
-        self.id.clone()
+    pub fn id(&self) -> JsString {
+        self.id.as_str().into()
     }
 
     /// The live state: messages (oldest first, local echoes last), threads, pinned, members,

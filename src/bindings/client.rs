@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::local::oneshot;
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Function, JsString, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::channel::Channel;
@@ -41,8 +41,8 @@ fn is_absent(value: &JsValue) -> bool {
 impl ChatClient {
     /// The id of the connected user.
     #[wasm_bindgen(getter, js_name = userId)]
-    pub fn user_id(&self) -> String {
-        self.shared.config.user_id.clone()
+    pub fn user_id(&self) -> JsString {
+        self.shared.config.user_id.as_str().into()
     }
 
     /// The connected user (`User`), as the server last described it.
@@ -59,8 +59,8 @@ impl ChatClient {
 
     /// `connecting`, `online`, `offline`, `reconnecting` or `closed`.
     #[wasm_bindgen(getter, js_name = connectionState, unchecked_return_type = "ConnectionState")]
-    pub fn connection_state(&self) -> String {
-        self.shared.core.borrow().state().as_str().to_string()
+    pub fn connection_state(&self) -> JsString {
+        self.shared.core.borrow().state().as_str().into()
     }
 
     /// The cids of the listed channels, in display order.

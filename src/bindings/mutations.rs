@@ -136,8 +136,8 @@ impl ChatClient {
     /// Where this client keeps its data: `indexeddb`, or `memory` when IndexedDB is
     /// unavailable (or `persistence: 'memory'` was asked for) — then nothing survives a reload.
     #[wasm_bindgen(getter, unchecked_return_type = "'indexeddb' | 'memory'")]
-    pub fn persistence(&self) -> String {
-        self.shared.offline.kind.to_string()
+    pub fn persistence(&self) -> js_sys::JsString {
+        self.shared.offline.kind.into()
     }
 
     /// The changes waiting in the outbox (`OutboxEntryInfo[]`), in the order they were made.
