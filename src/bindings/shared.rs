@@ -223,14 +223,12 @@ impl Shared {
     }
 }
 
-/// A new client-chosen id (uuid v4, hyphenated, lower case) for a message or a mutation.
-/// Encoded directly: `to_string()` would bring the formatting machinery into the wasm.
-pub(crate) fn new_id() -> String {
-    let mut buf = uuid::Uuid::encode_buffer();
-    uuid::Uuid::new_v4()
-        .hyphenated()
-        .encode_lower(&mut buf)
-        .to_owned()
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/ids.js")]
+extern "C" {
+    /// A new client-chosen id (uuid v4, hyphenated, lower case) for a message or a mutation
+    /// (`js/ids.js`: the browser's generator, no uuid code in the wasm).
+    #[wasm_bindgen(js_name = newId)]
+    pub(crate) fn new_id() -> String;
 }
 
 /// `/v1/channels/{type}/{id}{rest}` with both segments encoded.
