@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (idempotently) and runs every test: native unit tests, server integration
 # tests against a real Postgres and Redis, browser tests of the SDK in headless Chromium against
-# a real server, and the Playwright end-to-end test of the demo.
+# a real server, JS unit tests of the package's modules, and the Playwright end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPT_NAME=test
@@ -28,6 +28,9 @@ log "server for browser tests at $SERVER_URL"
 
 log "browser tests (wasm-bindgen-test in headless Chromium)"
 CHAT_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
+
+log "JS unit tests of the package's own modules (node --test tests/js)"
+node --test tests/js/
 
 log "TypeScript declarations (tsc --noEmit on a usage file that touches every public method)"
 (cd js && npx --no-install tsc -p ../tests/types)
