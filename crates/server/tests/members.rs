@@ -222,10 +222,14 @@ async fn shadow_banned_messages_are_seen_only_by_their_sender() {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     alice.create_channel("messaging:shadow", &["bob"]).await;
+    // Alice is connected before the ban: its `member.updated` is fanned out after the answer,
+    // and would otherwise reach a socket opened right after it, during the silence below.
+    let mut a = alice.connect(&node).await;
     let (status, v) = alice.act("messaging:shadow", "ban", json!({ "user_id": "bob", "shadow": true })).await;
     assert_eq!(status, 200, "{v}");
     assert!(v["member"].get("banned").is_none(), "a shadow ban is not shown as a ban");
-    let mut a = alice.connect(&node).await;
+    let update = a.next_of("member.updated").await;
+    assert!(update["member"].get("banned").is_none(), "nor in the event: {update}");
     let mut b = bob.connect(&node).await;
     let id = new_id();
     let (status, sent) = bob.send("messaging:shadow", &id, "can anyone hear me").await;
