@@ -3,7 +3,7 @@
 //! one of the adapter's own `{name, message}` errors.
 
 use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::store::StoreError;
 
@@ -13,11 +13,9 @@ fn text(value: &JsValue, key: &str) -> Option<String> {
         .as_string()
 }
 
-/// `(name, message)` of a DOMException or Error, or of the `.error` of a request/transaction.
+/// `(name, message)` of a DOMException or Error (read as properties: a DOMException's are
+/// getters on its prototype), or of the `.error` of a request/transaction.
 pub fn dom_parts(value: &JsValue) -> Option<(String, String)> {
-    if let Some(e) = value.dyn_ref::<web_sys::DomException>() {
-        return Some((e.name(), e.message()));
-    }
     if !value.is_object() {
         return None;
     }
