@@ -1,7 +1,7 @@
 //! The connection driver: performs what the connection state machine asks (open / close the
 //! websocket, send frames, arm the reconnect timer) and feeds it what happens (frames, closes,
 //! ticks, network signals, disconnect requests), then dispatches incoming frames to JS
-//! listeners. The socket, the timers and the browser signals are `js/link.js` (a `Link`);
+//! listeners. The socket, the timers and the browser signals are `js/io.js` (a `Link`);
 //! this module is the part that decides. Work is handled one item at a time, in arrival order:
 //! what a listener causes while one is being handled (a send, a disconnect) waits its turn.
 //! Dropping the client (every handle) or `disconnect()` releases the socket, timers and
@@ -20,9 +20,9 @@ use crate::error::SdkError;
 use crate::platform::json;
 use crate::platform::timer::now_ms;
 
-#[wasm_bindgen(module = "/js/link.js")]
+#[wasm_bindgen(module = "/js/io.js")]
 extern "C" {
-    /// The websocket, timers and connectivity signals of one client (`js/link.js`).
+    /// The websocket, timers and connectivity signals of one client (`js/io.js`).
     #[derive(Clone)]
     pub(crate) type Link;
     #[wasm_bindgen(constructor)]
@@ -43,7 +43,7 @@ extern "C" {
     fn dispose(this: &Link);
 }
 
-// What `js/link.js` reports (its `kind`s).
+// What `js/io.js` reports (its `kind`s).
 const FRAME: u32 = 0;
 const CLOSED: u32 = 1;
 const RECONNECT: u32 = 2;

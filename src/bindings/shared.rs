@@ -29,7 +29,7 @@ pub(crate) struct Shared {
     pub core: RefCell<Core>,
     pub config: ClientConfig,
     pub api: Api<FetchTransport>,
-    /// The connection driver's state and its `js/link.js` ([`super::driver`]).
+    /// The connection driver's state and its `js/io.js` ([`super::driver`]).
     pub driver: RefCell<super::driver::Driver>,
     pub token: RefCell<String>,
     pub token_provider: Option<Function>,
@@ -223,10 +223,10 @@ impl Shared {
     }
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/ids.js")]
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/io.js")]
 extern "C" {
     /// A new client-chosen id (uuid v4, hyphenated, lower case) for a message or a mutation
-    /// (`js/ids.js`: the browser's generator, no uuid code in the wasm).
+    /// (`js/io.js`: the browser's generator, no uuid code in the wasm).
     #[wasm_bindgen(js_name = newId)]
     pub(crate) fn new_id() -> String;
 }

@@ -1,4 +1,4 @@
-//! The fetch transport: sends [`ApiRequest`]s through `js/http.js` (the browser's `fetch`,
+//! The fetch transport: sends [`ApiRequest`]s through `js/io.js` (the browser's `fetch`,
 //! `JSON.stringify` / `JSON.parse`) and turns its answer into a value or an [`SdkError`]; error
 //! bodies are read field by field ([`decode::api_error`]).
 
@@ -17,10 +17,10 @@ use crate::state::Wire;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FetchTransport;
 
-#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/http.js")]
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/io.js")]
 extern "C" {
     /// `fetch` with the headers (`[[name, value], ...]`) and a JSON body; resolves to
-    /// `[status, parsed JSON or undefined]` (`js/http.js`).
+    /// `[status, parsed JSON or undefined]` (`js/io.js`).
     #[wasm_bindgen(js_name = call)]
     fn fetch_json(
         method: &str,
@@ -33,7 +33,7 @@ extern "C" {
 impl FetchTransport {
     /// Sends a request whose body is a JS value; answers the parsed JSON as a JS value. The
     /// non-generic path the bindings use: answers stay JS objects, and no serde deserializer
-    /// ends up in the wasm. (`fetch`, the headers and JSON are JS, in `js/http.js`: each call
+    /// ends up in the wasm. (`fetch`, the headers and JSON are JS, in `js/io.js`: each call
     /// to a browser API made from Rust costs far more wasm than the call itself.)
     pub async fn send_js(&self, request: ApiRequest<'_, JsValue>) -> Result<JsValue, SdkError> {
         let headers = js_sys::Array::new();

@@ -1,8 +1,8 @@
-// js/ids.js: the client-chosen ids are uuid v4 in lower case, from crypto.randomUUID or, where
+// js/io.js: the client-chosen ids are uuid v4 in lower case, from crypto.randomUUID or, where
 // the page is not a secure context (no randomUUID), built from crypto.getRandomValues.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newId } from '../../js/ids.js';
+import { newId } from '../../js/io.js';
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,10 +1,16 @@
-// The browser side of the connection driver (src/bindings/driver.rs): one websocket at a time,
-// the reconnect timer, the health-check tick, and the browser's connectivity signals (the
-// window's online / offline events, a hidden tab becoming visible). It decides nothing: every
-// happening goes to the one listener as (kind, value); what happens before a listener is set
-// (the first frames of the socket connect() opens early) waits for it, in order.
+// The browser I/O the wasm drives, apart from the stores (idb.js, memory.js): the connection
+// (`Link`: one websocket, its timers, the browser's connectivity signals), REST calls (`call`)
+// and client-chosen ids (`newId`). One module rather than three: every module the wasm imports
+// is one more request when the package loads (and the wasm-bindgen test runner's server
+// stalls when a page opens many connections at once).
 // Imported by the wasm as a wasm-bindgen snippet.
 
+// ---- the connection (src/bindings/driver.rs) -----------------------------------------------
+// One websocket at a time, the reconnect timer, the health-check tick, and the browser's
+// connectivity signals (the window's online / offline events, a hidden tab becoming visible).
+// It decides nothing: every happening goes to the one listener as (kind, value); what happens
+// before a listener is set (the first frames of the socket connect() opens early) waits for
+// it, in order.
 // Kinds, as src/bindings/driver.rs reads them.
 const FRAME = 0; // value: the text of a frame
 const CLOSED = 1; // value: the close code
@@ -112,4 +118,33 @@ export class Link {
     for (const [target, name, handler] of this.signals) target.removeEventListener(name, handler);
     this.signals = [];
   }
+}
+
+// ---- REST (src/platform/http.rs) -------------------------------------------------------------
+// One REST call for the wasm (src/platform/http.rs): the global fetch (window or worker) with
+// the client's headers and a JSON body, answered as [status, parsed JSON or undefined].
+// Rejects with the browser's error when no answer arrived (offline, refused, CORS).
+export async function call(method, url, headers, body) {
+  const init = { method, headers: Object.fromEntries(headers) };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let value;
+  try { value = JSON.parse(text); } catch { value = undefined; }
+  return [response.status, value];
+}
+
+// ---- ids (src/bindings/shared.rs) ------------------------------------------------------------
+// Client-chosen ids (uuid v4, lower case) for messages and mutations: crypto.randomUUID where
+// the page is a secure context, else the same format from crypto.getRandomValues.
+export function newId(c = globalThis.crypto) {
+  if (c.randomUUID) return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 15) | 64;
+  b[8] = (b[8] & 63) | 128;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
