@@ -1,8 +1,9 @@
 // The browser I/O the wasm drives, apart from the stores (idb.js, memory.js): the connection
-// (`Link`: one websocket, its timers, the browser's connectivity signals), REST calls (`call`)
-// and client-chosen ids (`newId`). One module rather than three: every module the wasm imports
-// is one more request when the package loads (and the wasm-bindgen test runner's server
-// stalls when a page opens many connections at once).
+// (`Link`: one websocket, its timers, the browser's connectivity signals), the outbox's
+// delivery loop (`Outbox`), REST calls (`call`) and client-chosen ids (`newId`). One module
+// rather than four: every module the wasm imports is one more request when the package loads
+// (and the wasm-bindgen test runner's server stalls when a page opens many connections at
+// once).
 // Imported by the wasm as a wasm-bindgen snippet.
 
 // ---- the connection (src/bindings/driver.rs) -----------------------------------------------
@@ -117,6 +118,244 @@ export class Link {
     this.timers = {};
     for (const [target, name, handler] of this.signals) target.removeEventListener(name, handler);
     this.signals = [];
+  }
+}
+
+// ---- the outbox's delivery (src/bindings/outbox.rs) ----------------------------------------
+// Delivers the queued changes stored in the store's `outbox` records: one at a time per
+// channel, exactly once (each request carries the entry's id), retrying with backoff (0.5 s
+// doubling to 16 s; a reconnect starts over at once) while the server cannot be reached, a
+// request without an answer after 20 s counting as such. What each step does to the entries is
+// decided by the wasm (`host(kind, a, b)`, the rules of src/outbox/plan.rs); this loop applies
+// those writes, one read-modify-write of the outbox at a time, and answers the promise of each
+// change once the server confirmed or refused it (or the entry it was folded into).
+// Host calls, as src/bindings/outbox.rs reads them.
+const FOLD = 0;      // (records, new entry record) -> {writes, target?: the id to wait for}
+const START = 1;     // (records, id) -> writes
+const FAIL = 2;      // (records, [id, error]) -> {writes, permanent}
+const RETRY = 3;     // (records, id) -> writes
+const DISCARD = 4;   // (records, id) -> writes
+const RECOVER = 5;   // (records) -> writes
+const READY = 6;     // (records) -> the records to send now
+const DELIVER = 7;   // (record) -> Promise of the server's answer
+const CONFIRMED = 8; // (record, answer)
+const REFUSED = 9;   // (record, error)
+const EMIT = 10;     // (event)
+const RETRIED = 11;  // (id): its echo shows as sending again
+const DISCARDED = 12; // (id): its echo goes
+
+const sdkError = (code, retryable, message) =>
+  Object.assign(new Error(message), { code, status: 0, retryable });
+// A store failure as the SDK reports it: unavailable, not worth repeating as it is.
+const storeError = (e) =>
+  sdkError('unavailable', false, `storage: ${(e && e.name) || 'Error'}: ${(e && e.message) || e}`);
+
+export class Outbox {
+  constructor(store, host) {
+    this.store = store;
+    this.host = host;
+    this.tail = Promise.resolve();
+    this.waiters = new Map(); // entry id -> [[resolve, reject]]
+    this.draining = false;
+    this.again = false;
+    this.failures = 0;
+    this.timer = null;
+    this.disposed = false;
+  }
+
+  /** Runs `fn(records)` with the outbox to itself (its records read afresh). */
+  locked(fn) {
+    const run = this.tail.then(async () => fn(await this.store.all('outbox')));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Stores a change (`entry`: its record) with its local echo's writes in one transaction,
+   * folded into unsent entries where it can be; resolves with the server's answer once it is
+   * delivered (undefined when it cancelled out), rejects with the refusal.
+   */
+  async enqueue(entry, echo) {
+    const target = await this.locked(async (records) => {
+      const plan = this.host(FOLD, records, entry);
+      await this.store.write(echo.concat(plan.writes));
+      return plan.target;
+    }).catch((e) => { throw storeError(e); });
+    const answer = target === undefined
+      ? Promise.resolve(undefined)
+      : new Promise((ok, no) => {
+        if (!this.waiters.has(target)) this.waiters.set(target, []);
+        this.waiters.get(target).push([ok, no]);
+      });
+    await this.counts();
+    this.kick();
+    return answer;
+  }
+
+  settle(id, ok, value) {
+    const waiting = this.waiters.get(id) || [];
+    this.waiters.delete(id);
+    for (const [resolve, reject] of waiting) (ok ? resolve : reject)(value);
+  }
+
+  /** Emits `outbox.changed` with the number of entries waiting and failed. */
+  async counts() {
+    let records;
+    try { records = await this.store.all('outbox'); } catch { return; }
+    const failed = records.filter((r) => r.state && r.state.failed).length;
+    this.host(EMIT, { type: 'outbox.changed', pending: records.length - failed, failed });
+  }
+
+  /** Entries that were in flight when the page went away go back to pending; resolves with every record. */
+  recover() {
+    return this.locked(async (records) => {
+      await this.store.write(this.host(RECOVER, records));
+      return this.store.all('outbox');
+    });
+  }
+
+  /** Every record, once the changes being stored are. */
+  entries() {
+    return this.locked((records) => records);
+  }
+
+  /** The connection is back: deliver now, with the backoff started over. */
+  reconnected() {
+    this.failures = 0;
+    this.kick();
+  }
+
+  /** Starts delivering unless it is under way (then the running pass looks again). */
+  kick() {
+    this.again = true;
+    if (this.draining || this.disposed) return;
+    this.draining = true;
+    this.drain().then((retry) => {
+      this.draining = false;
+      if (this.disposed) return;
+      if (retry) {
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => { this.timer = null; this.kick(); }, 500 << Math.min(this.failures, 5));
+      } else if (this.again) {
+        this.kick();
+      }
+    });
+  }
+
+  /** Delivers until nothing is ready; resolves with whether a retryable failure stopped it. */
+  async drain() {
+    for (;;) {
+      this.again = false;
+      let ready;
+      try {
+        ready = await this.locked((records) => this.host(READY, records));
+      } catch (e) {
+        console.warn('chat-sdk: outbox unreadable:', e);
+        return false;
+      }
+      if (!ready.length || this.disposed) return false;
+      const retry = (await Promise.all(ready.map((r) => this.deliver(r)))).some(Boolean);
+      await this.counts();
+      if (retry) {
+        this.failures += 1;
+        return true;
+      }
+      this.failures = 0;
+    }
+  }
+
+  /** Sends one entry and records the outcome; resolves with whether it failed in a retryable way. */
+  async deliver(record) {
+    const id = record.id;
+    try {
+      await this.locked((records) => this.store.write(this.host(START, records, id)));
+    } catch (e) {
+      console.warn('chat-sdk: outbox unwritable:', e);
+      return true;
+    }
+    let answer, error;
+    try {
+      answer = await new Promise((ok, no) => {
+        const timer = setTimeout(() => no(sdkError('unavailable', true, 'no answer within 20 s')), 20000);
+        Promise.resolve(this.host(DELIVER, record)).then(ok, no).finally(() => clearTimeout(timer));
+      });
+    } catch (e) {
+      error = e;
+    }
+    const after = await this.locked(async (records) => {
+      if (!error) {
+        try {
+          await this.store.write([['del', 'outbox', id]]);
+        } catch (e) {
+          console.warn('chat-sdk: outbox unwritable:', e);
+        }
+        return () => {
+          this.host(CONFIRMED, record, answer);
+          this.settle(id, true, answer);
+          return false;
+        };
+      }
+      try {
+        const plan = this.host(FAIL, records, [id, error]);
+        await this.store.write(plan.writes);
+        if (!plan.permanent) return () => true;
+      } catch {
+        return () => true;
+      }
+      return () => {
+        this.host(REFUSED, record, error);
+        this.settle(id, false, error);
+        return false;
+      };
+    });
+    return after();
+  }
+
+  /** Queues a refused entry again, after what was queued meanwhile. */
+  async retry(id) {
+    await this.locked(async (records) => {
+      await this.store.write(this.host(RETRY, records, id));
+      this.host(RETRIED, id);
+    }).catch((e) => { throw storeError(e); });
+    await this.counts();
+    this.kick();
+  }
+
+  /** Gives up on an entry (a send's echo goes with it); its promise rejects with not_found. */
+  async discard(id) {
+    await this.locked(async (records) => {
+      await this.store.write(this.host(DISCARD, records, id));
+      this.host(DISCARDED, id);
+    }).catch((e) => { throw storeError(e); });
+    this.settle(id, false, sdkError('not_found', false, 'discarded'));
+    await this.counts();
+  }
+
+  /** The entries as `{id, cid, kind, state, attempts, code?, message?}`, in the order they were made. */
+  async pending() {
+    let records;
+    try { records = await this.store.all('outbox'); } catch (e) { throw storeError(e); }
+    return records.sort((a, b) => a.order - b.order).map((r) => {
+      const failed = r.state && r.state.failed;
+      return {
+        id: r.id,
+        cid: r.cid,
+        kind: Object.keys(r.op)[0],
+        state: failed ? 'failed' : r.state,
+        attempts: r.attempts,
+        code: failed ? failed.code : undefined,
+        message: failed ? failed.message : undefined,
+      };
+    });
+  }
+
+  /** The session is over: nothing more is sent; promises still waiting reject with `closed`. */
+  dispose() {
+    this.disposed = true;
+    clearTimeout(this.timer);
+    for (const id of [...this.waiters.keys()]) {
+      this.settle(id, false, sdkError('unavailable', false, 'the client is disconnected'));
+    }
   }
 }
 

@@ -382,10 +382,7 @@ impl Channel {
             batch.put_message(echo);
         }
         let op = OutboxOp::Send(body);
-        let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
-            .await
-            .map_err(to_js_error)?;
-        let answer = offline::outcome(answer).await?;
+        let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch).await?;
         Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
     }
 
@@ -502,10 +499,7 @@ impl Channel {
         batch.put_read(read);
         let op = OutboxOp::MarkRead { message_id, seq };
         let id = new_id();
-        let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch)
-            .await
-            .map_err(to_js_error)?;
-        let answer = offline::outcome(answer).await?;
+        let answer = offline::enqueue(&self.shared, &id, &self.cid, op, batch).await?;
         Ok(answer.field("read").unwrap_or(JsValue::UNDEFINED))
     }
 

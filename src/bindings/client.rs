@@ -198,7 +198,8 @@ impl ChatClient {
         if provider.is_some() {
             core = core.with_token_refresh();
         }
-        let shared = Rc::new(Shared {
+        let shared = Rc::new_cyclic(|weak| Shared {
+            outbox: super::outbox::delivery(offline.store.handle(), weak.clone()),
             core: RefCell::new(core),
             api: Api::new(&config, FetchTransport),
             token: RefCell::new(config.token.clone()),
@@ -233,7 +234,7 @@ impl ChatClient {
             shared.core.borrow_mut().resilient_start();
         }
         driver::start(&shared);
-        offline::kick(&shared);
+        shared.outbox.kick();
         if cached {
             return Ok(ChatClient { shared });
         }

@@ -18,7 +18,7 @@ use crate::api::Method;
 use crate::error::SdkError;
 use crate::outbox::OutboxOp;
 use crate::state::Wire;
-use crate::store::WriteBatch;
+use crate::store::{Store, WriteBatch};
 
 /// `/v1/channels/{type}/{id}/draft` of `cid`.
 fn draft_path(cid: &str) -> Option<String> {
@@ -76,10 +76,10 @@ pub(crate) fn echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Wr
 }
 
 /// Whether a change of the draft (`cid`, `parent`) waits in the outbox (not refused). Waits
-/// for an enqueue under way (it holds the outbox lock until its entry and echo are written).
+/// for an enqueue under way (the outbox is read once its entry and echo are written).
 async fn queued(shared: &Rc<Shared>, cid: &str, parent: &Option<String>) -> bool {
-    let _enqueued = shared.offline.lock.lock().await;
-    let Ok(entries) = shared.offline.store.outbox().await else {
+    let records = wasm_bindgen_futures::JsFuture::from(shared.outbox.entries()).await;
+    let Ok(entries) = records.and_then(|r| super::outbox::decode(&r)) else {
         return false;
     };
     entries.iter().any(|e| {

@@ -215,6 +215,7 @@ fn finish(shared: &Shared) {
         }
         driver.done = true;
         driver.link.dispose();
+        shared.outbox.dispose();
         driver.queue.clear();
         (std::mem::take(&mut driver.acks), driver.listener.take())
     };
@@ -260,7 +261,7 @@ fn perform(shared: &Rc<Shared>, actions: Vec<Action>) {
                 shared.emit_connection_changed(state);
                 if state == ConnectionState::Online {
                     // Back online: deliver what was queued meanwhile.
-                    super::offline::reconnected(shared);
+                    shared.outbox.reconnected();
                 }
             }
             Action::Connected => {

@@ -6,11 +6,11 @@
 mod channel;
 mod client;
 mod drafts;
-mod join;
 mod driver;
 mod errors;
 mod mutations;
 mod offline;
+mod outbox;
 mod shared;
 
 pub use channel::Channel;

@@ -19,7 +19,7 @@ use crate::outbox::OutboxOp;
 use crate::platform::timer::now_ms;
 use crate::preflight;
 use crate::state::Wire;
-use crate::store::WriteBatch;
+use crate::store::{Store, WriteBatch};
 
 /// A message the client holds (state first, then the store): its cid and data.
 async fn find_message(shared: &Rc<Shared>, id: &str) -> Option<(String, JsValue)> {
@@ -65,10 +65,7 @@ pub(crate) async fn change(
             .set_data(echo.clone());
         batch.put_message(echo);
     }
-    let answer = offline::enqueue(shared, id, cid, op, batch)
-        .await
-        .map_err(to_js_error)?;
-    offline::outcome(answer).await
+    offline::enqueue(shared, id, cid, op, batch).await
 }
 
 /// The local echo of a channel operation ([`echo::ChannelChange`]): the channel, the caller's
@@ -143,31 +140,20 @@ impl ChatClient {
     /// The changes waiting in the outbox (`OutboxEntryInfo[]`), in the order they were made.
     #[wasm_bindgen(js_name = pending, unchecked_return_type = "Promise<OutboxEntryInfo[]>")]
     pub fn pending_js(&self) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            offline::entries(&shared).await.map_err(to_js_error)
-        }))
+        self.shared.outbox.pending()
     }
 
     /// Queues a refused change (by its id; a message's id for a send) again, after the changes
     /// made meanwhile.
     #[wasm_bindgen(js_name = retry, unchecked_return_type = "Promise<void>")]
     pub fn retry_js(&self, id: String) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            offline::retry(&shared, &id).await.map_err(to_js_error)?;
-            Ok(JsValue::UNDEFINED)
-        }))
+        self.shared.outbox.retry(&id)
     }
 
     /// Drops a refused change (a refused send takes its message with it).
     #[wasm_bindgen(js_name = discard, unchecked_return_type = "Promise<void>")]
     pub fn discard_js(&self, id: String) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            offline::discard(&shared, &id).await.map_err(to_js_error)?;
-            Ok(JsValue::UNDEFINED)
-        }))
+        self.shared.outbox.discard(&id)
     }
 
     /// Edits a message (`{text?, attachments?, mentions?, metadata?}`).

@@ -6,30 +6,22 @@
 //! refused change visible with the server's code until `retry()` or `discard()`.
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 
 use chat_protocol::ErrorCode;
-use js_sys::Array;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::join;
+use super::errors::to_js_error;
 use super::shared::{channel_path, new_id, object, Shared};
 use crate::api::Method;
 use crate::cache::{self, CACHED_PAGE, LIST_KEY, RESTORED_PAGE, USER_CURSOR_KEY};
 use crate::config::encode_component;
 use crate::error::SdkError;
-use crate::local::{oneshot, Lock};
-use crate::outbox::{Failure, FoldOutcome, Outbox, OutboxEntry, OutboxOp, OutboxState};
-use crate::platform::timer::{now_ms, Sleep};
+use crate::outbox::{OutboxEntry, OutboxOp, OutboxState};
 use crate::state::Wire;
-use crate::store::browser::BrowserStore;
+use crate::store::browser::{encode_batch, BrowserStore};
 use crate::store::{database_name, Page, Store, StoreError, WriteBatch};
-
-type Waiter = oneshot::Sender<Result<JsValue, SdkError>>;
 
 /// What the writer stores, in the order it was queued.
 enum Queued {
@@ -45,7 +37,7 @@ enum Queued {
 }
 
 pub(crate) struct Offline {
-    pub store: Rc<dyn Store<JsValue>>,
+    pub store: Rc<BrowserStore>,
     /// `indexeddb` or `memory`.
     pub kind: &'static str,
     /// The store is new (a first visit, or memory): there is nothing to restore from it.
@@ -53,13 +45,6 @@ pub(crate) struct Offline {
     pub name: String,
     queue: RefCell<Vec<Queued>>,
     writing: Cell<bool>,
-    /// Serialises outbox read-modify-writes.
-    pub lock: Lock,
-    waiters: RefCell<Vec<(String, Waiter)>>,
-    draining: Cell<bool>,
-    again: Cell<bool>,
-    /// Consecutive retryable delivery failures (backoff).
-    failures: Cell<u32>,
     /// Channels shown from the cache and not loaded from the server yet this session.
     pub cached: RefCell<Vec<String>>,
     /// Channel queries the server answered this session: while online they go to the server.
@@ -68,7 +53,7 @@ pub(crate) struct Offline {
     restored_meta: RefCell<Vec<(String, String)>>,
 }
 
-fn storage_error(e: StoreError) -> SdkError {
+pub(crate) fn storage_error(e: StoreError) -> SdkError {
     let mut err = SdkError::new(ErrorCode::Unavailable, 0, e.describe());
     err.retryable = false;
     err
@@ -83,7 +68,7 @@ impl Offline {
     /// IndexedDB cannot be opened.
     pub async fn open(api_key: &str, user_id: &str, memory: bool) -> Offline {
         let name = database_name(api_key, user_id);
-        let (store, kind, empty): (Rc<dyn Store<JsValue>>, _, _) = if memory {
+        let (store, kind, empty) = if memory {
             (Rc::new(BrowserStore::memory()), "memory", true)
         } else {
             match BrowserStore::open(&name).await {
@@ -107,11 +92,6 @@ impl Offline {
             name,
             queue: RefCell::default(),
             writing: Cell::new(false),
-            lock: Lock::new(),
-            waiters: RefCell::default(),
-            draining: Cell::new(false),
-            again: Cell::new(false),
-            failures: Cell::new(0),
             cached: RefCell::default(),
             fresh_queries: RefCell::default(),
             restored_meta: RefCell::default(),
@@ -194,11 +174,13 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
     // Cached channel lists answer their first query of the session from here (see
     // `Offline::cached_list`).
     *shared.offline.restored_meta.borrow_mut() = cold.meta;
-    let _guard = shared.offline.lock.lock().await;
-    let outbox = Outbox::new(&*store);
-    outbox.recover().await?;
-    for entry in store.outbox().await? {
-        if let OutboxOp::Send(body) = &entry.op {
+    // Entries left in flight by a closed tab go back to pending; sends show their echoes.
+    let records = JsFuture::from(shared.outbox.recover())
+        .await
+        .map_err(|e| crate::store::browser::errors::from_js("outbox", &e))?;
+    let entries = super::outbox::decode(&records).unwrap_or_default();
+    for entry in entries {
+        if let OutboxOp::Send(_) = &entry.op {
             let Some(echo) = store.message(&entry.id).await? else {
                 continue;
             };
@@ -206,7 +188,6 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
                 OutboxState::Failed { code, message } => failed_echo(&echo, code, message),
                 _ => echo,
             };
-            let _ = body;
             let mut core = shared.core.borrow_mut();
             core.state.channel_mut(&entry.cid).add_echo(echo);
         }
@@ -334,142 +315,19 @@ pub(crate) fn failed_echo(echo: &JsValue, code: &str, message: &str) -> JsValue 
         .with("error", Some(error))
 }
 
-/// Emits `outbox.changed` with the number of entries waiting and failed.
-async fn emit_counts(shared: &Rc<Shared>) {
-    let Ok(entries) = shared.offline.store.outbox().await else {
-        return;
-    };
-    let failed = entries.iter().filter(|e| e.is_failed()).count();
-    let event = object(&[
-        ("type", "outbox.changed".into()),
-        ("pending", ((entries.len() - failed) as f64).into()),
-        ("failed", (failed as f64).into()),
-    ]);
-    shared.emit(&event);
-}
-
-/// Records a change in the outbox with its local echo (`echo`, one transaction) and starts
-/// delivering. The receiver answers with the server's answer once the change (or the entry it
-/// folded into) is delivered, or with the refusal.
+/// Records a change in the outbox with its local echo (`echo`, one transaction; folded into
+/// unsent entries where possible) and starts delivering. Resolves with the server's answer
+/// once the change (or the entry it folded into) is delivered; rejects with the refusal.
 pub(crate) async fn enqueue(
     shared: &Rc<Shared>,
     id: &str,
     cid: &str,
     op: OutboxOp<JsValue>,
     echo: WriteBatch<JsValue>,
-) -> Result<oneshot::Receiver<Result<JsValue, SdkError>>, SdkError> {
-    let (tx, rx) = oneshot::channel();
-    {
-        let _guard = shared.offline.lock.lock().await;
-        let outbox = Outbox::new(&*shared.offline.store);
-        let enqueued = outbox
-            .enqueue(id, cid, op, echo)
-            .await
-            .map_err(storage_error)?;
-        match enqueued.outcome {
-            FoldOutcome::Enqueued => shared.offline.waiters.borrow_mut().push((id.into(), tx)),
-            FoldOutcome::FoldedInto(other) => shared.offline.waiters.borrow_mut().push((other, tx)),
-            FoldOutcome::Cancelled => {
-                let _ = tx.send(Ok(JsValue::UNDEFINED));
-            }
-        }
-    }
-    emit_counts(shared).await;
-    kick(shared);
-    Ok(rx)
-}
-
-/// What a queued change came to: the server's answer, or its refusal as a JS error.
-pub(crate) async fn outcome(
-    answer: oneshot::Receiver<Result<JsValue, SdkError>>,
 ) -> Result<JsValue, JsValue> {
-    match answer.await {
-        Ok(result) => result.map_err(super::errors::to_js_error),
-        Err(_) => Err(super::errors::to_js_error(SdkError::closed())),
-    }
-}
-
-fn resolve(shared: &Shared, id: &str, result: Result<JsValue, SdkError>) {
-    let mut waiters = shared.offline.waiters.borrow_mut();
-    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiters)
-        .into_iter()
-        .partition(|(w, _)| w == id);
-    *waiters = rest;
-    drop(waiters);
-    for (_, tx) in mine {
-        let _ = tx.send(result.clone());
-    }
-}
-
-/// The connection is back: deliver now, with the backoff started over.
-pub(crate) fn reconnected(shared: &Rc<Shared>) {
-    shared.offline.failures.set(0);
-    kick(shared);
-}
-
-/// Starts delivering if it is not under way (else makes the running pass look again).
-pub(crate) fn kick(shared: &Rc<Shared>) {
-    let offline = &shared.offline;
-    offline.again.set(true);
-    if offline.draining.replace(true) {
-        return;
-    }
-    let shared = shared.clone();
-    spawn_local(async move {
-        let retry = drain(&shared).await;
-        shared.offline.draining.set(false);
-        if retry {
-            // The server was unreachable or busy: try again after a backoff (a reconnect
-            // kicks sooner).
-            // 0.5 s doubling to 16 s; a reconnect kicks sooner (and starts over).
-            let n = shared.offline.failures.get().min(5);
-            Sleep::new(500 << n).await;
-            kick(&shared);
-        } else if shared.offline.again.get() {
-            kick(&shared);
-        }
-    });
-}
-
-/// Delivers until nothing is ready. Returns whether a retryable failure stopped it.
-async fn drain(shared: &Rc<Shared>) -> bool {
-    loop {
-        shared.offline.again.set(false);
-        let ready = {
-            let _guard = shared.offline.lock.lock().await;
-            let outbox = Outbox::new(&*shared.offline.store);
-            match outbox.ready().await {
-                Ok(r) => r,
-                Err(e) => {
-                    warn("chat-sdk: outbox unreadable:", &e);
-                    return false;
-                }
-            }
-        };
-        if ready.is_empty() {
-            return false;
-        }
-        let retry = deliver_all(shared, ready).await;
-        emit_counts(shared).await;
-        if retry {
-            shared
-                .offline
-                .failures
-                .set(shared.offline.failures.get() + 1);
-            return true;
-        }
-        shared.offline.failures.set(0);
-    }
-}
-
-/// Delivers entries side by side (one per channel); answers whether any failed in a retryable
-/// way.
-async fn deliver_all(shared: &Rc<Shared>, ready: Vec<OutboxEntry<JsValue>>) -> bool {
-    let deliveries = ready
-        .into_iter()
-        .map(|e| Box::pin(deliver(shared, e)) as join::Boxed<'_, bool>)
-        .collect();
-    join::join(deliveries).await.into_iter().any(|retry| retry)
+    let echo = encode_batch(echo).map_err(|e| to_js_error(storage_error(e)))?;
+    let entry = OutboxEntry::new(id, cid, op).to_wire();
+    JsFuture::from(shared.outbox.enqueue(entry, echo)).await
 }
 
 /// `path` with `?mutation_id=` (or `&`) appended.
@@ -555,64 +413,21 @@ pub(crate) async fn send_now(
     shared: &Rc<Shared>,
     op: OutboxOp<JsValue>,
 ) -> Result<JsValue, SdkError> {
-    let id = new_id();
-    let entry = OutboxEntry::new(&id, "", op);
-    let (method, path, body) = request_of(&entry);
-    shared.request(method, &path, body.as_ref()).await
+    send(shared, &OutboxEntry::new(&new_id(), "", op)).await
 }
 
-/// Sends one entry and records the outcome. Returns whether it failed in a retryable way.
-async fn deliver(shared: &Rc<Shared>, entry: OutboxEntry<JsValue>) -> bool {
-    let store = shared.offline.store.clone();
-    {
-        let _guard = shared.offline.lock.lock().await;
-        if let Err(e) = Outbox::new(&*store).start(&entry.id).await {
-            warn("chat-sdk: outbox unwritable:", &e);
-            return true;
-        }
-    }
-    let (method, path, body) = request_of(&entry);
-    // A request that never answers (a connection to a server that died) must not hold its
-    // channel's queue: after 20 s it counts as a network failure and is sent again (same id).
-    let mut request = Box::pin(shared.request(method, &path, body.as_ref()));
-    let mut timeout = Sleep::new(20_000);
-    let result = std::future::poll_fn(|cx| {
-        if let Poll::Ready(result) = request.as_mut().poll(cx) {
-            return Poll::Ready(result);
-        }
-        match Pin::new(&mut timeout).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(SdkError::network("no answer within 20 s"))),
-            Poll::Pending => Poll::Pending,
-        }
-    })
-    .await;
-    let _guard = shared.offline.lock.lock().await;
-    let outbox = Outbox::new(&*store);
-    match result {
-        Ok(answer) => {
-            if let Err(e) = outbox.complete(&entry.id, WriteBatch::new()).await {
-                warn("chat-sdk: outbox unwritable:", &e);
-            }
-            drop(_guard);
-            confirmed(shared, &entry, &answer);
-            resolve(shared, &entry.id, Ok(answer));
-            false
-        }
-        Err(error) => match outbox.fail(&entry.id, &error).await {
-            Ok(Failure::Retryable) | Err(_) => true,
-            Ok(Failure::Permanent { .. }) => {
-                drop(_guard);
-                refused(shared, &entry, &error);
-                resolve(shared, &entry.id, Err(error));
-                false
-            }
-        },
-    }
+/// Sends an entry's request (with the current token, refreshed once if it expired).
+pub(crate) async fn send(
+    shared: &Rc<Shared>,
+    entry: &OutboxEntry<JsValue>,
+) -> Result<JsValue, SdkError> {
+    let (method, path, body) = request_of(entry);
+    shared.request(method, &path, body.as_ref()).await
 }
 
 /// Applies a delivered entry's answer where it is news: a sent message replaces its echo, a
 /// read state updates the unread count (other changes arrive as events).
-fn confirmed(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, answer: &JsValue) {
+pub(crate) fn confirmed(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, answer: &JsValue) {
     let me = shared.config.user_id.clone();
     let mut batch = WriteBatch::new();
     {
@@ -646,7 +461,7 @@ fn confirmed(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, answer: &JsValue
 /// A refused entry: a send's echo shows the server's code; any other change is undone by
 /// loading the message again, or for a channel operation with an echo (rename, freeze, mute,
 /// ...) the channel (its state and its cached copy).
-fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) {
+pub(crate) fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) {
     match &entry.op {
         OutboxOp::Send(_) => {
             let echo = {
@@ -701,88 +516,28 @@ fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: &SdkError) 
     shared.emit(&event);
 }
 
-/// Sends a refused entry again (after what was queued meanwhile).
-pub(crate) async fn retry(shared: &Rc<Shared>, id: &str) -> Result<(), SdkError> {
-    {
-        let _guard = shared.offline.lock.lock().await;
-        let store = shared.offline.store.clone();
-        Outbox::new(&*store)
-            .retry(id)
-            .await
-            .map_err(storage_error)?;
-        let mut core = shared.core.borrow_mut();
-        for c in core.state.channels.values_mut() {
-            if let Some(echo) = c.messages.get(id).filter(|e| e.is_local()) {
-                let echo = echo
-                    .data
-                    .with("status", Some("sending".into()))
-                    .with("error", None);
-                c.messages.set_local(id, echo);
-            }
+/// A refused entry is queued again: its echo shows as sending.
+pub(crate) fn echo_sending(shared: &Shared, id: &str) {
+    let mut core = shared.core.borrow_mut();
+    for c in core.state.channels.values_mut() {
+        if let Some(echo) = c.messages.get(id).filter(|e| e.is_local()) {
+            let echo = echo
+                .data
+                .with("status", Some("sending".into()))
+                .with("error", None);
+            c.messages.set_local(id, echo);
         }
     }
-    emit_counts(shared).await;
-    kick(shared);
-    Ok(())
 }
 
-/// Gives up on a refused entry (a send's echo goes with it).
-pub(crate) async fn discard(shared: &Rc<Shared>, id: &str) -> Result<(), SdkError> {
-    {
-        let _guard = shared.offline.lock.lock().await;
-        let store = shared.offline.store.clone();
-        Outbox::new(&*store)
-            .discard(id)
-            .await
-            .map_err(storage_error)?;
-        let mut core = shared.core.borrow_mut();
-        for c in core.state.channels.values_mut() {
-            if c.messages.get(id).is_some_and(|e| e.is_local()) {
-                c.messages.remove(id);
-            }
+/// A refused entry was discarded: its echo goes.
+pub(crate) fn echo_gone(shared: &Shared, id: &str) {
+    let mut core = shared.core.borrow_mut();
+    for c in core.state.channels.values_mut() {
+        if c.messages.get(id).is_some_and(|e| e.is_local()) {
+            c.messages.remove(id);
         }
     }
-    resolve(
-        shared,
-        id,
-        Err(SdkError::new(ErrorCode::NotFound, 0, "discarded")),
-    );
-    emit_counts(shared).await;
-    Ok(())
-}
-
-/// The outbox as JS objects: `{id, cid, kind, state, attempts, code?, message?}`.
-pub(crate) async fn entries(shared: &Rc<Shared>) -> Result<JsValue, SdkError> {
-    let list = shared.offline.store.outbox().await.map_err(storage_error)?;
-    let out = Array::new();
-    for e in list {
-        let (state, code, message) = match &e.state {
-            OutboxState::Pending => ("pending", None, None),
-            OutboxState::InFlight => ("in_flight", None, None),
-            OutboxState::Failed { code, message } => {
-                ("failed", Some(code.as_str()), Some(message.as_str()))
-            }
-        };
-        let kind = match &e.op {
-            OutboxOp::Send(_) => "send",
-            OutboxOp::Edit { .. } => "edit",
-            OutboxOp::Delete { .. } => "delete",
-            OutboxOp::AddReaction { .. } => "add_reaction",
-            OutboxOp::RemoveReaction { .. } => "remove_reaction",
-            OutboxOp::MarkRead { .. } => "mark_read",
-            OutboxOp::Call { .. } => "call",
-        };
-        out.push(&object(&[
-            ("id", e.id.as_str().into()),
-            ("cid", e.cid.as_str().into()),
-            ("kind", kind.into()),
-            ("state", state.into()),
-            ("attempts", e.attempts.into()),
-            ("code", code.map_or(JsValue::UNDEFINED, JsValue::from)),
-            ("message", message.map_or(JsValue::UNDEFINED, JsValue::from)),
-        ]));
-    }
-    Ok(out.into())
 }
 
 /// Deletes everything stored for this user (sign-out with `clearCache`).
@@ -799,9 +554,4 @@ pub(crate) async fn clear(shared: &Rc<Shared>) -> Result<(), SdkError> {
 /// The time now as an RFC 3339 string (for pre-flight checks against ban expiry).
 pub(crate) fn now_iso() -> String {
     js_sys::Date::new_0().to_iso_string().into()
-}
-
-#[allow(dead_code)]
-fn _now() -> u64 {
-    now_ms()
 }

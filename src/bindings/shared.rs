@@ -33,8 +33,10 @@ pub(crate) struct Shared {
     pub driver: RefCell<super::driver::Driver>,
     pub token: RefCell<String>,
     pub token_provider: Option<Function>,
-    /// The store, the outbox driver and the cold start ([`super::offline`]).
+    /// The store, its writer and the cold start ([`super::offline`]).
     pub offline: super::offline::Offline,
+    /// The outbox's delivery loop (`js/io.js`, [`super::outbox`]).
+    pub outbox: super::outbox::Delivery,
     /// When this client last posted per channel (pre-flight slow-mode checks).
     pub posts: RefCell<crate::preflight::PostTimes>,
     /// One token refresh at a time: calls that found the same token expired share it.

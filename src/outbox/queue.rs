@@ -14,12 +14,13 @@
 //! - [`Outbox::discard`] drops a failed entry (a send takes its local echo and its dependents
 //!   with it).
 
-use super::classify::{classify, Failure};
+use super::classify::Failure;
 use super::entry::{OutboxEntry, OutboxOp, OutboxState};
-use super::fold::{fold, FoldOutcome};
+use super::fold::FoldOutcome;
+use super::plan;
 use crate::error::SdkError;
 use crate::state::Wire;
-use crate::store::{Store, StoreError, Write, WriteBatch};
+use crate::store::{Store, StoreError, WriteBatch};
 
 /// The outbox of one store.
 pub struct Outbox<'s, W> {
@@ -37,10 +38,6 @@ impl<'s, W: Wire> Outbox<'s, W> {
         Outbox { store }
     }
 
-    async fn entry(&self, id: &str) -> Result<Option<OutboxEntry<W>>, StoreError> {
-        Ok(self.store.outbox().await?.into_iter().find(|e| e.id == id))
-    }
-
     /// Records a change: `echo` (the local echo's writes) and the outbox entry — folded into
     /// unsent entries where possible — in ONE transaction. `id` is the client mutation id (the
     /// message id for a send).
@@ -52,17 +49,7 @@ impl<'s, W: Wire> Outbox<'s, W> {
         echo: WriteBatch<W>,
     ) -> Result<Enqueued, StoreError> {
         let entries = self.store.outbox().await?;
-        let order = entries.iter().map(|e| e.order).max().unwrap_or(0) + 1;
-        let entry = OutboxEntry {
-            id: id.to_owned(),
-            cid: cid.to_owned(),
-            order,
-            op,
-            state: OutboxState::Pending,
-            attempts: 0,
-        };
-        let mut batch = echo;
-        let outcome = fold(&entries, entry, &mut batch);
+        let (outcome, batch) = plan::enqueue(&entries, id, cid, op, echo);
         self.store.write(batch).await?;
         Ok(Enqueued { outcome })
     }
@@ -74,99 +61,43 @@ impl<'s, W: Wire> Outbox<'s, W> {
 
     /// Marks an entry as handed to the network.
     pub async fn start(&self, id: &str) -> Result<(), StoreError> {
-        self.update(id, |e| {
-            e.state = OutboxState::InFlight;
-            e.attempts += 1;
-        })
-        .await
+        let entries = self.store.outbox().await?;
+        self.store.write(plan::start(&entries, id)).await
     }
 
     /// The server accepted the entry: removes it and applies `confirmed` (e.g. the server's
     /// copy of the message, replacing the local echo) in the same transaction.
     pub async fn complete(&self, id: &str, confirmed: WriteBatch<W>) -> Result<(), StoreError> {
-        let mut batch = confirmed;
-        batch.delete_outbox(id);
-        self.store.write(batch).await
+        self.store.write(plan::complete(id, confirmed)).await
     }
 
     /// A delivery failed: back to pending when retryable, failed (with the server's code)
     /// when permanent. Returns the classification.
     pub async fn fail(&self, id: &str, error: &SdkError) -> Result<Failure, StoreError> {
-        let failure = classify(error);
-        let state = match &failure {
-            Failure::Retryable => OutboxState::Pending,
-            Failure::Permanent { code, message } => OutboxState::Failed {
-                code: code.as_str().to_owned(),
-                message: message.clone(),
-            },
-        };
-        self.update(id, move |e| e.state = state).await?;
+        let entries = self.store.outbox().await?;
+        let (failure, batch) = plan::fail(&entries, id, error);
+        self.store.write(batch).await?;
         Ok(failure)
     }
 
     /// Sends a failed entry again, after everything else queued in its channel.
     pub async fn retry(&self, id: &str) -> Result<(), StoreError> {
         let entries = self.store.outbox().await?;
-        let order = entries.iter().map(|e| e.order).max().unwrap_or(0) + 1;
-        self.update(id, move |e| {
-            if e.is_failed() {
-                e.state = OutboxState::Pending;
-                e.order = order;
-            }
-        })
-        .await
+        self.store.write(plan::retry(&entries, id)).await
     }
 
-    /// Gives up on an entry. A send also removes its local echo and every entry about that
-    /// message (they cannot succeed without it). For other operations the local echo stays
-    /// until the channel's next sync brings the server's state.
+    /// Gives up on an entry ([`plan::discard`]).
     pub async fn discard(&self, id: &str) -> Result<(), StoreError> {
         let entries = self.store.outbox().await?;
-        let Some(entry) = entries.iter().find(|e| e.id == id) else {
-            return Ok(());
-        };
-        let mut batch = WriteBatch::new();
-        batch.delete_outbox(id);
-        if let OutboxOp::Send(message) = &entry.op {
-            let message_id = message.str_of("id").unwrap_or_else(|| entry.id.clone());
-            for e in entries
-                .iter()
-                .filter(|e| e.op.message_id().as_deref() == Some(message_id.as_str()))
-            {
-                batch.delete_outbox(&e.id);
-            }
-            batch.delete_message(&message_id);
-        }
-        self.store.write(batch).await
+        self.store.write(plan::discard(&entries, id)).await
     }
 
-    /// After a restart: entries that were in flight go back to pending. Resending them is safe
-    /// because the server recognises their ids (delivered exactly once).
+    /// After a restart: entries that were in flight go back to pending. Returns how many.
     pub async fn recover(&self) -> Result<u32, StoreError> {
-        let mut batch = WriteBatch::new();
-        for mut e in self.store.outbox().await? {
-            if e.state == OutboxState::InFlight {
-                e.state = OutboxState::Pending;
-                batch.push(Write::PutOutbox(e));
-            }
-        }
+        let batch = plan::recover(&self.store.outbox().await?);
         let n = batch.writes.len() as u32;
         self.store.write(batch).await?;
         Ok(n)
-    }
-
-    async fn update(
-        &self,
-        id: &str,
-        change: impl FnOnce(&mut OutboxEntry<W>),
-    ) -> Result<(), StoreError> {
-        let Some(mut entry) = self.entry(id).await? else {
-            return Ok(());
-        };
-        change(&mut entry);
-        let mut batch = WriteBatch::new();
-        batch.put_outbox(entry);
-        self.store.write(batch).await
     }
 }
 

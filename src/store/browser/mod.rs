@@ -13,7 +13,7 @@
 //! JS memory with IndexedDB's semantics (the browser's `persistence: 'memory'`, and the
 //! fallback where IndexedDB cannot be opened). Both pass the store conformance suite.
 
-mod errors;
+pub(crate) mod errors;
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
@@ -126,6 +126,13 @@ fn encode(write: Write<JsValue>) -> Array {
         Write::DeleteOutbox(id) => op(&[del, s("outbox"), s(&id)]),
         Write::PutMeta { key, value } => op(&[s("meta"), s(&key), s(&value)]),
     }
+}
+
+/// A batch as the writes `js/idb.js` applies in one transaction (checked first: see
+/// [`WriteBatch::validate`]).
+pub(crate) fn encode_batch(batch: WriteBatch<JsValue>) -> Result<Array, StoreError> {
+    batch.validate()?;
+    Ok(batch.writes.into_iter().map(encode).collect())
 }
 
 /// The browser's store: IndexedDB ([`BrowserStore::open`]) or JS memory
@@ -278,9 +285,14 @@ impl BrowserStore {
     }
 
     async fn write_batch(&self, batch: WriteBatch<JsValue>) -> Result<(), StoreError> {
-        batch.validate()?;
-        let writes: Array = batch.writes.into_iter().map(encode).collect();
+        let writes = encode_batch(batch)?;
         call("write", self.db.write(writes)).await.map(drop)
+    }
+
+    /// The `js/idb.js` (or `js/memory.js`) object itself, for JS that reads and writes it
+    /// directly (the outbox's delivery loop in `js/io.js`).
+    pub(crate) fn handle(&self) -> &JsValue {
+        &self.db
     }
 
     async fn outbox_entries(&self) -> Result<Vec<OutboxEntry<JsValue>>, StoreError> {
