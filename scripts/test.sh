@@ -26,7 +26,7 @@ trap 'stop_server; rm -rf "$data_dir" "$summary_log"' EXIT
 start_server debug --port 0 --data-dir "$data_dir"
 log "server for browser tests at $SERVER_URL"
 
-log "browser tests (wasm-bindgen-test in headless Chromium)"
+log "browser tests of the IndexedDB store (wasm-bindgen-test in headless Chromium)"
 # A test binary whose page never loaded (ChromeDriver: "Timed out receiving message from
 # renderer", the runner: "Failed to detect test as having been run") ran no test at all; that
 # harness failure, and only that one, is tried once more. Any failed test fails the run.
