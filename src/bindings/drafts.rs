@@ -1,24 +1,19 @@
 //! Drafts offline: a draft saved or deleted through the outbox shows at once in the state and
-//! the store (its local echo, written with the outbox entry), `channel.getDraft()` answers from
-//! the device while such a change is still queued (the device's copy is the newest) or the
-//! server cannot be reached, and `client.queryDrafts()` lists the device's drafts while offline.
+//! the store (its local echo, written with the outbox entry); `channel.getDraft()` (`js/index.js`)
+//! answers from the device while such a change is still queued (the device's copy is the
+//! newest, [`queued`]) or the server cannot be reached, and keeps what the server says
+//! ([`from_server`]); `client.queryDrafts()` keeps the server's pages ([`listed`]) and lists the
+//! device's drafts while offline.
 
 use std::rc::Rc;
 
-use chat_protocol::ErrorCode;
 use wasm_bindgen::JsValue;
 
-use wasm_bindgen::prelude::wasm_bindgen;
-
-use super::client::ChatClient;
-use super::errors::to_js_error;
 use super::offline::now_iso;
-use super::shared::{channel_path, object, promise, query_string, Shared};
-use crate::api::Method;
-use crate::error::SdkError;
+use super::shared::{channel_path, Shared};
 use crate::outbox::OutboxOp;
 use crate::state::Wire;
-use crate::store::{Store, WriteBatch};
+use crate::store::WriteBatch;
 
 /// `/v1/channels/{type}/{id}/draft` of `cid`.
 fn draft_path(cid: &str) -> Option<String> {
@@ -75,11 +70,10 @@ pub(crate) fn echo(shared: &Rc<Shared>, cid: &str, op: &OutboxOp<JsValue>) -> Wr
     batch
 }
 
-/// Whether a change of the draft (`cid`, `parent`) waits in the outbox (not refused). Waits
-/// for an enqueue under way (the outbox is read once its entry and echo are written).
-async fn queued(shared: &Rc<Shared>, cid: &str, parent: &Option<String>) -> bool {
-    let records = wasm_bindgen_futures::JsFuture::from(shared.outbox.entries()).await;
-    let Ok(entries) = records.and_then(|r| super::outbox::decode(&r)) else {
+/// Whether a change of the draft (`cid`, `parent`) waits among the outbox `records` (not
+/// refused): then the device's copy is the newest.
+pub(crate) fn queued(cid: &str, parent: &Option<String>, records: &JsValue) -> bool {
+    let Ok(entries) = super::outbox::decode(records) else {
         return false;
     };
     entries.iter().any(|e| {
@@ -87,104 +81,36 @@ async fn queued(shared: &Rc<Shared>, cid: &str, parent: &Option<String>) -> bool
     })
 }
 
-fn no_draft() -> SdkError {
-    SdkError::new(ErrorCode::NotFound, 404, "there is no draft here")
-}
-
-/// The draft of channel `cid` (or of the thread `parent`): the device's copy while a change of
-/// it is queued, else the server's (kept on the device), else — when the server cannot be
-/// reached — the device's copy.
-pub(crate) async fn get(
+/// The server's word on the draft (`cid`, `parent`): the draft it holds (`Some`), or that it
+/// holds none; kept in the state and on the device.
+pub(crate) fn from_server(
     shared: &Rc<Shared>,
     cid: &str,
     parent: Option<String>,
-) -> Result<JsValue, SdkError> {
+    draft: Option<JsValue>,
+) {
+    let mut batch = WriteBatch::new();
     let key = (cid.to_owned(), parent.clone());
-    // The device's copy: a queued change wrote it in the outbox entry's transaction.
-    let stored = || shared.offline.store.draft(cid, parent.as_deref());
-    if queued(shared, cid, &parent).await {
-        return stored().await.ok().flatten().ok_or_else(no_draft);
-    }
-    let mut path = draft_path(cid).ok_or_else(no_draft)?;
-    if let Some(p) = &parent {
-        path.push_str("?parent_id=");
-        path.push_str(&crate::config::encode_component(p));
-    }
-    let answer = shared.request(Method::Get, &path, None).await;
-    if queued(shared, cid, &parent).await {
-        // Changed meanwhile: the device's copy is newer than the answer.
-        return stored().await.ok().flatten().ok_or_else(no_draft);
-    }
-    match answer {
-        Ok(answer) => {
-            let draft = answer.field("draft").ok_or_else(no_draft)?;
-            shared
-                .core
-                .borrow_mut()
-                .state
-                .drafts
-                .insert(key, draft.clone());
-            let mut batch = WriteBatch::new();
-            batch.put_draft(draft.clone());
-            super::offline::persist(shared, batch);
-            Ok(draft)
+    let mut core = shared.core.borrow_mut();
+    match draft {
+        Some(draft) => {
+            core.state.drafts.insert(key, draft.clone());
+            batch.put_draft(draft);
         }
-        Err(e) if e.code == ErrorCode::NotFound => {
-            shared.core.borrow_mut().state.drafts.remove(&key);
-            let mut batch = WriteBatch::new();
+        None => {
+            core.state.drafts.remove(&key);
             batch.delete_draft(cid, parent.as_deref());
-            super::offline::persist(shared, batch);
-            Err(e)
         }
-        Err(e) if e.retryable => stored().await.ok().flatten().ok_or(e),
-        Err(e) => Err(e),
     }
+    drop(core);
+    super::offline::persist(shared, batch);
 }
 
-/// The caller's drafts, newest first: the server's page (kept on the device), or — while the
-/// server cannot be reached — the first page from the device, marked `fromCache: true`.
-async fn list(shared: &Rc<Shared>, options: JsValue) -> Result<JsValue, SdkError> {
-    let limit = options.u64_of("limit");
-    let next = options.str_of("next");
-    let mut path = String::from("/v1/drafts");
-    path.push_str(&query_string(&options, &["limit", "next"]));
-    match shared.request(Method::Get, &path, None).await {
-        Ok(answer) => {
-            let mut batch = WriteBatch::new();
-            for draft in answer.list_of("drafts") {
-                batch.put_draft(draft);
-            }
-            super::offline::persist(shared, batch);
-            Ok(answer)
-        }
-        Err(e) if e.retryable && next.is_none() => {
-            let mut drafts = shared.offline.store.drafts().await.map_err(|_| e.clone())?;
-            // Newest first, as the server lists them (RFC 3339 times sort as text).
-            let at = |d: &JsValue| d.str_of("updated_at").unwrap_or_default();
-            crate::vecmap::sort_small(&mut drafts, |a, b| at(a) > at(b));
-            drafts.truncate(limit.unwrap_or(30).clamp(1, 100) as usize);
-            Ok(object(&[
-                ("drafts", JsValue::array(drafts)),
-                ("fromCache", true.into()),
-            ]))
-        }
-        Err(e) => Err(e),
+/// A page of the caller's drafts from the server, kept on the device.
+pub(crate) fn listed(shared: &Rc<Shared>, answer: &JsValue) {
+    let mut batch = WriteBatch::new();
+    for draft in answer.list_of("drafts") {
+        batch.put_draft(draft);
     }
-}
-
-#[wasm_bindgen]
-impl ChatClient {
-    /// The caller's drafts, newest first (`{limit, next}`); offline, the first page comes from
-    /// the device (`fromCache: true`).
-    #[wasm_bindgen(js_name = queryDrafts, unchecked_return_type = "Promise<DraftsPage>")]
-    pub fn query_drafts_js(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ limit?: number; next?: string } | undefined")]
-        options: JsValue,
-    ) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            list(&shared, options).await.map_err(to_js_error)
-        }))
-    }
+    super::offline::persist(shared, batch);
 }

@@ -10,10 +10,10 @@
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use crate::local::oneshot;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+use super::errors::to_js_error;
 use super::shared::{object, Shared};
 use crate::connection::{Action, ConnectionState, Input, TICK_INTERVAL_MS};
 use crate::error::SdkError;
@@ -26,11 +26,11 @@ extern "C" {
     #[derive(Clone)]
     pub(crate) type Link;
     #[wasm_bindgen(constructor)]
-    fn new() -> Link;
+    pub(crate) fn new() -> Link;
     #[wasm_bindgen(method)]
     fn listen(this: &Link, listener: &Function);
     #[wasm_bindgen(method)]
-    fn open(this: &Link, url: &str) -> bool;
+    pub(crate) fn open(this: &Link, url: &str) -> bool;
     #[wasm_bindgen(method)]
     fn send(this: &Link, frame: &JsValue);
     #[wasm_bindgen(method)]
@@ -52,8 +52,6 @@ const ONLINE: u32 = 4;
 const OFFLINE: u32 = 5;
 const VISIBLE: u32 = 6;
 
-pub(crate) type ConnectResult = oneshot::Sender<Result<(), SdkError>>;
-
 enum Work {
     Input(Input),
     Frame(String),
@@ -64,9 +62,10 @@ pub(crate) struct Driver {
     link: Link,
     /// `connect()` opened the link's socket ahead of the first attempt, which takes it.
     early: bool,
-    connected: Option<ConnectResult>,
+    /// Called once the server accepted the connection, or with why it did not.
+    pub connected: Option<Function>,
     /// `disconnect()` calls waiting for the release.
-    acks: Vec<oneshot::Sender<()>>,
+    acks: Vec<Function>,
     queue: VecDeque<Work>,
     busy: bool,
     /// Set once the connection is over for good and everything is released.
@@ -75,15 +74,13 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    /// A link whose socket starts opening now when `url` is given (its frames wait for
-    /// [`start`]).
-    pub fn new(url: Option<String>, connected: ConnectResult) -> Driver {
-        let link = Link::new();
-        let early = url.is_some_and(|url| link.open(&url));
+    /// The driver of `link`, whose socket `connect()` opened ahead of the first attempt when
+    /// `early` (its frames wait for [`start`]).
+    pub fn new(link: Link, early: bool) -> Driver {
         Driver {
             link,
             early,
-            connected: Some(connected),
+            connected: None,
             acks: Vec::new(),
             queue: VecDeque::new(),
             busy: false,
@@ -134,19 +131,19 @@ pub(crate) fn start(shared: &Rc<Shared>) {
     }
 }
 
-/// Closes the connection for good; resolves once the socket, timers and listeners are
-/// released.
-pub(crate) async fn disconnect(shared: &Rc<Shared>) {
-    let (ack, done) = oneshot::channel();
+/// Closes the connection for good; calls `ack` once the socket, timers and listeners are
+/// released (at once when they are).
+pub(crate) fn disconnect(shared: &Rc<Shared>, ack: Function) {
     {
         let mut driver = shared.driver.borrow_mut();
-        if driver.done {
+        if !driver.done {
+            driver.acks.push(ack);
+            drop(driver);
+            handle(shared, Work::Input(Input::DisconnectRequested));
             return;
         }
-        driver.acks.push(ack);
     }
-    handle(shared, Work::Input(Input::DisconnectRequested));
-    let _ = done.await;
+    let _ = ack.call0(&JsValue::UNDEFINED);
 }
 
 /// Sends a client frame if the socket is open (typing, presence).
@@ -220,9 +217,11 @@ fn finish(shared: &Shared) {
         (std::mem::take(&mut driver.acks), driver.listener.take())
     };
     drop(listener);
+    // A connection that ended before the server accepted it.
+    connected(shared, to_js_error(SdkError::closed()));
     shared.core.borrow_mut().events().clear();
     for ack in acks {
-        let _ = ack.send(());
+        let _ = ack.call0(&JsValue::UNDEFINED);
     }
 }
 
@@ -264,17 +263,17 @@ fn perform(shared: &Rc<Shared>, actions: Vec<Action>) {
                     shared.outbox.reconnected();
                 }
             }
-            Action::Connected => {
-                if let Some(tx) = shared.driver.borrow_mut().connected.take() {
-                    let _ = tx.send(Ok(()));
-                }
-            }
-            Action::ConnectFailed(error) => {
-                if let Some(tx) = shared.driver.borrow_mut().connected.take() {
-                    let _ = tx.send(Err(error));
-                }
-            }
+            Action::Connected => connected(shared, JsValue::UNDEFINED),
+            Action::ConnectFailed(error) => connected(shared, to_js_error(error)),
         }
+    }
+}
+
+/// Answers `connect()`'s wait for the connection (`error`: undefined when it was accepted).
+fn connected(shared: &Shared, error: JsValue) {
+    let callback = shared.driver.borrow_mut().connected.take();
+    if let Some(callback) = callback {
+        let _ = callback.call1(&JsValue::UNDEFINED, &error);
     }
 }
 

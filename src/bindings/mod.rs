@@ -1,13 +1,15 @@
-//! The `#[wasm_bindgen]` facade that JS sees (`ChatClient`, `Channel`) and the glue behind it:
-//! the state shared by every handle of one client and the task that drives its websocket.
-//! Handles are cheap clones over that shared state and only take `&self`, so JS may call a
-//! client again while one of its promises is pending.
+//! The `#[wasm_bindgen]` classes JS sees (`ChatClient`, `Channel`) and the glue behind them:
+//! the state shared by every handle of one client, the driver of its websocket, and the
+//! synchronous entry ([`host`]) through which `js/index.js` and `js/io.js` — which own the
+//! promises and sequence the I/O of every method — ask the client for each decision and hand
+//! it each answer. Handles are cheap clones over that shared state and only take `&self`.
 
 mod channel;
 mod client;
 mod drafts;
 mod driver;
 mod errors;
+mod host;
 mod mutations;
 mod offline;
 mod outbox;

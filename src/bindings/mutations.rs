@@ -1,53 +1,173 @@
-//! The client's changes that go through the durable outbox: message edits and deletes,
-//! reactions, and any other channel-scoped change (`_mutate`, used by the JS facade for member,
-//! channel and draft operations), plus the outbox's own surface — `persistence`, `pending()`,
-//! `retry(id)`, `discard(id)`. Each change shows its local echo at once, is stored with it in
-//! one transaction, and resolves when the server confirms it (or rejects with the refusal).
+//! The client's changes that go through the durable outbox, as the JS facade queues them
+//! (`js/index.js`): [`prepare`] checks a change (the session, pre-flight rules, the arguments),
+//! shows its local echo in the state and returns the outbox entry with the echo's writes, which
+//! the delivery loop stores in one transaction and sends — messages (send, edit, delete),
+//! reactions, read marks, and any other channel-scoped change (member, channel and draft
+//! operations: one REST call). Plus the outbox's own surface: `persistence`, `pending()`,
+//! `retry(id)`, `discard(id)`.
 
 use std::rc::Rc;
 
-use js_sys::Reflect;
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::client::ChatClient;
 use super::errors::{bad_argument, to_js_error};
-use super::offline::{self, now_iso};
-use super::shared::{channel_path, new_id, promise, Shared};
+use super::offline::now_iso;
+use super::outbox::writes;
+use super::shared::{channel_path, new_id, object, Shared};
 use crate::cache;
 use crate::echo;
-use crate::outbox::OutboxOp;
+use crate::outbox::{OutboxEntry, OutboxOp};
 use crate::platform::timer::now_ms;
 use crate::preflight;
 use crate::state::Wire;
-use crate::store::{Store, WriteBatch};
+use crate::store::WriteBatch;
 
-/// A message the client holds (state first, then the store): its cid and data.
-async fn find_message(shared: &Rc<Shared>, id: &str) -> Option<(String, JsValue)> {
-    {
-        let core = shared.core.borrow();
-        for (cid, c) in core.state.channels.iter() {
-            if let Some(m) = c.message(id) {
-                return Some((cid.clone(), m.clone()));
-            }
+/// `[cid, message]` of a message the client's state holds (the facade looks in the store
+/// when it does not).
+pub(crate) fn held(shared: &Shared, id: &str) -> JsValue {
+    let core = shared.core.borrow();
+    for (cid, c) in core.state.channels.iter() {
+        if let Some(m) = c.message(id) {
+            return JsValue::array(vec![cid.as_str().into(), m.clone()]);
         }
     }
-    let m = shared.offline.store.message(id).await.ok()??;
-    Some((m.str_of("cid")?, m))
+    JsValue::UNDEFINED
 }
 
-/// Checks, shows and queues one change; resolves with the server's answer.
-pub(crate) async fn change(
+/// Checks and shows one change; `args` is `[what, ...]` (below), `held` the `[cid, message]`
+/// of the message it is about where the client has it. Answers `{entry, echo}` — the outbox
+/// entry's record and the echo's writes — or, for a change of a message the client does not
+/// hold (no echo to show; the server's answer, often a refusal, is what matters), `{now:
+/// entry}`: send it at once. Throws the SDK's error when the change is refused before it is
+/// queued.
+pub(crate) fn prepare(
+    shared: &Rc<Shared>,
+    args: &JsValue,
+    held: &JsValue,
+) -> Result<JsValue, JsValue> {
+    if let Some(e) = shared.ended() {
+        return Err(to_js_error(e));
+    }
+    let args = args.items();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or(JsValue::UNDEFINED);
+    let text = |i: usize| arg(i).as_string().unwrap_or_default();
+    let held = {
+        let parts = held.items();
+        parts
+            .first()
+            .and_then(JsValue::as_string)
+            .zip(parts.get(1).cloned())
+    };
+    match text(0).as_str() {
+        // [send, cid, message]
+        "send" => send(shared, &text(1), arg(2)),
+        // [read, cid, message id?]
+        "read" => mark_read(shared, &text(1), arg(2).as_string()),
+        // [call, cid, method, path, body?]
+        "call" => {
+            let (method, path) = (text(2), text(3));
+            if !path.starts_with("/v1/") || crate::api::Method::parse(&method).is_none() {
+                return Err(bad_argument("_mutate", "bad method or path"));
+            }
+            let body = arg(4);
+            let body = (!body.is_undefined() && !body.is_null()).then_some(body);
+            let op = OutboxOp::Call { method, path, body };
+            queued(shared, &new_id(), &text(1), op, None, WriteBatch::new())
+        }
+        // [edit, message id, changes]
+        "edit" => {
+            let changes = arg(2);
+            if !changes.is_object() {
+                return Err(bad_argument("updateMessage", "changes must be an object"));
+            }
+            let op = OutboxOp::Edit {
+                message_id: text(1),
+                body: changes.clone(),
+            };
+            let Some((cid, current)) = held else {
+                return Ok(now(op));
+            };
+            preflight_change(shared, &cid)?;
+            let echo = echo::edited(&current, &changes, &now_iso());
+            queued(shared, &new_id(), &cid, op, Some(echo), WriteBatch::new())
+        }
+        // [delete, message id, {hard}?]
+        "delete" => {
+            let (id, hard) = (text(1), arg(2).flag("hard"));
+            let op = OutboxOp::Delete {
+                message_id: id.clone(),
+                hard,
+            };
+            let Some((cid, current)) = held else {
+                return Ok(now(op));
+            };
+            preflight_change(shared, &cid)?;
+            // A message never sent goes entirely (the outbox drops its send).
+            let local = current.u64_of("channel_seq").unwrap_or(0) == 0;
+            let echo = (!hard && !local).then(|| echo::deleted(&current, &now_iso()));
+            if hard || local {
+                let mut core = shared.core.borrow_mut();
+                let c = core.state.channel_mut(&cid);
+                c.messages.remove(&id);
+                for t in c.threads.values_mut() {
+                    t.remove(&id);
+                }
+            }
+            queued(shared, &new_id(), &cid, op, echo, WriteBatch::new())
+        }
+        // [react, message id, type, add, enforce unique]
+        "react" => {
+            let (message_id, kind) = (text(1), text(2));
+            let (add, unique) = (arg(3).is_truthy(), arg(4).is_truthy());
+            let echo = held.as_ref().map(|(_, current)| {
+                echo::reacted(current, &shared.config.user_id, &kind, add, &now_iso())
+            });
+            let op = if unique {
+                let mut path = String::from("/v1/messages/");
+                path.push_str(&crate::config::encode_component(&message_id));
+                path.push_str("/reactions");
+                let body = Object::new();
+                let _ = Reflect::set(&body, &"type".into(), &kind.as_str().into());
+                let _ = Reflect::set(&body, &"enforce_unique".into(), &true.into());
+                OutboxOp::Call {
+                    method: "POST".into(),
+                    path,
+                    body: Some(body.into()),
+                }
+            } else if add {
+                OutboxOp::AddReaction { message_id, kind }
+            } else {
+                OutboxOp::RemoveReaction { message_id, kind }
+            };
+            let Some((cid, _)) = held else {
+                return Ok(now(op));
+            };
+            preflight_change(shared, &cid)?;
+            queued(shared, &new_id(), &cid, op, echo, WriteBatch::new())
+        }
+        _ => Err(bad_argument("change", "unknown change")),
+    }
+}
+
+/// `{now: entry}`: a change to send at once, outside the outbox.
+fn now(op: OutboxOp<JsValue>) -> JsValue {
+    object(&[("now", OutboxEntry::new(&new_id(), "", op).to_wire())])
+}
+
+/// `{entry, echo}` of change `id` of channel `cid`: `batch` (the echo built so far), the
+/// draft's or channel operation's echo, and `echo` (a message as it will be), each put in the
+/// state too.
+fn queued(
     shared: &Rc<Shared>,
     id: &str,
     cid: &str,
     op: OutboxOp<JsValue>,
     echo: Option<JsValue>,
+    mut batch: WriteBatch<JsValue>,
 ) -> Result<JsValue, JsValue> {
-    if let Some(e) = shared.ended() {
-        return Err(to_js_error(e));
-    }
-    // A draft's or a channel operation's echo; nothing for other changes.
-    let mut batch = super::drafts::echo(shared, cid, &op);
+    batch.append(super::drafts::echo(shared, cid, &op));
     batch.append(channel_echo(shared, cid, &op));
     if let OutboxOp::Delete {
         message_id,
@@ -65,7 +185,85 @@ pub(crate) async fn change(
             .set_data(echo.clone());
         batch.put_message(echo);
     }
-    offline::enqueue(shared, id, cid, op, batch).await
+    let entry = OutboxEntry::new(id, cid, op).to_wire();
+    Ok(object(&[("entry", entry), ("echo", writes(batch)?)]))
+}
+
+/// A new message: shown at once as a local echo (`status: 'sending'`; a scheduled message shows
+/// when the server delivers it), refused at once when the channel is frozen, the user banned,
+/// or slow mode still running. Its `id` is generated unless given (resending the same id never
+/// duplicates).
+fn send(shared: &Rc<Shared>, cid: &str, message: JsValue) -> Result<JsValue, JsValue> {
+    if !message.is_object() {
+        return Err(bad_argument("sendMessage", "a message object is required"));
+    }
+    let body = Object::assign(&Object::new(), &Object::from(message));
+    let id = match body.str_of("id") {
+        Some(id) => id,
+        None => {
+            let id = new_id();
+            let _ = Reflect::set(&body, &"id".into(), &id.as_str().into());
+            id
+        }
+    };
+    let body: JsValue = body.into();
+    let now = now_ms();
+    let iso = now_iso();
+    {
+        let core = shared.core.borrow();
+        if let Some(c) = core.state.channel(cid) {
+            let mut posts = shared.posts.borrow_mut();
+            preflight::check_post(c, &posts, now, &iso).map_err(to_js_error)?;
+            posts.posted(c, now);
+        }
+    }
+    let echo = echo::sent(&body, cid, &shared.config.user_id, &iso);
+    let mut batch = WriteBatch::new();
+    if body.field("scheduled_for").is_none() {
+        shared
+            .core
+            .borrow_mut()
+            .state
+            .channel_mut(cid)
+            .add_echo(echo.clone());
+        batch.put_message(echo);
+    }
+    queued(shared, &id, cid, OutboxOp::Send(body), None, batch)
+}
+
+/// Marks channel `cid` read up to `message_id` (everything when absent): at once locally;
+/// several marks while offline fold into one.
+fn mark_read(
+    shared: &Rc<Shared>,
+    cid: &str,
+    message_id: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let me = shared.config.user_id.clone();
+    let (seq, read) = {
+        let mut core = shared.core.borrow_mut();
+        let c = core.state.channel_mut(cid);
+        let seq = match &message_id {
+            Some(id) => c.message(id).and_then(|m| m.u64_of("channel_seq")),
+            None => c.messages.entries().iter().map(|e| e.seq).max(),
+        }
+        .unwrap_or(0);
+        let read = object(&[
+            ("cid", c.cid.as_str().into()),
+            ("user_id", me.as_str().into()),
+            ("last_read_seq", (seq as f64).into()),
+            ("last_read_at", now_iso().into()),
+            ("unread_count", 0.into()),
+        ]);
+        if message_id.is_none() {
+            c.unread_count = 0;
+        }
+        c.reads.insert(me, read.clone());
+        (seq, read)
+    };
+    let mut batch = WriteBatch::new();
+    batch.put_read(read);
+    let op = OutboxOp::MarkRead { message_id, seq };
+    queued(shared, &new_id(), cid, op, None, batch)
 }
 
 /// The local echo of a channel operation ([`echo::ChannelChange`]): the channel, the caller's
@@ -154,156 +352,5 @@ impl ChatClient {
     #[wasm_bindgen(js_name = discard, unchecked_return_type = "Promise<void>")]
     pub fn discard_js(&self, id: String) -> js_sys::Promise {
         self.shared.outbox.discard(&id)
-    }
-
-    /// Edits a message (`{text?, attachments?, mentions?, metadata?}`).
-    #[wasm_bindgen(js_name = updateMessage, unchecked_return_type = "Promise<unknown>")]
-    pub fn update_message_js(
-        &self,
-        id: String,
-        #[wasm_bindgen(unchecked_param_type = "MessageChanges")] changes: JsValue,
-    ) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            if !changes.is_object() {
-                return Err(bad_argument("updateMessage", "changes must be an object"));
-            }
-            let op = OutboxOp::Edit {
-                message_id: id.clone(),
-                body: changes.clone(),
-            };
-            let Some((cid, current)) = find_message(&shared, &id).await else {
-                let answer = offline::send_now(&shared, op).await.map_err(to_js_error)?;
-                return Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED));
-            };
-            preflight_change(&shared, &cid)?;
-            let echo = echo::edited(&current, &changes, &now_iso());
-            let answer = change(&shared, &new_id(), &cid, op, Some(echo)).await?;
-            Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
-        }))
-    }
-
-    /// Deletes a message (`{hard: true}` removes it entirely).
-    #[wasm_bindgen(js_name = deleteMessage, unchecked_return_type = "Promise<unknown>")]
-    pub fn delete_message_js(
-        &self,
-        id: String,
-        #[wasm_bindgen(unchecked_param_type = "{ hard?: boolean } | undefined")] options: JsValue,
-    ) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            let hard = options.flag("hard");
-            let op = OutboxOp::Delete {
-                message_id: id.clone(),
-                hard,
-            };
-            let Some((cid, current)) = find_message(&shared, &id).await else {
-                let answer = offline::send_now(&shared, op).await.map_err(to_js_error)?;
-                return Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED));
-            };
-            preflight_change(&shared, &cid)?;
-            // A message never sent goes entirely (the outbox drops its send).
-            let local = current.u64_of("channel_seq").unwrap_or(0) == 0;
-            let echo = (!hard && !local).then(|| echo::deleted(&current, &now_iso()));
-            if hard || local {
-                let mut core = shared.core.borrow_mut();
-                let c = core.state.channel_mut(&cid);
-                c.messages.remove(&id);
-                for t in c.threads.values_mut() {
-                    t.remove(&id);
-                }
-            }
-            let answer = change(&shared, &new_id(), &cid, op, echo).await?;
-            Ok(answer.field("message").unwrap_or(JsValue::UNDEFINED))
-        }))
-    }
-
-    /// Adds the reaction `type` to a message (`{enforceUnique}` replaces the user's others).
-    #[wasm_bindgen(js_name = sendReaction, unchecked_return_type = "Promise<unknown>")]
-    pub fn send_reaction_js(
-        &self,
-        #[wasm_bindgen(js_name = messageId)] message_id: String,
-        #[wasm_bindgen(js_name = "type")] kind: String,
-        #[wasm_bindgen(unchecked_param_type = "{ enforceUnique?: boolean } | undefined")]
-        options: JsValue,
-    ) -> js_sys::Promise {
-        let this = self.clone();
-        promise(Box::pin(async move {
-            this.react(message_id, kind, true, options.flag("enforceUnique"))
-                .await
-        }))
-    }
-
-    /// Removes the user's reaction `type` from a message.
-    #[wasm_bindgen(js_name = deleteReaction, unchecked_return_type = "Promise<unknown>")]
-    pub fn delete_reaction_js(
-        &self,
-        #[wasm_bindgen(js_name = messageId)] message_id: String,
-        #[wasm_bindgen(js_name = "type")] kind: String,
-    ) -> js_sys::Promise {
-        let this = self.clone();
-        promise(Box::pin(async move {
-            this.react(message_id, kind, false, false).await
-        }))
-    }
-
-    /// Queues any change of channel `cid` as one REST call (sent with a `mutation_id`); the
-    /// JS facade's member, channel and draft operations use it. Resolves with the answer.
-    #[wasm_bindgen(js_name = _mutate, unchecked_return_type = "Promise<any>")]
-    pub fn mutate_js(
-        &self,
-        cid: String,
-        method: String,
-        path: String,
-        #[wasm_bindgen(unchecked_param_type = "object | undefined")] body: JsValue,
-    ) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        promise(Box::pin(async move {
-            if !path.starts_with("/v1/") || crate::api::Method::parse(&method).is_none() {
-                return Err(bad_argument("_mutate", "bad method or path"));
-            }
-            let body = (!body.is_undefined() && !body.is_null()).then_some(body);
-            let op = OutboxOp::Call { method, path, body };
-            change(&shared, &new_id(), &cid, op, None).await
-        }))
-    }
-}
-
-impl ChatClient {
-    async fn react(
-        &self,
-        message_id: String,
-        kind: String,
-        add: bool,
-        unique: bool,
-    ) -> Result<JsValue, JsValue> {
-        let shared = &self.shared;
-        let found = find_message(shared, &message_id).await;
-        let echo = found.as_ref().map(|(_, current)| {
-            let me = &shared.config.user_id;
-            echo::reacted(current, me, &kind, add, &now_iso())
-        });
-        let op = if unique {
-            let mut path = String::from("/v1/messages/");
-            path.push_str(&crate::config::encode_component(&message_id));
-            path.push_str("/reactions");
-            let body = js_sys::Object::new();
-            let _ = Reflect::set(&body, &"type".into(), &kind.as_str().into());
-            let _ = Reflect::set(&body, &"enforce_unique".into(), &true.into());
-            OutboxOp::Call {
-                method: "POST".into(),
-                path,
-                body: Some(body.into()),
-            }
-        } else if add {
-            OutboxOp::AddReaction { message_id, kind }
-        } else {
-            OutboxOp::RemoveReaction { message_id, kind }
-        };
-        let Some((cid, _)) = found else {
-            return offline::send_now(shared, op).await.map_err(to_js_error);
-        };
-        preflight_change(shared, &cid)?;
-        change(shared, &new_id(), &cid, op, echo).await
     }
 }

@@ -1,27 +1,26 @@
 //! The offline half of a client in the browser: the store it opened (IndexedDB, or memory
-//! where IndexedDB is unavailable — `client.persistence` says which), the cold start from it,
-//! the writer that mirrors the state's changes into it in order, and the outbox driver that
-//! delivers queued changes — one at a time per channel, exactly once (every request carries
-//! the entry's id), retrying with backoff while the server is unreachable, and keeping a
-//! refused change visible with the server's code until `retry()` or `discard()`.
+//! where IndexedDB is unavailable — `client.persistence` says which), the cold start from what
+//! `connect()` read of it ([`restore`]), the writer that mirrors the state's changes into it in
+//! order, and the client's side of the outbox: the request of an entry (it carries the entry's
+//! id, so a resend is harmless) and what a confirmed or refused entry does to the state. The
+//! delivery loop itself is `js/io.js`'s `Outbox` ([`super::outbox`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use chat_protocol::ErrorCode;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 
-use super::errors::to_js_error;
-use super::shared::{channel_path, new_id, object, Shared};
+use super::shared::{channel_path, object, Shared};
 use crate::api::Method;
-use crate::cache::{self, CACHED_PAGE, LIST_KEY, RESTORED_PAGE, USER_CURSOR_KEY};
+use crate::cache::{self, CACHED_PAGE, LIST_KEY, USER_CURSOR_KEY};
 use crate::config::encode_component;
 use crate::error::SdkError;
 use crate::outbox::{OutboxEntry, OutboxOp, OutboxState};
 use crate::state::Wire;
-use crate::store::browser::{encode_batch, BrowserStore};
-use crate::store::{database_name, Page, Store, StoreError, WriteBatch};
+use crate::store::browser::BrowserStore;
+use crate::store::{Page, Store, StoreError, WriteBatch};
 
 /// What the writer stores, in the order it was queued.
 enum Queued {
@@ -40,8 +39,6 @@ pub(crate) struct Offline {
     pub store: Rc<BrowserStore>,
     /// `indexeddb` or `memory`.
     pub kind: &'static str,
-    /// The store is new (a first visit, or memory): there is nothing to restore from it.
-    pub empty: bool,
     pub name: String,
     queue: RefCell<Vec<Queued>>,
     writing: Cell<bool>,
@@ -64,31 +61,15 @@ fn warn(what: &str, e: &StoreError) {
 }
 
 impl Offline {
-    /// Opens the user's IndexedDB database, or a memory store when `memory` is asked for or
-    /// IndexedDB cannot be opened.
-    pub async fn open(api_key: &str, user_id: &str, memory: bool) -> Offline {
-        let name = database_name(api_key, user_id);
-        let (store, kind, empty) = if memory {
-            (Rc::new(BrowserStore::memory()), "memory", true)
-        } else {
-            match BrowserStore::open(&name).await {
-                Ok(s) => {
-                    let created = s.created();
-                    (Rc::new(s), "indexeddb", created)
-                }
-                Err(e) => {
-                    warn(
-                        "chat-sdk: IndexedDB unavailable, keeping data in memory:",
-                        &e,
-                    );
-                    (Rc::new(BrowserStore::memory()), "memory", true)
-                }
-            }
-        };
+    /// Over `store` (`kind`: `indexeddb` or `memory`), the database `name`.
+    pub fn new(store: BrowserStore, kind: &str, name: String) -> Offline {
         Offline {
-            store,
-            kind,
-            empty,
+            store: Rc::new(store),
+            kind: if kind == "indexeddb" {
+                "indexeddb"
+            } else {
+                "memory"
+            },
             name,
             queue: RefCell::default(),
             writing: Cell::new(false),
@@ -100,41 +81,39 @@ impl Offline {
 }
 
 impl Offline {
-    /// The channel list cached under the query key `key`: as the cold start read it while the
-    /// server has not answered that query in this session (no IndexedDB read queued behind the
-    /// first sync's writes), else from the store.
-    pub async fn cached_list(&self, key: &str) -> Option<String> {
-        let fresh = self.fresh_queries.borrow().iter().any(|k| k == key);
-        if !fresh {
-            let restored = self.restored_meta.borrow();
-            if let Some((_, list)) = restored.iter().find(|(k, _)| k == key) {
-                return Some(list.clone());
-            }
-        }
-        self.store.meta(key).await.ok().flatten()
+    /// The metadata record `key` as the cold start read it (a cached channel list).
+    pub fn restored(&self, key: &str) -> Option<String> {
+        let restored = self.restored_meta.borrow();
+        restored
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 }
 
-/// Loads what the store holds into the client: the user, every channel with a stored cursor
-/// (latest messages, members, reads), the channel list, and the outbox's local echoes (entries
-/// left in flight by a closed tab go back to pending). Returns whether anything was cached.
-pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
-    if shared.offline.empty {
-        // A database created just now (or memory): skip the reads.
-        return Ok(false);
-    }
-    let store = shared.offline.store.clone();
+/// Loads what the store holds into the client, as `connect()` read it (`js/index.js`): `cold`
+/// the store's cold start, `user` the user's record, `records` the outbox (entries left in
+/// flight by a closed tab already back to pending) and `echoes` the stored local echo of each
+/// (for sends). The user, every channel with a stored cursor (latest messages, members,
+/// reads), the channel list and the sends' echoes go into the state. Returns whether anything
+/// was cached.
+pub(crate) fn restore(
+    shared: &Rc<Shared>,
+    cold: &JsValue,
+    user: JsValue,
+    records: &JsValue,
+    echoes: &JsValue,
+) -> bool {
     let me = shared.config.user_id.clone();
     let mut had = false;
-    // Every channel and every cursor at once (one IndexedDB transaction).
-    let mut cold = store.cold_start(RESTORED_PAGE).await?;
+    let mut cold = crate::store::browser::cold_start_of(cold);
     let channels = std::mem::take(&mut cold.channels);
     let cursor = |key: &str| cache::parse_cursor(cold.meta(key).map(str::to_owned));
     if let Some(seq) = cursor(USER_CURSOR_KEY) {
         shared.core.borrow_mut().restore_user(seq);
         had = true;
     }
-    if let Some(user) = store.user(&me).await? {
+    if user.is_object() {
         shared.core.borrow_mut().state.me = Some(user);
     }
     for cached in channels {
@@ -172,27 +151,26 @@ pub(crate) async fn restore(shared: &Rc<Shared>) -> Result<bool, StoreError> {
             .set_list(cids.map(str::to_owned).collect());
     }
     // Cached channel lists answer their first query of the session from here (see
-    // `Offline::cached_list`).
+    // `client::cached_query`).
     *shared.offline.restored_meta.borrow_mut() = cold.meta;
-    // Entries left in flight by a closed tab go back to pending; sends show their echoes.
-    let records = JsFuture::from(shared.outbox.recover())
-        .await
-        .map_err(|e| crate::store::browser::errors::from_js("outbox", &e))?;
-    let entries = super::outbox::decode(&records).unwrap_or_default();
-    for entry in entries {
+    let echoes = echoes.items();
+    for (i, record) in records.items().iter().enumerate() {
+        let Some(entry) = OutboxEntry::<JsValue>::from_wire(record) else {
+            continue;
+        };
+        let Some(echo) = echoes.get(i).filter(|e| e.is_object()) else {
+            continue;
+        };
         if let OutboxOp::Send(_) = &entry.op {
-            let Some(echo) = store.message(&entry.id).await? else {
-                continue;
-            };
             let echo = match &entry.state {
-                OutboxState::Failed { code, message } => failed_echo(&echo, code, message),
-                _ => echo,
+                OutboxState::Failed { code, message } => failed_echo(echo, code, message),
+                _ => echo.clone(),
             };
             let mut core = shared.core.borrow_mut();
             core.state.channel_mut(&entry.cid).add_echo(echo);
         }
     }
-    Ok(had)
+    had
 }
 
 /// Queues writes that mirror the state; one task writes them in order, merging what queued up
@@ -291,43 +269,11 @@ async fn write_all(shared: &Rc<Shared>, all: WriteBatch<JsValue>) {
     }
 }
 
-/// The cached messages of `cid` before `before` (newest `limit`, oldest first), for a history
-/// page asked for while the server cannot be reached. None when nothing is cached there.
-pub(crate) async fn cached_older(
-    shared: &Rc<Shared>,
-    cid: &str,
-    before: u64,
-    limit: u32,
-) -> Option<Vec<JsValue>> {
-    let page = shared
-        .offline
-        .store
-        .messages(cid, Page::Before { seq: before, limit })
-        .await
-        .ok()?;
-    (!page.is_empty()).then_some(page)
-}
-
 /// A local echo marked as refused by the server.
 pub(crate) fn failed_echo(echo: &JsValue, code: &str, message: &str) -> JsValue {
     let error = object(&[("code", code.into()), ("message", message.into())]);
     echo.with("status", Some("failed".into()))
         .with("error", Some(error))
-}
-
-/// Records a change in the outbox with its local echo (`echo`, one transaction; folded into
-/// unsent entries where possible) and starts delivering. Resolves with the server's answer
-/// once the change (or the entry it folded into) is delivered; rejects with the refusal.
-pub(crate) async fn enqueue(
-    shared: &Rc<Shared>,
-    id: &str,
-    cid: &str,
-    op: OutboxOp<JsValue>,
-    echo: WriteBatch<JsValue>,
-) -> Result<JsValue, JsValue> {
-    let echo = encode_batch(echo).map_err(|e| to_js_error(storage_error(e)))?;
-    let entry = OutboxEntry::new(id, cid, op).to_wire();
-    JsFuture::from(shared.outbox.enqueue(entry, echo)).await
 }
 
 /// `path` with `?mutation_id=` (or `&`) appended.
@@ -405,15 +351,6 @@ fn request_of(entry: &OutboxEntry<JsValue>) -> (Method, String, Option<JsValue>)
             }
         }
     }
-}
-
-/// Sends a change at once, outside the outbox: for a message this client does not hold (it
-/// cannot show an echo for it, and the server's answer — often a refusal — is what matters).
-pub(crate) async fn send_now(
-    shared: &Rc<Shared>,
-    op: OutboxOp<JsValue>,
-) -> Result<JsValue, SdkError> {
-    send(shared, &OutboxEntry::new(&new_id(), "", op)).await
 }
 
 /// Sends an entry's request (with the current token, refreshed once if it expired).
@@ -541,14 +478,17 @@ pub(crate) fn echo_gone(shared: &Shared, id: &str) {
 }
 
 /// Deletes everything stored for this user (sign-out with `clearCache`).
-pub(crate) async fn clear(shared: &Rc<Shared>) -> Result<(), SdkError> {
-    shared.offline.store.clear().await.map_err(storage_error)?;
-    if shared.offline.kind == "indexeddb" {
-        BrowserStore::delete(&shared.offline.name)
-            .await
-            .map_err(storage_error)?;
-    }
-    Ok(())
+pub(crate) fn clear(shared: &Rc<Shared>) -> js_sys::Promise {
+    let shared = shared.clone();
+    super::shared::promise(Box::pin(async move {
+        let cleared = shared.offline.store.clear().await;
+        let deleted = match (cleared, shared.offline.kind) {
+            (Ok(()), "indexeddb") => BrowserStore::delete(&shared.offline.name).await,
+            (other, _) => other,
+        };
+        deleted.map_err(|e| super::errors::to_js_error(storage_error(e)))?;
+        Ok(JsValue::UNDEFINED)
+    }))
 }
 
 /// The time now as an RFC 3339 string (for pre-flight checks against ban expiry).

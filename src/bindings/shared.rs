@@ -245,32 +245,6 @@ pub(crate) fn channel_path(channel_type: &str, id: &str, rest: &str) -> String {
     .concat()
 }
 
-/// The keys of a message page query (`queryMessages`, `replies`).
-pub(crate) const MESSAGE_QUERY: &[&str] = &["limit", "before_seq", "after_seq", "around_id"];
-
-/// `?k=v&…` of the `keys` present in the JS object `query` (numbers as integers, strings
-/// encoded); empty when none is.
-pub(crate) fn query_string(query: &JsValue, keys: &[&str]) -> String {
-    let mut out = String::new();
-    for key in keys {
-        let Some(value) = query.field(key) else {
-            continue;
-        };
-        let text = match value.as_f64() {
-            Some(n) => crate::text::decimal(n as u64),
-            None => value
-                .as_string()
-                .map(|s| crate::config::encode_component(&s))
-                .unwrap_or_default(),
-        };
-        out.push(if out.is_empty() { '?' } else { '&' });
-        out.push_str(key);
-        out.push('=');
-        out.push_str(&text);
-    }
-    out
-}
-
 pub(crate) fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     let o = Object::new();
     for (k, v) in pairs {

@@ -128,6 +128,35 @@ fn encode(write: Write<JsValue>) -> Array {
     }
 }
 
+/// What `js/idb.js`'s `coldStart` answers, read: `[[[channel, members, messages, reads] per
+/// channel], [[key, value] per meta record]]`.
+pub(crate) fn cold_start_of(answer: &JsValue) -> ColdStart<JsValue> {
+    let mut parts = answer.items().into_iter();
+    let rows = parts.next().unwrap_or_default().items();
+    let mut channels = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut parts = row.items().into_iter();
+        let mut next = || parts.next().unwrap_or_default();
+        channels.push(Cached {
+            channel: next(),
+            members: next().items(),
+            messages: next().items(),
+            reads: next().items(),
+        });
+    }
+    let meta = parts
+        .next()
+        .unwrap_or_default()
+        .items()
+        .iter()
+        .filter_map(|pair| {
+            let mut kv = pair.items().into_iter().map(|v| v.as_string());
+            Some((kv.next()??, kv.next()??))
+        })
+        .collect();
+    ColdStart { channels, meta }
+}
+
 /// A batch as the writes `js/idb.js` applies in one transaction (checked first: see
 /// [`WriteBatch::validate`]).
 pub(crate) fn encode_batch(batch: WriteBatch<JsValue>) -> Result<Array, StoreError> {
@@ -257,36 +286,31 @@ impl BrowserStore {
     /// [`Store::cold_start`] in one transaction (one JS call).
     async fn cold_start_tx(&self, latest: u32) -> Result<ColdStart<JsValue>, StoreError> {
         let answer = call("cold start", self.db.cold_start(latest)).await?;
-        // [[[channel, members, messages, reads] per channel], [[key, value] per meta record]]
-        let mut parts = answer.items().into_iter();
-        let rows = parts.next().unwrap_or_default().items();
-        let mut channels = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut parts = row.items().into_iter();
-            let mut next = || parts.next().unwrap_or_default();
-            channels.push(Cached {
-                channel: next(),
-                members: next().items(),
-                messages: next().items(),
-                reads: next().items(),
-            });
-        }
-        let meta = parts
-            .next()
-            .unwrap_or_default()
-            .items()
-            .iter()
-            .filter_map(|pair| {
-                let mut kv = pair.items().into_iter().map(|v| v.as_string());
-                Some((kv.next()??, kv.next()??))
-            })
-            .collect();
-        Ok(ColdStart { channels, meta })
+        Ok(cold_start_of(&answer))
     }
 
     async fn write_batch(&self, batch: WriteBatch<JsValue>) -> Result<(), StoreError> {
         let writes = encode_batch(batch)?;
         call("write", self.db.write(writes)).await.map(drop)
+    }
+
+    /// The open of the database `name` at [`SCHEMA_VERSION`], as `js/idb.js` answers it (a
+    /// promise of its connection object; see [`BrowserStore::from_handle`]).
+    pub(crate) fn opening(name: &str) -> Promise {
+        Idb::open(name, SCHEMA_VERSION)
+    }
+
+    /// A new `js/memory.js` store object.
+    pub(crate) fn memory_handle() -> JsValue {
+        Memory::new().into()
+    }
+
+    /// The store over an opened `js/idb.js` connection or a `js/memory.js` object.
+    pub(crate) fn from_handle(name: &str, handle: JsValue) -> BrowserStore {
+        BrowserStore {
+            name: name.to_owned(),
+            db: handle.unchecked_into(),
+        }
     }
 
     /// The `js/idb.js` (or `js/memory.js`) object itself, for JS that reads and writes it
