@@ -59,7 +59,8 @@ async function connect(options) {
       }
     }
     // Offline with a cache, the session opens anyway; the connection asks again.
-    if (client._host(PENDING_TOKEN)) await client._host(REFRESH).catch((e) => { if (!cached) throw e; });
+    const rest = client._host(REST);
+    if (rest.token === 'pending') await rest.refresh('pending').catch((e) => { if (!cached) throw e; });
     const connected = new Promise((ok, no) => client._host(START, cached, (e) => (e ? no(e) : ok())));
     if (cached) {
       connected.catch(() => {});
@@ -144,7 +145,7 @@ define(ChatClient, {
 const DELIVER = 7, OUTBOX = 13, STORE = 14, HELD = 15, CHANGE = 16, REQUEST = 17, LOADING = 18,
   LOADED = 19, FROM_CACHE = 20, PUT_MESSAGES = 21, OLDER = 22, SET_PINNED = 23, CACHED_QUERY = 24,
   HANDLES = 25, LISTED = 26, EMIT = 10, DRAFT_QUEUED = 27, DRAFT = 28, DRAFTS = 29, DISCONNECT = 30,
-  CLEAR = 31, RESTORE = 32, PENDING_TOKEN = 33, REFRESH = 34, START = 35, POSITIONED = 36;
+  RESTORE = 32, REMOVE_DATABASE = 33, REST = 34, START = 35, POSITIONED = 36;
 
 /** An SDK error made here (the wasm makes the others): `code`, `status`, `retryable`. */
 const sdkError = (code, status, message) => Object.assign(new Error(message), { code, status, retryable: false });
@@ -193,7 +194,13 @@ define(ChatClient, {
    * this device for the user (sign-out), the outbox included. */
   async disconnect(options) {
     await new Promise((done) => this._host(DISCONNECT, done));
-    if (options?.clearCache) await this._host(CLEAR);
+    if (!options?.clearCache) return;
+    try {
+      await this._host(STORE).clear();
+      await this._host(REMOVE_DATABASE);
+    } catch (e) {
+      throw Object.assign(new Error(`storage: ${e?.name}: ${e?.message}`), { code: 'unavailable', status: 0, retryable: false });
+    }
   },
   /** The caller's drafts, newest first (`{limit, next}`), kept on the device; while the
    * server cannot be reached, the first page comes from the device (`fromCache: true`). */

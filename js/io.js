@@ -1,9 +1,9 @@
 // The browser I/O the wasm drives, apart from the stores (idb.js, memory.js): the connection
 // (`Link`: one websocket, its timers, the browser's connectivity signals), the outbox's
-// delivery loop (`Outbox`), REST calls (`call`) and client-chosen ids (`newId`). One module
-// rather than four: every module the wasm imports is one more request when the package loads
-// (and the wasm-bindgen test runner's server stalls when a page opens many connections at
-// once).
+// delivery loop (`Outbox`), REST calls (`Rest`), the store's writer (`Writer`) and
+// client-chosen ids (`newId`). One module rather than six: every module the wasm imports is
+// one more request when the package loads (and the wasm-bindgen test runner's server stalls
+// when a page opens many connections at once).
 // Imported by the wasm as a wasm-bindgen snippet.
 
 // ---- the connection (src/bindings/driver.rs) -----------------------------------------------
@@ -359,21 +359,160 @@ export class Outbox {
   }
 }
 
-// ---- REST (src/platform/http.rs) -------------------------------------------------------------
-// One REST call for the wasm (src/platform/http.rs): the global fetch (window or worker) with
-// the client's headers and a JSON body, answered as [status, parsed JSON or undefined].
-// Rejects with the browser's error when no answer arrived (offline, refused, CORS).
-export async function call(method, url, headers, body) {
-  const init = { method, headers: Object.fromEntries(headers) };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers['Content-Type'] = 'application/json';
+// ---- REST and the store's writer (src/bindings/rest.rs) -------------------------------------
+// Host calls, as src/bindings/host.rs reads them.
+const ANSWER = 37;    // (status, parsed JSON or undefined) -> the value; throws the SDK's error
+const EVICTABLE = 39; // () -> the cids whose older cached messages may go (the store is full)
+
+/** Errors made here; the wasm makes the others (`ANSWER`). */
+const failure = (code, status, retryable, message) =>
+  Object.assign(new Error(message), { code, status, retryable });
+
+// REST calls of one client: the global fetch (window or worker) with the client's headers and
+// current token and a JSON body. What an answer means is the wasm's decision (the value, or the
+// error for the status and the server's error body). An expired token is refreshed once through
+// the token provider and the call repeated; calls that found the same token expired share one
+// provider call.
+export class Rest {
+  constructor(base, apiKey, token, provider, host) {
+    this.base = base;
+    this.apiKey = apiKey;
+    this.token = token;
+    this.provider = provider;
+    this.host = host;
+    this.refreshing = null;
   }
-  const response = await fetch(url, init);
-  const text = await response.text();
-  let value;
-  try { value = JSON.parse(text); } catch { value = undefined; }
-  return [response.status, value];
+
+  /** One call (`path` starts with `/v1/`); resolves with the answer, rejects with the SDK's error. */
+  async call(method, path, body) {
+    const used = this.token;
+    try {
+      return await this.once(method, path, body);
+    } catch (e) {
+      if (e.code !== 'token_expired' || !this.provider) throw e;
+      await this.refresh(used);
+      return this.once(method, path, body);
+    }
+  }
+
+  async once(method, path, body) {
+    const init = { method, headers: { 'X-Api-Key': this.apiKey, Authorization: `Bearer ${this.token}` } };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers['Content-Type'] = 'application/json';
+    }
+    let status, text;
+    try {
+      const response = await fetch(this.base + path, init);
+      status = response.status;
+      text = await response.text();
+    } catch (e) {
+      // No answer: offline, refused, CORS.
+      throw failure('unavailable', 0, true, (e && e.message) || 'the request failed');
+    }
+    let value;
+    try { value = JSON.parse(text); } catch { value = undefined; }
+    return this.host(ANSWER, status, value);
+  }
+
+  /** `call`, its outcome handed to the wasm: `host(kind, arg, [answer, error])`. */
+  after(kind, arg, method, path, body) {
+    this.call(method, path, body).then(
+      (answer) => this.host(kind, arg, [answer, undefined]),
+      (error) => this.host(kind, arg, [undefined, error]),
+    );
+  }
+
+  /** A new token from the provider unless the token changed since `stale` was used. */
+  refresh(stale) {
+    if (this.token !== stale) return Promise.resolve();
+    if (!this.refreshing) this.refreshing = this.ask().finally(() => { this.refreshing = null; });
+    return this.refreshing;
+  }
+
+  /** `refresh` for the connection: its outcome as `host(kind, undefined, [true, error])`. */
+  renew(kind) {
+    this.refresh(this.token).then(
+      () => this.host(kind, undefined, [true, undefined]),
+      (error) => this.host(kind, undefined, [undefined, error]),
+    );
+  }
+
+  async ask() {
+    if (!this.provider) throw failure('token_expired', 401, false, 'no tokenProvider');
+    let token;
+    try {
+      token = await this.provider();
+    } catch {
+      throw failure('token_expired', 0, false, 'the tokenProvider failed');
+    }
+    if (typeof token !== 'string' || !token) throw failure('token_expired', 0, false, 'the tokenProvider gave no token');
+    // From now on for every call, and for the connection's next socket.
+    this.token = token;
+  }
+}
+
+// Mirrors the client's state into its store, in the order the changes were made: what queues
+// up while a write runs goes in the next one, merged into one transaction. An older page of a
+// channel's messages (`older`) is stored only where it reaches the channel's stored messages
+// (so pages read back have no holes), judged after what was queued before it is stored. A write
+// refused because the store is full drops older cached messages (never outbox entries or what
+// they refer to) and is tried once more.
+export class Writer {
+  constructor(store, keep, host) {
+    this.store = store;
+    this.keep = keep;
+    this.host = host;
+    this.queue = [];
+    this.writing = false;
+  }
+
+  /** Queues writes (the encoding js/idb.js applies). */
+  put(writes) {
+    if (writes.length) this.push({ writes });
+  }
+
+  /** Queues the writes of an older page of `cid` (answered for `before_seq` = `before`). */
+  older(cid, before, writes) {
+    if (writes.length) this.push({ cid, before, writes });
+  }
+
+  push(item) {
+    this.queue.push(item);
+    if (this.writing) return;
+    this.writing = true;
+    this.drain().finally(() => { this.writing = false; });
+  }
+
+  async drain() {
+    while (this.queue.length) {
+      const items = this.queue;
+      this.queue = [];
+      let all = [];
+      for (const item of items) {
+        if (item.cid === undefined) {
+          all = all.concat(item.writes);
+          continue;
+        }
+        await this.write(all);
+        all = [];
+        const first = await this.store.page('by_seq', item.cid, 0, Infinity, 1, false).catch(() => []);
+        if (first.length && first[0].channel_seq <= item.before) all = all.concat(item.writes);
+      }
+      await this.write(all);
+    }
+  }
+
+  async write(writes) {
+    if (!writes.length) return;
+    try {
+      await this.store.write(writes);
+    } catch (e) {
+      if (!e || e.name !== 'QuotaExceededError') return console.warn('chat-sdk: could not store changes:', e);
+      for (const cid of this.host(EVICTABLE)) await this.store.evict(cid, this.keep).catch(() => {});
+      await this.store.write(writes).catch((again) => console.warn('chat-sdk: could not store changes:', again));
+    }
+  }
 }
 
 // ---- ids (src/bindings/shared.rs) ------------------------------------------------------------

@@ -18,7 +18,6 @@ pub mod echo;
 pub mod error;
 pub mod events;
 pub mod frame;
-pub mod local;
 pub mod outbox;
 pub mod preflight;
 pub mod sequence;

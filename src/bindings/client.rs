@@ -13,13 +13,13 @@ use super::channel::Channel;
 use super::driver;
 use super::errors::{bad_argument, to_js_error};
 use super::offline::{self, Offline};
-use super::shared::{new_id, object, promise, Shared};
-use crate::api::{Api, Method};
+use super::rest::{Rest, Writer};
+use super::shared::{new_id, object, Shared};
+use crate::api::Method;
 use crate::cache;
 use crate::client::ClientCore;
 use crate::config::{ClientConfig, ClientOptions};
 use crate::events::SubscriptionId;
-use crate::platform::http::FetchTransport;
 use crate::store::browser::BrowserStore;
 use crate::store::WriteBatch;
 
@@ -185,17 +185,26 @@ impl ChatClient {
         if provider.is_some() {
             core = core.with_token_refresh();
         }
-        let shared = Rc::new_cyclic(|weak| Shared {
-            outbox: super::outbox::delivery(offline.store.handle(), weak.clone()),
-            core: RefCell::new(core),
-            api: Api::new(&config, FetchTransport),
-            token: RefCell::new(config.token.clone()),
-            config,
-            driver: RefCell::new(driver),
-            token_provider: provider,
-            offline,
-            posts: RefCell::default(),
-            refresh_lock: crate::local::Lock::new(),
+        let provider = provider.map_or(JsValue::UNDEFINED, JsValue::from);
+        let shared = Rc::new_cyclic(|weak| {
+            let host = super::host::function(weak.clone());
+            let store = offline.store.handle();
+            Shared {
+                outbox: super::outbox::Delivery::new(store, &host),
+                writer: Writer::new(store, cache::CACHED_PAGE, &host),
+                rest: Rest::new(
+                    config.api_url(),
+                    &config.api_key,
+                    &config.token,
+                    &provider,
+                    &host,
+                ),
+                core: RefCell::new(core),
+                config,
+                driver: RefCell::new(driver),
+                offline,
+                posts: RefCell::default(),
+            }
         });
         Ok(ChatClient { shared })
     }
@@ -212,21 +221,6 @@ pub(crate) fn start(shared: &Rc<Shared>, cached: bool, connected: Function) {
     shared.driver.borrow_mut().connected = Some(connected);
     driver::start(shared);
     shared.outbox.kick();
-}
-
-/// The token is still to be asked for (a `tokenProvider` and no `token`).
-pub(crate) fn pending_token(shared: &Shared) -> bool {
-    *shared.token.borrow() == "pending"
-}
-
-/// Asks the token provider for a token: a promise.
-pub(crate) fn refresh(shared: &Rc<Shared>) -> JsValue {
-    let shared = shared.clone();
-    promise(Box::pin(async move {
-        shared.refresh_token().await.map_err(to_js_error)?;
-        Ok(JsValue::UNDEFINED)
-    }))
-    .into()
 }
 
 /// The user stream's position is known: loads made from now on are newer than it.
@@ -330,11 +324,7 @@ pub(crate) fn listed(
 /// Any REST call of the API (`[method, path, mutation?]`, `body`), authenticated as the user
 /// (`path` starts with `/v1/`): a promise of the answer. With `mutation`, a fresh
 /// `mutation_id` is added so a retry is applied only once.
-pub(crate) fn request(
-    shared: &Rc<Shared>,
-    call: &JsValue,
-    body: JsValue,
-) -> Result<JsValue, JsValue> {
+pub(crate) fn request(shared: &Shared, call: &JsValue, body: JsValue) -> Result<JsValue, JsValue> {
     let parts = call.items();
     let part = |i: usize| parts.get(i).cloned().unwrap_or(JsValue::UNDEFINED);
     let method = part(0).as_string().and_then(|m| Method::parse(&m));
@@ -350,14 +340,7 @@ pub(crate) fn request(
         path.push_str(&new_id());
     }
     let body = (!is_absent(&body)).then_some(body);
-    let shared = shared.clone();
-    Ok(promise(Box::pin(async move {
-        shared
-            .request(method, &path, body.as_ref())
-            .await
-            .map_err(to_js_error)
-    }))
-    .into())
+    Ok(shared.request(method.as_str(), &path, body.as_ref()).into())
 }
 
 /// Subscribes `listener` and returns the JS function that removes it. The returned function

@@ -155,7 +155,7 @@ pub(crate) fn send(shared: &Shared, frame: &chat_protocol::ClientFrame) {
 }
 
 /// The token provider answered (after [`Action::RefreshToken`]).
-fn token_refreshed(shared: &Rc<Shared>, result: Result<(), SdkError>) {
+pub(crate) fn token_refreshed(shared: &Rc<Shared>, result: Result<(), SdkError>) {
     handle(
         shared,
         Work::Input(match result {
@@ -229,7 +229,7 @@ fn perform(shared: &Rc<Shared>, actions: Vec<Action>) {
     for action in actions {
         match action {
             Action::OpenSocket => {
-                let url = shared.config.ws_url_with(&shared.token.borrow());
+                let url = shared.config.ws_url_with(&shared.rest.token());
                 let mut driver = shared.driver.borrow_mut();
                 let opened = std::mem::take(&mut driver.early) || driver.link.open(&url);
                 if !opened {
@@ -239,14 +239,7 @@ fn perform(shared: &Rc<Shared>, actions: Vec<Action>) {
                 }
             }
             Action::Send(frame) => send(shared, &frame),
-            Action::RefreshToken => {
-                let shared = shared.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let stale = shared.token.borrow().clone();
-                    let result = shared.refresh_token_from(&stale).await;
-                    token_refreshed(&shared, result);
-                });
-            }
+            Action::RefreshToken => shared.rest.renew(super::host::REFRESHED),
             Action::CloseSocket { code, reason } => {
                 shared.driver.borrow().link.close(code, reason);
             }

@@ -5,14 +5,15 @@
 //! changes it queues. One entry rather than an export per call: every export costs its own
 //! glue in the wasm and in JS. The kinds are numbered as `js/io.js` and `js/index.js` name them.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use js_sys::Array;
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 
 use super::errors::to_js_error;
 use super::outbox::{decode, entry, sdk_error, writes};
 use super::shared::{object, Shared};
+use crate::error::SdkError;
 use crate::outbox::{plan, ready, Failure, FoldOutcome};
 use crate::state::Wire;
 use crate::store::WriteBatch;
@@ -50,12 +51,31 @@ const DRAFT_QUEUED: u32 = 27;
 const DRAFT: u32 = 28;
 const DRAFTS: u32 = 29;
 const DISCONNECT: u32 = 30;
-const CLEAR: u32 = 31;
 const RESTORE: u32 = 32;
-const PENDING_TOKEN: u32 = 33;
-const REFRESH: u32 = 34;
+const REMOVE_DATABASE: u32 = 33;
+const REST: u32 = 34;
 const START_CONNECTION: u32 = 35;
 const POSITIONED: u32 = 36;
+// REST and the store's writer (js/io.js).
+const ANSWER: u32 = 37;
+const EVICTABLE: u32 = 39;
+// Answers the wasm asked `Rest.after` / `Rest.renew` for.
+pub(crate) const SYNCED: u32 = 40;
+pub(crate) const RELOADED: u32 = 41;
+pub(crate) const MESSAGE_RELOADED: u32 = 42;
+pub(crate) const REFRESHED: u32 = 43;
+
+/// `host` as a JS function for `js/io.js`'s objects of the client behind `weak` (owned by the
+/// JS garbage collector; it holds only a weak reference to the client).
+pub(crate) fn function(weak: Weak<Shared>) -> Function {
+    let host = Closure::<dyn Fn(u32, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+        move |kind: u32, a: JsValue, b: JsValue| match weak.upgrade() {
+            Some(shared) => host(&shared, kind, a, b),
+            None => Err(to_js_error(SdkError::closed())),
+        },
+    );
+    host.into_js_value().unchecked_into()
+}
 
 pub(crate) fn host(
     shared: &Rc<Shared>,
@@ -106,16 +126,7 @@ pub(crate) fn host(
                 .collect::<Array>();
             Ok(picked.into())
         }
-        DELIVER => {
-            let entry = entry(&a)?;
-            let shared = shared.clone();
-            Ok(super::shared::promise(Box::pin(async move {
-                super::offline::send(&shared, &entry)
-                    .await
-                    .map_err(to_js_error)
-            }))
-            .into())
-        }
+        DELIVER => Ok(super::offline::send(shared, &entry(&a)?).into()),
         CONFIRMED => {
             super::offline::confirmed(shared, &entry(&a)?, &b);
             done
@@ -195,7 +206,6 @@ pub(crate) fn host(
             super::driver::disconnect(shared, a.unchecked_into());
             done
         }
-        CLEAR => Ok(super::offline::clear(shared).into()),
         RESTORE => {
             // [cold start, user, outbox records], echoes
             let parts = a.items();
@@ -203,8 +213,26 @@ pub(crate) fn host(
             let had = super::offline::restore(shared, &part(0), part(1), &part(2), &b);
             Ok(had.into())
         }
-        PENDING_TOKEN => Ok(super::client::pending_token(shared).into()),
-        REFRESH => Ok(super::client::refresh(shared)),
+        REMOVE_DATABASE => Ok(super::offline::remove_database(shared)),
+        REST => Ok(shared.rest.clone().into()),
+        ANSWER => super::rest::answer(a.as_f64().unwrap_or(0.0) as u16, b),
+        EVICTABLE => Ok(super::offline::evictable(shared)),
+        SYNCED => {
+            shared.synced(&b);
+            done
+        }
+        RELOADED => {
+            shared.reloaded(&cid(), &b);
+            done
+        }
+        MESSAGE_RELOADED => {
+            super::offline::message_reloaded(shared, &cid(), &b);
+            done
+        }
+        REFRESHED => {
+            super::driver::token_refreshed(shared, super::rest::outcome(&b).map(drop));
+            done
+        }
         START_CONNECTION => {
             super::client::start(shared, a.is_truthy(), b.unchecked_into());
             done

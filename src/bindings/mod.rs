@@ -13,6 +13,7 @@ mod host;
 mod mutations;
 mod offline;
 mod outbox;
+mod rest;
 mod shared;
 
 pub use channel::Channel;

@@ -5,43 +5,27 @@
 //! id, so a resend is harmless) and what a confirmed or refused entry does to the state. The
 //! delivery loop itself is `js/io.js`'s `Outbox` ([`super::outbox`]).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use chat_protocol::ErrorCode;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
 
 use super::shared::{channel_path, object, Shared};
 use crate::api::Method;
-use crate::cache::{self, CACHED_PAGE, LIST_KEY, USER_CURSOR_KEY};
+use crate::cache::{self, LIST_KEY, USER_CURSOR_KEY};
 use crate::config::encode_component;
 use crate::error::SdkError;
 use crate::outbox::{OutboxEntry, OutboxOp, OutboxState};
 use crate::state::Wire;
-use crate::store::browser::BrowserStore;
-use crate::store::{Page, Store, StoreError, WriteBatch};
-
-/// What the writer stores, in the order it was queued.
-enum Queued {
-    Batch(WriteBatch<JsValue>),
-    /// An older page of a channel's messages (`before_seq` = `before`), stored only where it
-    /// reaches the channel's stored messages: a channel's stored confirmed messages are always
-    /// every message from the oldest stored one on, so pages read back from them have no holes.
-    Older {
-        cid: String,
-        before: u64,
-        messages: Vec<JsValue>,
-    },
-}
+use crate::store::browser::{encode_batch, BrowserStore};
+use crate::store::{StoreError, WriteBatch};
 
 pub(crate) struct Offline {
     pub store: Rc<BrowserStore>,
     /// `indexeddb` or `memory`.
     pub kind: &'static str,
     pub name: String,
-    queue: RefCell<Vec<Queued>>,
-    writing: Cell<bool>,
     /// Channels shown from the cache and not loaded from the server yet this session.
     pub cached: RefCell<Vec<String>>,
     /// Channel queries the server answered this session: while online they go to the server.
@@ -71,8 +55,6 @@ impl Offline {
                 "memory"
             },
             name,
-            queue: RefCell::default(),
-            writing: Cell::new(false),
             cached: RefCell::default(),
             fresh_queries: RefCell::default(),
             restored_meta: RefCell::default(),
@@ -173,100 +155,44 @@ pub(crate) fn restore(
     had
 }
 
-/// Queues writes that mirror the state; one task writes them in order, merging what queued up
-/// meanwhile into one transaction.
-pub(crate) fn persist(shared: &Rc<Shared>, batch: WriteBatch<JsValue>) {
-    queue_write(shared, Queued::Batch(batch));
+/// Queues writes that mirror the state (the writer in `js/io.js` stores them in order, merging
+/// what queued up meanwhile into one transaction). A batch that fails its checks is left out,
+/// with a warning.
+pub(crate) fn persist(shared: &Shared, batch: WriteBatch<JsValue>) {
+    if let Some(writes) = encoded(batch) {
+        shared.writer.put(writes);
+    }
 }
 
 /// Queues an older page of `cid`'s messages that the server answered for `before_seq =
-/// before`, to be read back offline (see [`Queued::Older`]).
-pub(crate) fn persist_older(shared: &Rc<Shared>, cid: &str, before: u64, messages: Vec<JsValue>) {
-    if messages.is_empty() {
-        return;
+/// before`, to be read back offline: stored only where it reaches the channel's stored
+/// messages (a channel's stored confirmed messages are always every message from the oldest
+/// stored one on, so pages read back from them have no holes).
+pub(crate) fn persist_older(shared: &Shared, cid: &str, before: u64, messages: Vec<JsValue>) {
+    let mut batch = WriteBatch::new();
+    for m in messages {
+        batch.put_message(m);
     }
-    queue_write(
-        shared,
-        Queued::Older {
-            cid: cid.to_owned(),
-            before,
-            messages,
-        },
-    );
+    if let Some(writes) = encoded(batch) {
+        shared.writer.older(cid, before as f64, writes);
+    }
 }
 
-fn queue_write(shared: &Rc<Shared>, item: Queued) {
-    let offline = &shared.offline;
-    offline.queue.borrow_mut().push(item);
-    if offline.writing.replace(true) {
-        return;
-    }
-    let shared = shared.clone();
-    spawn_local(async move {
-        loop {
-            let items = std::mem::take(&mut *shared.offline.queue.borrow_mut());
-            if items.is_empty() {
-                break;
-            }
-            let mut all = WriteBatch::new();
-            for item in items {
-                match item {
-                    Queued::Batch(b) => {
-                        all.append(b);
-                    }
-                    Queued::Older {
-                        cid,
-                        before,
-                        messages,
-                    } => {
-                        // What is queued before it is stored first: it decides what the channel's
-                        // oldest stored message is.
-                        write_all(&shared, std::mem::take(&mut all)).await;
-                        let store = &shared.offline.store;
-                        let oldest = store.messages(&cid, Page::After { seq: 0, limit: 1 }).await;
-                        let reaches = match oldest.as_ref().map(|m| m.first()) {
-                            Ok(Some(m)) => m.u64_of("channel_seq").is_some_and(|s| s <= before),
-                            _ => false,
-                        };
-                        if reaches {
-                            for m in messages {
-                                all.put_message(m);
-                            }
-                        }
-                    }
-                }
-            }
-            write_all(&shared, all).await;
+fn encoded(batch: WriteBatch<JsValue>) -> Option<js_sys::Array> {
+    match encode_batch(batch) {
+        Ok(writes) => Some(writes),
+        Err(e) => {
+            warn("chat-sdk: could not store changes:", &e);
+            None
         }
-        shared.offline.writing.set(false);
-    });
+    }
 }
 
-/// Writes one batch; a write refused for quota drops older cached messages (never outbox
-/// entries or what they refer to) and is tried once more.
-async fn write_all(shared: &Rc<Shared>, all: WriteBatch<JsValue>) {
-    if all.is_empty() {
-        return;
-    }
-    let store = shared.offline.store.clone();
-    let mut result = store.write(all.clone()).await;
-    if let Err(StoreError::QuotaExceeded { .. }) = result {
-        let cids: Vec<String> = shared
-            .core
-            .borrow()
-            .state
-            .channels
-            .keys()
-            .cloned()
-            .collect();
-        for cid in cids {
-            let _ = store.evict_messages(&cid, CACHED_PAGE).await;
-        }
-        result = store.write(all).await;
-    }
-    if let Err(e) = result {
-        warn("chat-sdk: could not store changes:", &e);
-    }
+/// The channels whose older cached messages may go when the store is full.
+pub(crate) fn evictable(shared: &Shared) -> JsValue {
+    let core = shared.core.borrow();
+    let cids = core.state.channels.keys().map(|c| JsValue::from_str(c));
+    JsValue::array(cids.collect())
 }
 
 /// A local echo marked as refused by the server.
@@ -353,13 +279,11 @@ fn request_of(entry: &OutboxEntry<JsValue>) -> (Method, String, Option<JsValue>)
     }
 }
 
-/// Sends an entry's request (with the current token, refreshed once if it expired).
-pub(crate) async fn send(
-    shared: &Rc<Shared>,
-    entry: &OutboxEntry<JsValue>,
-) -> Result<JsValue, SdkError> {
+/// Sends an entry's request (with the current token, refreshed once if it expired): a promise
+/// of the answer.
+pub(crate) fn send(shared: &Shared, entry: &OutboxEntry<JsValue>) -> js_sys::Promise {
     let (method, path, body) = request_of(entry);
-    shared.request(method, &path, body.as_ref()).await
+    shared.request(method.as_str(), &path, body.as_ref())
 }
 
 /// Applies a delivered entry's answer where it is news: a sent message replaces its echo, a
@@ -422,24 +346,11 @@ pub(crate) fn refused(shared: &Rc<Shared>, entry: &OutboxEntry<JsValue>, error: 
         }
         op => {
             if let Some(id) = op.message_id() {
-                let shared = shared.clone();
-                let cid = entry.cid.clone();
-                spawn_local(async move {
-                    let path = message_path(&id, "");
-                    if let Ok(answer) = shared.request(Method::Get, &path, None).await {
-                        if let Some(m) = answer.field("message") {
-                            shared
-                                .core
-                                .borrow_mut()
-                                .state
-                                .channel_mut(&cid)
-                                .set_data(m.clone());
-                            let mut batch = WriteBatch::new();
-                            batch.put_message(m);
-                            persist(&shared, batch);
-                        }
-                    }
-                });
+                let none = JsValue::UNDEFINED;
+                let cid = JsValue::from_str(&entry.cid);
+                let path = message_path(&id, "");
+                let kind = super::host::MESSAGE_RELOADED;
+                shared.rest.after(kind, &cid, "GET", &path, &none);
             }
         }
     }
@@ -477,18 +388,33 @@ pub(crate) fn echo_gone(shared: &Shared, id: &str) {
     }
 }
 
-/// Deletes everything stored for this user (sign-out with `clearCache`).
-pub(crate) fn clear(shared: &Rc<Shared>) -> js_sys::Promise {
-    let shared = shared.clone();
-    super::shared::promise(Box::pin(async move {
-        let cleared = shared.offline.store.clear().await;
-        let deleted = match (cleared, shared.offline.kind) {
-            (Ok(()), "indexeddb") => BrowserStore::delete(&shared.offline.name).await,
-            (other, _) => other,
-        };
-        deleted.map_err(|e| super::errors::to_js_error(storage_error(e)))?;
-        Ok(JsValue::UNDEFINED)
-    }))
+/// The answer to a refused change's message reload (`[answer, error]`): the server's copy
+/// replaces the echo, in the state and the store.
+pub(crate) fn message_reloaded(shared: &Shared, cid: &str, result: &JsValue) {
+    let Some(m) = super::rest::outcome(result)
+        .ok()
+        .and_then(|a| a.field("message"))
+    else {
+        return;
+    };
+    shared
+        .core
+        .borrow_mut()
+        .state
+        .channel_mut(cid)
+        .set_data(m.clone());
+    let mut batch = WriteBatch::new();
+    batch.put_message(m);
+    persist(shared, batch);
+}
+
+/// Deletes the user's IndexedDB database (sign-out with `clearCache`, after the store was
+/// cleared): a promise; nothing to delete for a memory store.
+pub(crate) fn remove_database(shared: &Shared) -> JsValue {
+    if shared.offline.kind != "indexeddb" {
+        return JsValue::UNDEFINED;
+    }
+    BrowserStore::removing(&shared.offline.name).into()
 }
 
 /// The time now as an RFC 3339 string (for pre-flight checks against ban expiry).

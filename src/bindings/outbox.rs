@@ -3,14 +3,11 @@
 //! outbox records, and calls back into the client ([`super::host`]) for everything that is a
 //! decision or touches the state. This module makes the loop and reads its records.
 
-use std::rc::Weak;
-
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::errors::to_js_error;
 use super::offline::storage_error;
-use super::shared::Shared;
 use crate::decode::error_code;
 use crate::error::SdkError;
 use crate::outbox::{sort_by_order, OutboxEntry};
@@ -25,7 +22,7 @@ extern "C" {
     #[derive(Clone)]
     pub(crate) type Delivery;
     #[wasm_bindgen(constructor, js_class = "Outbox")]
-    fn new(store: &JsValue, host: &Function) -> Delivery;
+    pub(crate) fn new(store: &JsValue, host: &Function) -> Delivery;
     #[wasm_bindgen(method)]
     pub(crate) fn enqueue(this: &Delivery, entry: JsValue, echo: Array) -> Promise;
     #[wasm_bindgen(method)]
@@ -44,19 +41,6 @@ extern "C" {
     pub(crate) fn pending(this: &Delivery) -> Promise;
     #[wasm_bindgen(method)]
     pub(crate) fn dispose(this: &Delivery);
-}
-
-/// The delivery loop over `store` (the `js/idb.js` or `js/memory.js` object), calling back the
-/// client behind `weak` (the host function is owned by the JS garbage collector and holds only a
-/// weak reference).
-pub(crate) fn delivery(store: &JsValue, weak: Weak<Shared>) -> Delivery {
-    let host = Closure::<dyn Fn(u32, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-        move |kind: u32, a: JsValue, b: JsValue| match weak.upgrade() {
-            Some(shared) => super::host::host(&shared, kind, a, b),
-            None => Err(to_js_error(SdkError::closed())),
-        },
-    );
-    Delivery::new(store, host.into_js_value().unchecked_ref())
 }
 
 /// The stored records as entries, in delivery order.

@@ -1,7 +1,7 @@
 //! What every handle of one client shares: the client core (connection, listeners, sync,
-//! state), the REST API with the current token, the command line to the connection driver, and
-//! the token provider. Also the one place that calls JS listeners and performs the core's data
-//! effects (sync requests, reloads, deliveries).
+//! state), its REST calls and store writer (`js/io.js`), the connection driver and the outbox.
+//! Also the one place that calls JS listeners and performs the core's data effects (sync
+//! requests and reloads, whose answers come back through [`super::host`], and store writes).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,15 +10,13 @@ use chat_protocol::requests::SyncCursor;
 use chat_protocol::{ClientFrame, ErrorCode};
 use js_sys::{Array, Function, Object, Reflect};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::api::{Api, Method};
+use super::rest::{Rest, Writer};
 use crate::client::{ClientCore, Effect, RECOVERED_EVENT};
 use crate::config::{encode_component, ClientConfig};
 use crate::connection::{Action, ConnectionState};
 use crate::error::SdkError;
 use crate::events::SubscriptionId;
-use crate::platform::http::FetchTransport;
 use crate::platform::timer::now_ms;
 use crate::state::Wire;
 use crate::sync::{SyncAnswer, SyncRequest};
@@ -28,19 +26,18 @@ pub(crate) type Core = ClientCore<Function, JsValue>;
 pub(crate) struct Shared {
     pub core: RefCell<Core>,
     pub config: ClientConfig,
-    pub api: Api<FetchTransport>,
+    /// REST calls with the current token (and its refresh through the token provider).
+    pub rest: Rest,
+    /// Mirrors the state's changes into the store, in order.
+    pub writer: Writer,
     /// The connection driver's state and its `js/io.js` ([`super::driver`]).
     pub driver: RefCell<super::driver::Driver>,
-    pub token: RefCell<String>,
-    pub token_provider: Option<Function>,
     /// The store, its writer and the cold start ([`super::offline`]).
     pub offline: super::offline::Offline,
     /// The outbox's delivery loop (`js/io.js`, [`super::outbox`]).
     pub outbox: super::outbox::Delivery,
     /// When this client last posted per channel (pre-flight slow-mode checks).
     pub posts: RefCell<crate::preflight::PostTimes>,
-    /// One token refresh at a time: calls that found the same token expired share it.
-    pub refresh_lock: crate::local::Lock,
 }
 
 impl Shared {
@@ -100,56 +97,11 @@ impl Shared {
         super::driver::send(self, &frame);
     }
 
-    /// Asks the token provider for a new token and uses it from now on.
-    pub async fn refresh_token(&self) -> Result<(), SdkError> {
-        let provider = self
-            .token_provider
-            .as_ref()
-            .ok_or_else(|| SdkError::new(ErrorCode::TokenExpired, 401, "no tokenProvider"))?;
-        let failed = |_| SdkError::new(ErrorCode::TokenExpired, 0, "the tokenProvider failed");
-        let value = provider.call0(&JsValue::UNDEFINED).map_err(failed)?;
-        let value = match value.dyn_into_promise() {
-            Some(p) => JsFuture::from(p).await.map_err(failed)?,
-            None => value,
-        };
-        let token = value.as_string().filter(|t| !t.is_empty()).ok_or_else(|| {
-            SdkError::new(
-                ErrorCode::TokenExpired,
-                0,
-                "the tokenProvider gave no token",
-            )
-        })?;
-        self.api.set_token(&token);
-        *self.token.borrow_mut() = token;
-        Ok(())
-    }
-
-    /// Refreshes the token unless it changed since `stale` was used (another call or the
-    /// socket refreshed it meanwhile): concurrent expiries cost one provider call.
-    pub async fn refresh_token_from(&self, stale: &str) -> Result<(), SdkError> {
-        let _one_at_a_time = self.refresh_lock.lock().await;
-        if *self.token.borrow() != stale {
-            return Ok(());
-        }
-        self.refresh_token().await
-    }
-
-    /// One REST call with the current token; an expired token is refreshed once and the call
-    /// repeated.
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&JsValue>,
-    ) -> Result<JsValue, SdkError> {
-        let used = self.token.borrow().clone();
-        match self.api.call_js(method, path, body).await {
-            Err(e) if e.code == ErrorCode::TokenExpired && self.token_provider.is_some() => {
-                self.refresh_token_from(&used).await?;
-                self.api.call_js(method, path, body).await
-            }
-            other => other,
-        }
+    /// One REST call with the current token (an expired one is refreshed once and the call
+    /// repeated): a promise of the answer.
+    pub fn request(&self, method: &str, path: &str, body: Option<&JsValue>) -> js_sys::Promise {
+        let none = JsValue::UNDEFINED;
+        self.rest.call(method, path, body.unwrap_or(&none))
     }
 
     /// Performs data effects; returns the connection actions (for the driver).
@@ -164,30 +116,10 @@ impl Shared {
                     self.call_listeners(listeners, &event);
                 }
                 Effect::Sync(request) => {
-                    let shared = self.clone();
-                    spawn_local(async move {
-                        let body = sync_body(&request);
-                        let answer = shared
-                            .api
-                            .call_js(Method::Post, "/v1/sync", Some(&body))
-                            .await;
-                        let effects = match answer {
-                            Ok(answer) => {
-                                let answer = sync_answer(&answer);
-                                let progress = sync_progress(&answer);
-                                let effects =
-                                    shared.core.borrow_mut().sync_answer(now_ms(), answer);
-                                shared.perform(effects);
-                                shared.emit(&progress);
-                                Vec::new()
-                            }
-                            Err(_) => {
-                                shared.core.borrow_mut().sync_failed();
-                                Vec::new()
-                            }
-                        };
-                        shared.perform(effects);
-                    });
+                    let body = sync_body(&request);
+                    let none = JsValue::UNDEFINED;
+                    self.rest
+                        .after(super::host::SYNCED, &none, "POST", "/v1/sync", &body);
                 }
                 Effect::Reload(cid) => self.spawn_reload(cid),
                 Effect::Persist(batch) => super::offline::persist(self, batch),
@@ -204,24 +136,47 @@ impl Shared {
         actions
     }
 
-    /// Loads a channel from the server again, in the background (its state and cache).
-    pub(crate) fn spawn_reload(self: &Rc<Self>, cid: String) {
-        let shared = self.clone();
-        spawn_local(async move {
-            let Some((t, id)) = chat_protocol::split_cid(&cid) else {
-                return;
-            };
-            let path = channel_path(t, id, "");
-            let result = shared.request(Method::Get, &path, None).await;
-            let effects = match result {
-                Ok(state) => shared.core.borrow_mut().load_channel(now_ms(), &state),
-                Err(e) => {
-                    let gone = matches!(e.code, ErrorCode::NotFound | ErrorCode::Forbidden);
-                    shared.core.borrow_mut().reload_failed(now_ms(), &cid, gone)
-                }
-            };
-            shared.perform(effects);
-        });
+    /// Loads a channel from the server again, in the background (its state and cache; the
+    /// answer comes back as [`Shared::reloaded`]).
+    pub(crate) fn spawn_reload(&self, cid: String) {
+        let Some((t, id)) = chat_protocol::split_cid(&cid) else {
+            return;
+        };
+        let path = channel_path(t, id, "");
+        let none = JsValue::UNDEFINED;
+        self.rest.after(
+            super::host::RELOADED,
+            &cid.as_str().into(),
+            "GET",
+            &path,
+            &none,
+        );
+    }
+
+    /// The answer to a sync request (`[answer, error]`).
+    pub(crate) fn synced(self: &Rc<Self>, result: &JsValue) {
+        match super::rest::outcome(result) {
+            Ok(answer) => {
+                let answer = sync_answer(&answer);
+                let progress = sync_progress(&answer);
+                let effects = self.core.borrow_mut().sync_answer(now_ms(), answer);
+                self.perform(effects);
+                self.emit(&progress);
+            }
+            Err(_) => self.core.borrow_mut().sync_failed(),
+        }
+    }
+
+    /// The answer to a channel reload (`[answer, error]`).
+    pub(crate) fn reloaded(self: &Rc<Self>, cid: &str, result: &JsValue) {
+        let effects = match super::rest::outcome(result) {
+            Ok(state) => self.core.borrow_mut().load_channel(now_ms(), &state),
+            Err(e) => {
+                let gone = matches!(e.code, ErrorCode::NotFound | ErrorCode::Forbidden);
+                self.core.borrow_mut().reload_failed(now_ms(), cid, gone)
+            }
+        };
+        self.perform(effects);
     }
 }
 
@@ -324,24 +279,4 @@ fn sync_answer(answer: &JsValue) -> SyncAnswer<JsValue> {
         user_events,
         user: answer.field("user").map(|u| cursor(&u)),
     }
-}
-
-trait PromiseExt {
-    fn dyn_into_promise(&self) -> Option<js_sys::Promise>;
-}
-
-impl PromiseExt for JsValue {
-    fn dyn_into_promise(&self) -> Option<js_sys::Promise> {
-        use wasm_bindgen::JsCast;
-        self.dyn_ref::<js_sys::Promise>().cloned()
-    }
-}
-
-/// A binding's future, boxed so every async method shares one `future_to_promise`
-/// instantiation (a `#[wasm_bindgen] async fn` instantiates the promise task per method).
-pub(crate) type Pending =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
-
-pub(crate) fn promise(future: Pending) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(future)
 }

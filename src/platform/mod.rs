@@ -1,8 +1,7 @@
-//! Browser adapters (wasm only): JSON through the JS engine, timers and fetch. Each owns the JS
-//! callbacks it registers and releases them on drop. (The websocket, its timers and the
-//! browser's online / offline / visible signals are `js/io.js`, behind `bindings::driver`.)
+//! Browser adapters (wasm only): JSON through the JS engine, the clock, and [`crate::state::Wire`]
+//! over JS values. (The websocket, its timers, the browser's signals, REST calls, the store's
+//! writer and the outbox's delivery loop are `js/io.js`, behind `bindings`.)
 
-pub mod http;
 pub mod json;
 pub mod timer;
 pub mod wire;

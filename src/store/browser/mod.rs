@@ -300,6 +300,11 @@ impl BrowserStore {
         Idb::open(name, SCHEMA_VERSION)
     }
 
+    /// The deletion of the database `name`, as `js/idb.js` answers it (a promise).
+    pub(crate) fn removing(name: &str) -> Promise {
+        Idb::remove(name)
+    }
+
     /// A new `js/memory.js` store object.
     pub(crate) fn memory_handle() -> JsValue {
         Memory::new().into()
