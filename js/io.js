@@ -364,6 +364,9 @@ export class Outbox {
 const ANSWER = 37;    // (status, parsed JSON or undefined) -> the value; throws the SDK's error
 const EVICTABLE = 39; // () -> the cids whose older cached messages may go (the store is full)
 
+/** An answer that came back after its client was released (the host throws `closed`). */
+const gone = () => {};
+
 /** Errors made here; the wasm makes the others (`ANSWER`). */
 const failure = (code, status, retryable, message) =>
   Object.assign(new Error(message), { code, status, retryable });
@@ -420,7 +423,7 @@ export class Rest {
     this.call(method, path, body).then(
       (answer) => this.host(kind, arg, [answer, undefined]),
       (error) => this.host(kind, arg, [undefined, error]),
-    );
+    ).catch(gone);
   }
 
   /** A new token from the provider unless the token changed since `stale` was used. */
@@ -435,7 +438,7 @@ export class Rest {
     this.refresh(this.token).then(
       () => this.host(kind, undefined, [true, undefined]),
       (error) => this.host(kind, undefined, [undefined, error]),
-    );
+    ).catch(gone);
   }
 
   async ask() {
