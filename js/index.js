@@ -1,9 +1,11 @@
 // The npm entry of chat-sdk: initialises the WebAssembly module once (pkg/chat_sdk_bg.wasm,
 // built by `wasm-pack build --target web`, beside pkg/chat_sdk.js), re-exports the
-// wasm-bindgen classes, and adds to them the methods that are sequences of I/O: the REST
-// methods that need no client-side state, as thin wrappers over `client.request` (the Rust core
-// adds the token, its refresh, and mutation ids), and every change, queued in the durable
-// outbox (`change`: the wasm checks it and shows its echo, the outbox stores and delivers it).
+// wasm-bindgen classes, and adds to them every method that waits for I/O: `connect`, the
+// channel and client methods, the REST methods that need no client-side state (thin wrappers
+// over `client.request`: js/io.js's `Rest` adds the token and its refresh, the wasm mutation
+// ids), and every change, queued in the durable outbox (`change`: the wasm checks it and shows
+// its echo, the outbox stores and delivers it). Each asks the wasm at every step (`_host`); the
+// decisions and the state are the wasm's.
 import init, { ChatClient, Channel } from '../pkg/chat_sdk.js';
 
 let initialising = null;
