@@ -172,6 +172,10 @@ pub enum CloseCode {
     Normal = 1000,
     /// The server is going away (shutdown); reconnect, possibly to another node.
     GoingAway = 1001,
+    /// The client broke the websocket protocol itself (RFC 6455: bad opcode, unmasked frame).
+    ProtocolError = 1002,
+    /// A text frame was not valid UTF-8 (RFC 6455 requires closing); reconnect.
+    InvalidPayload = 1007,
     /// A frame exceeded the transport's hard limit (1 MiB); reconnect.
     MessageTooBig = 1009,
     /// The token's signature or format is bad, or it names an unknown user. Terminal.
@@ -204,7 +208,7 @@ impl CloseCode {
     pub fn from_u16(code: u16) -> Option<CloseCode> {
         use CloseCode::*;
         [
-            Normal, GoingAway, MessageTooBig, InvalidToken, TokenExpired, TokenRevoked,
+            Normal, GoingAway, ProtocolError, InvalidPayload, MessageTooBig, InvalidToken, TokenExpired, TokenRevoked,
             UnknownApiKey, AppInactive, UserDeactivated, PolicyViolation, HealthCheckTimeout,
             TryAgainLater, SlowConsumer,
         ]

@@ -262,6 +262,12 @@ pub async fn revoke(state: &AppState, app: &App, token: &str) -> Result<()> {
             let _: () = redis::cmd("SET").arg(&key).arg("1").query_async(&mut redis).await?;
         }
     }
+    // Sockets opened with the token end too, on every node (4003). One that authenticated
+    // before this and registers after the order sees the revocation itself (ws.rs).
+    if let Some(user) = users::by_external_id(state.db(), app.id, &claims.user_id).await? {
+        let close = chat_protocol::CloseCode::TokenRevoked;
+        state.hub().close_token(user.id, &claims.jti, close, &revoked_error().to_api()).await;
+    }
     Ok(())
 }
 

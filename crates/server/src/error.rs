@@ -47,6 +47,16 @@ impl Error {
                 tracing::warn!(error = %self, "dependency unavailable");
                 ApiError::new(ErrorCode::Unavailable, "the database is unavailable; retry later")
             }
+            // Data exceptions (SQLSTATE class 22: a value Postgres cannot store or compare)
+            // and program limits (54: e.g. a value too large to index) come from the values a
+            // request carried: bad input, never worth a retry. Validation should have caught
+            // them first, so they are logged.
+            Error::Db(sqlx::Error::Database(db))
+                if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("54")) =>
+            {
+                tracing::warn!(error = %self, "input refused by the database");
+                ApiError::new(ErrorCode::InvalidInput, "a value in the request cannot be stored")
+            }
             Error::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {
                 tracing::warn!(error = %self, "dependency unavailable");
                 ApiError::new(ErrorCode::Unavailable, "redis is unavailable; retry later")

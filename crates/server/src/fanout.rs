@@ -12,8 +12,9 @@
 //! The events of one send batch travel as one message, a bundle of envelopes ([`bundle`]).
 //!
 //! Control messages travel on the same channel: an envelope that starts with `!` is not a frame
-//! but an order to the nodes, today only `!close <user> <close code>\n<error json>`, which ends
-//! every socket of that user on every node (deactivation) after sending it the error frame.
+//! but an order to the nodes, today only `!close <user> <close code>[ <token jti>]\n<error json>`,
+//! which ends every socket of that user on every node (deactivation), or only those opened with
+//! the token `jti` (revocation), after sending it the error frame.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -111,6 +112,8 @@ pub enum Delivery {
 
 struct Session {
     conn_id: Uuid,
+    /// The `jti` of the token the socket authenticated with.
+    jti: String,
     tx: mpsc::Sender<Delivery>,
 }
 
@@ -148,12 +151,12 @@ impl Hub {
         hub
     }
 
-    /// Registers a socket of `user`; the receiver yields the frames to send it, and ends when
-    /// the hub dropped the socket as a slow consumer.
-    pub fn register(&self, user: Uuid, conn_id: Uuid) -> mpsc::Receiver<Delivery> {
+    /// Registers a socket of `user`, opened with the token `jti`; the receiver yields the frames
+    /// to send it, and ends when the hub dropped the socket as a slow consumer.
+    pub fn register(&self, user: Uuid, conn_id: Uuid, jti: &str) -> mpsc::Receiver<Delivery> {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let mut map = self.sessions.write().unwrap_or_else(|p| p.into_inner());
-        map.entry(user).or_default().push(Session { conn_id, tx });
+        map.entry(user).or_default().push(Session { conn_id, jti: jti.to_string(), tx });
         rx
     }
 
@@ -203,8 +206,21 @@ impl Hub {
     /// Closes every socket of `user` on every node with `code`, after sending `error`. Falls back
     /// to this node's sockets when Redis cannot be reached.
     pub async fn close_user(&self, user: Uuid, code: CloseCode, error: &ApiError) {
+        self.publish_close(format!("!close {user} {}", code.as_u16()), error).await;
+    }
+
+    /// Closes every socket of `user` opened with the token `jti`, on every node (revocation).
+    pub async fn close_token(&self, user: Uuid, jti: &str, code: CloseCode, error: &ApiError) {
+        // A jti is the token's own claim: only what cannot break the control line is sent.
+        if jti.is_empty() || !jti.bytes().all(|b| b.is_ascii_graphic()) {
+            return;
+        }
+        self.publish_close(format!("!close {user} {} {jti}", code.as_u16()), error).await;
+    }
+
+    async fn publish_close(&self, head: String, error: &ApiError) {
         let Ok(body) = serde_json::to_string(error) else { return };
-        let envelope = format!("!close {user} {}\n{body}", code.as_u16());
+        let envelope = format!("{head}\n{body}");
         let mut conn = self.redis.clone();
         let res: redis::RedisResult<i64> =
             redis::cmd("PUBLISH").arg(EVENTS_CHANNEL).arg(&envelope).query_async(&mut conn).await;
@@ -218,6 +234,7 @@ impl Hub {
         let Some((head, body)) = control.split_once('\n') else { return };
         let mut words = head.split(' ');
         let (Some("close"), Some(user), Some(code)) = (words.next(), words.next(), words.next()) else { return };
+        let only_jti = words.next();
         let (Ok(user), Some(code), Ok(error)) = (
             Uuid::parse_str(user),
             code.parse().ok().and_then(CloseCode::from_u16),
@@ -226,7 +243,7 @@ impl Hub {
             return;
         };
         let map = self.sessions.read().unwrap_or_else(|p| p.into_inner());
-        for s in map.get(&user).into_iter().flatten() {
+        for s in map.get(&user).into_iter().flatten().filter(|s| only_jti.is_none_or(|j| j == s.jti)) {
             // A full queue means the socket is being dropped as a slow consumer anyway; it
             // cannot reconnect (authentication refuses it).
             let _ = s.tx.try_send(Delivery::Close { code, error: error.clone() });

@@ -90,10 +90,11 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
         tokio::time::sleep(state.config().connect_pause).await;
     }
     let conn_id = Uuid::new_v4();
-    let rx = state.hub().register(user.id, conn_id);
-    // Read again once registered: a deactivation committed after the authentication above
-    // published its close order before this socket could receive it, so it shows here; one
-    // committed later reaches the socket through the hub. Either way the socket does not stay.
+    let rx = state.hub().register(user.id, conn_id, &claims.jti);
+    // Read again once registered: a deactivation or revocation committed after the
+    // authentication above published its close order before this socket could receive it, so it
+    // shows here; one committed later reaches the socket through the hub. Either way the socket
+    // does not stay.
     let row = sqlx::query_as::<_, (i64, Option<bool>)>("SELECT last_seq, is_deactivated FROM users WHERE id = $1")
         .bind(user.id)
         .fetch_one(state.db())
@@ -104,7 +105,17 @@ async fn session(mut socket: WebSocket, state: AppState, q: HashMap<String, Stri
             let error = ApiError::new(ErrorCode::UserDeactivated, "the user is deactivated");
             return refuse(socket, error).await;
         }
-        Ok((seq, _)) => seq,
+        Ok((seq, _)) => match auth::is_revoked(&state, &claims.jti).await {
+            Ok(false) => seq,
+            Ok(true) => {
+                state.hub().unregister(user.id, conn_id);
+                return refuse(socket, auth::revoked_error().to_api()).await;
+            }
+            Err(e) => {
+                state.hub().unregister(user.id, conn_id);
+                return refuse(socket, e.to_api()).await;
+            }
+        },
         Err(e) => {
             state.hub().unregister(user.id, conn_id);
             return refuse(socket, crate::error::Error::Db(e).to_api()).await;
@@ -167,11 +178,16 @@ async fn run(
                 let msg = match msg {
                     None | Some(Ok(Message::Close(_))) => return None,
                     Some(Err(e)) => {
-                        let text = e.to_string();
-                        if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
-                            return Some((CloseCode::MessageTooBig, "message too big"));
-                        }
-                        return None;
+                        // The stream ends after any error: what the client broke decides how
+                        // the session ends, with an `error` frame first where it is the client's.
+                        let (code, error) = match transport_failure(&e)? {
+                            TransportFailure::TooBig => (CloseCode::MessageTooBig, "message too big"),
+                            TransportFailure::NotUtf8 => (CloseCode::InvalidPayload, "text frame is not UTF-8"),
+                            TransportFailure::Protocol => (CloseCode::ProtocolError, "websocket protocol error"),
+                        };
+                        let err = ApiError::new(ErrorCode::InvalidFrame, format!("{error}: {e}"));
+                        send_frame(socket, &ServerFrame::Error { error: err }).await;
+                        return Some((code, error));
                     }
                     Some(Ok(m)) => m,
                 };
@@ -241,6 +257,30 @@ async fn run(
     }
 }
 
+/// How a read from the socket failed, when the client caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportFailure {
+    /// A message over [`MAX_TRANSPORT_BYTES`] (1009).
+    TooBig,
+    /// A text message that is not valid UTF-8 (1007, RFC 6455 section 8.1).
+    NotUtf8,
+    /// Any other violation of the websocket protocol (1002).
+    Protocol,
+}
+
+/// What the client broke, from the websocket library's error; `None` when the connection simply
+/// went away (reset, closed), which needs no close frame.
+fn transport_failure(e: &axum::Error) -> Option<TransportFailure> {
+    use std::error::Error as _;
+    let inner = e.source()?.downcast_ref::<tungstenite::Error>()?;
+    match inner {
+        tungstenite::Error::Capacity(_) => Some(TransportFailure::TooBig),
+        tungstenite::Error::Utf8(_) => Some(TransportFailure::NotUtf8),
+        tungstenite::Error::Protocol(_) | tungstenite::Error::AttackAttempt => Some(TransportFailure::Protocol),
+        _ => None,
+    }
+}
+
 /// Parses one client text frame; an error to report in an `error` frame when it is too large or
 /// not a known client frame.
 fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
@@ -250,6 +290,7 @@ fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
             format!("frames are limited to {MAX_CLIENT_FRAME_BYTES} bytes (got {})", text.len()),
         ));
     }
+    crate::domain::validate::no_nul_in_json(text.as_bytes()).map_err(|e| e.to_api())?;
     serde_json::from_str(text)
         .map_err(|e| ApiError::new(ErrorCode::InvalidFrame, format!("not a valid client frame: {e}")))
 }

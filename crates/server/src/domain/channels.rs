@@ -378,7 +378,18 @@ pub async fn get_or_create(
     validate::channel_type(channel_type)?;
     validate::external_id("channel id", key)?;
     validate_create(input)?;
+    if is_distinct_key(key) {
+        // Ids in the distinct namespace are never created by name: only the member-set
+        // lookup creates them. By name, an existing one is only read (members only).
+        return Ok((state_for(db, redis, caller, channel_type, key).await?, Vec::new()));
+    }
     create_or_get(db, redis, caller, channel_type, key, input, false).await
+}
+
+/// Whether `key` is in the namespace of distinct channels (`!…`), which clients cannot name
+/// into existence.
+pub fn is_distinct_key(key: &str) -> bool {
+    key.starts_with('!')
 }
 
 /// Gets or creates the distinct channel of `members` plus the caller. Its key is derived from
@@ -452,67 +463,109 @@ async fn create_or_get(
     .bind(team_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let mut outgoing = Vec::new();
-    if let Some((channel_id,)) = inserted {
-        let mut ids: Vec<String> = vec![caller.external_id.clone()];
-        for m in &input.members {
-            if !ids.contains(m) {
-                ids.push(m.clone());
-            }
+    let mut ids: Vec<String> = vec![caller.external_id.clone()];
+    for m in &input.members {
+        if !ids.contains(m) {
+            ids.push(m.clone());
         }
-        let resolved = users::resolve_ids(&mut *tx, caller.app_id, &ids).await?;
+    }
+    let (channel_id, joining) = match inserted {
+        Some((channel_id,)) => (channel_id, ids),
+        // An existing distinct channel: every member of its set is a member again (one who
+        // left or was removed comes back), and nobody else is (see `distinct_members`).
+        None if distinct => match by_key(&mut *tx, caller.app_id, channel_type, key).await? {
+            Some(channel) => {
+                let missing = distinct_members(&mut tx, &channel, &ids).await?;
+                (channel.id, missing)
+            }
+            None => (Uuid::nil(), Vec::new()),
+        },
+        None => (Uuid::nil(), Vec::new()),
+    };
+    let mut outgoing = Vec::new();
+    if !joining.is_empty() {
+        let resolved = users::resolve_ids(&mut *tx, caller.app_id, &joining).await?;
         // Nothing is created (the transaction is dropped) when a member is of another team.
         let member_ids: Vec<Uuid> = resolved.iter().map(|(_, u)| *u).collect();
         refuse_other_teams(&mut *tx, team_id, &member_ids).await?;
-        let mut added = Vec::with_capacity(ids.len());
-        for ext in &ids {
+        let mut added = Vec::with_capacity(joining.len());
+        for ext in &joining {
             let Some(uid) = resolved.iter().find(|(e, _)| e == ext).map(|(_, u)| *u) else {
                 continue;
             };
-            let role = if uid == caller.id { "owner" } else { "member" };
+            let role = if uid == caller.id && inserted.is_some() { "owner" } else { "member" };
             added.push(add_member(&mut tx, channel_id, uid, role).await?);
         }
-        let channel = by_key(&mut *tx, caller.app_id, channel_type, key)
-            .await?
-            .ok_or_else(|| Error::api(chat_protocol::ErrorCode::Internal, "channel vanished"))?;
-        let cid = channel.cid();
-        let recipients: Vec<Uuid> = added.iter().map(|(m, _)| m.user.id).collect();
-        for (member, seq) in &added {
-            let frame = ServerFrame::MemberAdded {
-                cid: cid.clone(),
-                channel_seq: *seq as u64,
-                member: member.details(),
-            };
-            events::log_channel_event(&mut tx, channel_id, *seq, "member.added", &serde_json::to_value(&frame)?)
-                .await?;
-            outgoing.push(Outgoing { recipients: recipients.clone(), frame, stream: Some(channel_id) });
-        }
-        let wire = channel.to_wire();
-        for uid in &recipients {
-            let user_seq = events::next_user_seq(&mut tx, *uid).await?;
-            let frame = ServerFrame::AddedToChannel { user_seq: user_seq as u64, channel: wire.clone() };
-            events::log_user_event(
-                &mut tx,
-                *uid,
-                user_seq,
-                "notification.added_to_channel",
-                &serde_json::to_value(&frame)?,
-            )
-            .await?;
-            outgoing.push(Outgoing { recipients: vec![*uid], frame, stream: None });
-        }
-        tx.commit().await?;
-    } else {
-        tx.rollback().await?;
+        outgoing = announce_added(&mut tx, caller.app_id, channel_type, key, channel_id, &added).await?;
     }
+    tx.commit().await?;
     if !outgoing.is_empty() {
         // New members who are connected right now are online in the channel.
         let ids: Vec<Uuid> = outgoing.iter().flat_map(|o| o.recipients.iter().copied()).collect();
-        if let Ok(Some(ch)) = by_key(db, caller.app_id, channel_type, key).await {
-            super::watchers::mark_online_if_connected(redis, ch.id, &ids).await;
-        }
+        super::watchers::mark_online_if_connected(redis, channel_id, &ids).await;
     }
     Ok((state_for(db, redis, caller, channel_type, key).await?, outgoing))
+}
+
+/// The members of the set `ids` that must join the existing distinct channel `channel` so that
+/// its members are exactly that set again. Refuses a channel that is not distinct, or whose
+/// members are not all of the set: a distinct lookup never returns any other channel.
+async fn distinct_members(tx: &mut Tx<'_>, channel: &ChannelRow, ids: &[String]) -> Result<Vec<String>> {
+    events::lock_channel(tx, channel.id).await?;
+    let squatted = || Error::api(chat_protocol::ErrorCode::IdConflict, "the distinct channel's id is held by another channel");
+    if channel.is_distinct != Some(true) {
+        return Err(squatted());
+    }
+    // A rejected invitation (from before distinct channels refused invitations) is no
+    // membership: its row goes, so that the user joins again.
+    let rows: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT u.external_id, m.invite_rejected_at IS NOT NULL
+           FROM channel_members m JOIN users u ON u.id = m.user_id WHERE m.channel_id = $1",
+    )
+    .bind(channel.id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if rows.iter().any(|(ext, rejected)| !rejected && !ids.contains(ext)) {
+        return Err(squatted());
+    }
+    sqlx::query("DELETE FROM channel_members WHERE channel_id = $1 AND invite_rejected_at IS NOT NULL")
+        .bind(channel.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(ids.iter().filter(|id| !rows.iter().any(|(ext, rejected)| !rejected && ext == *id)).cloned().collect())
+}
+
+/// Logs and returns the events of members added to a channel inside `tx`: `member.added` to
+/// every new member, and `notification.added_to_channel` to each of them.
+async fn announce_added(
+    tx: &mut Tx<'_>,
+    app_id: Uuid,
+    channel_type: &str,
+    key: &str,
+    channel_id: Uuid,
+    added: &[(MemberRow, i64)],
+) -> Result<Vec<Outgoing>> {
+    let channel = by_key(&mut **tx, app_id, channel_type, key)
+        .await?
+        .ok_or_else(|| Error::api(chat_protocol::ErrorCode::Internal, "channel vanished"))?;
+    let cid = channel.cid();
+    // Every member receives `member.added` (in a new channel, that is the new members).
+    let members = recipient_ids(&mut **tx, channel_id).await?;
+    let mut outgoing = Vec::new();
+    for (member, seq) in added {
+        let frame = ServerFrame::MemberAdded { cid: cid.clone(), channel_seq: *seq as u64, member: member.details() };
+        events::log_channel_event(tx, channel_id, *seq, "member.added", &serde_json::to_value(&frame)?).await?;
+        outgoing.push(Outgoing { recipients: members.clone(), frame, stream: Some(channel_id) });
+    }
+    let wire = channel.to_wire();
+    for uid in added.iter().map(|(m, _)| m.user.id) {
+        let user_seq = events::next_user_seq(tx, uid).await?;
+        let frame = ServerFrame::AddedToChannel { user_seq: user_seq as u64, channel: wire.clone() };
+        events::log_user_event(tx, uid, user_seq, "notification.added_to_channel", &serde_json::to_value(&frame)?)
+            .await?;
+        outgoing.push(Outgoing { recipients: vec![uid], frame, stream: None });
+    }
+    Ok(outgoing)
 }
 
 /// Adds a member inside `tx` and takes the channel sequence number of its `member.added`.

@@ -88,6 +88,12 @@ async fn join(
 ) -> Result<(Vec<ChannelMember>, Vec<Outgoing>)> {
     let (channel, me) = channels::for_member(db, caller, channel_type, key).await?;
     permissions::require(&me, if invited { Action::Invite } else { Action::AddMembers })?;
+    if channel.is_distinct == Some(true) {
+        // A distinct channel is the channel of exactly its member set (channels.rs).
+        return Err(Error::forbidden(
+            "the members of a distinct channel are fixed; open the distinct channel of the new member set instead",
+        ));
+    }
     let resolved = users::resolve_ids(db, caller.app_id, ids).await?;
     // Multi-tenant applications: every member is of the channel's team.
     let user_ids: Vec<Uuid> = resolved.iter().map(|(_, u)| *u).collect();

@@ -1,9 +1,7 @@
 //! Changing and reading single messages: get, edit, soft and hard delete, pin and unpin. Each
 //! change takes the channel's next sequence number, is logged with its event in the change's
-//! transaction, and is exactly-once by mutation id. Who may do what:
-//! edit — the author, or the channel's owner or admins; delete — the author, or owner, admins
-//! and moderators (hard delete: the author, owner or admins); pin — the author, owner, admins
-//! and moderators.
+//! transaction, and is exactly-once by mutation id. Who may do what is decided in one place,
+//! [`permissions::require_message_change`], for every change (reactions too).
 
 use std::collections::HashMap;
 
@@ -18,7 +16,7 @@ use super::channels::{self, ChannelRow, MemberRow};
 use super::message_list;
 use super::messages::{self, MessageRow, MESSAGE_COLUMNS};
 use super::mutations::{self, Claim};
-use super::permissions::Role;
+use super::permissions::{self, MessageChange};
 use super::users::UserRow;
 use super::{events, validate};
 use crate::error::{Error, Result};
@@ -50,18 +48,16 @@ pub async fn get(db: &PgPool, caller: &UserRow, id: &str) -> Result<Message> {
     list.pop().ok_or_else(|| Error::not_found("no such message"))
 }
 
-/// Changing messages (edit, pin, react) needs the same standing as posting, without slow mode.
-pub fn writable(channel: &ChannelRow, member: &MemberRow) -> Result<()> {
-    if member.invite_pending() {
-        return Err(Error::forbidden("accept the invitation first"));
-    }
-    if member.banned_now() {
-        return Err(Error::api(ErrorCode::BannedFromChannel, "you are banned from this channel"));
-    }
-    if channel.frozen() {
-        return Err(Error::api(ErrorCode::ChannelFrozen, "the channel is frozen"));
-    }
-    Ok(())
+/// Whether `caller` may make `change` to the message `row` (the one rule set, see
+/// [`permissions::require_message_change`]).
+pub fn may_change(
+    channel: &ChannelRow,
+    member: &MemberRow,
+    row: &MessageRow,
+    caller: &UserRow,
+    change: MessageChange,
+) -> Result<()> {
+    permissions::require_message_change(channel.frozen(), member, row.user_id == caller.id, change)
 }
 
 /// Applies `change` to the message inside one transaction: claims the mutation id, runs the
@@ -126,10 +122,7 @@ async fn scrub_logged_copies(tx: &mut events::Tx<'_>, channel_id: Uuid, message_
 
 pub async fn edit(db: &PgPool, caller: &UserRow, id: &str, input: &UpdateMessage) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
-    writable(&channel, &member)?;
-    if row.user_id != caller.id && Role::of(&member) < Role::Admin {
-        return Err(Error::forbidden("only the author or a channel admin can edit this message"));
-    }
+    may_change(&channel, &member, &row, caller, MessageChange::Edit)?;
     if row.deleted() {
         return Err(Error::invalid("a deleted message cannot be edited"));
     }
@@ -166,11 +159,7 @@ pub async fn delete(
     mutation_id: Option<&str>,
 ) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
-    let is_author = row.user_id == caller.id;
-    let allowed = if hard { is_author || Role::of(&member) >= Role::Admin } else { is_author || Role::of(&member) >= Role::Moderator };
-    if !allowed {
-        return Err(Error::forbidden("you may not delete this message"));
-    }
+    may_change(&channel, &member, &row, caller, if hard { MessageChange::HardDelete } else { MessageChange::SoftDelete })?;
     if row.deleted() && !hard {
         // Deleting twice is not an error: the message is deleted.
         let users: HashMap<Uuid, UserRow> = message_list::users_of(&mut *db.acquire().await?, &[row.user_id]).await?;
@@ -205,10 +194,7 @@ pub async fn pin(
     mutation_id: Option<&str>,
 ) -> Result<(Message, Vec<Outgoing>)> {
     let (row, channel, member) = locate(db, caller, id).await?;
-    writable(&channel, &member)?;
-    if row.user_id != caller.id && Role::of(&member) < Role::Moderator {
-        return Err(Error::forbidden("only the author or a moderator can pin this message"));
-    }
+    may_change(&channel, &member, &row, caller, MessageChange::Pin)?;
     if row.deleted() {
         return Err(Error::invalid("a deleted message cannot be pinned"));
     }

@@ -3,6 +3,8 @@
 //! Acting on another member (remove, ban, change role) also needs a rank strictly above theirs,
 //! and a role can only be given below one's own; `owner` is given only at creation.
 
+use chat_protocol::ErrorCode;
+
 use super::channels::MemberRow;
 use crate::error::{Error, Result};
 
@@ -92,6 +94,63 @@ pub fn require(member: &MemberRow, action: Action) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Every change to an existing message. All of them go through [`require_message_change`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageChange {
+    Edit,
+    SoftDelete,
+    HardDelete,
+    Pin,
+    React,
+}
+
+impl MessageChange {
+    /// The lowest role that may make this change to another member's message (`None`: anyone
+    /// who may change messages at all, e.g. reacting).
+    fn min_role_for_others(self) -> Option<Role> {
+        match self {
+            MessageChange::Edit | MessageChange::HardDelete => Some(Role::Admin),
+            MessageChange::SoftDelete | MessageChange::Pin => Some(Role::Moderator),
+            MessageChange::React => None,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            MessageChange::Edit => "edit",
+            MessageChange::SoftDelete => "delete",
+            MessageChange::HardDelete => "hard-delete",
+            MessageChange::Pin => "pin or unpin",
+            MessageChange::React => "react to",
+        }
+    }
+}
+
+/// The one rule set for changing a message (docs/protocol.md, "Who may change a message"):
+/// nobody changes messages in a frozen channel (`channel_frozen`), while their ban is in force
+/// (`banned_from_channel`) or before accepting an invitation (`forbidden`); another member's
+/// message needs the role of [`MessageChange::min_role_for_others`].
+pub fn require_message_change(frozen: bool, member: &MemberRow, is_author: bool, change: MessageChange) -> Result<()> {
+    if member.invite_pending() {
+        return Err(Error::forbidden("accept the invitation first"));
+    }
+    if member.banned_now() {
+        return Err(Error::api(ErrorCode::BannedFromChannel, "you are banned from this channel"));
+    }
+    if frozen {
+        return Err(Error::api(ErrorCode::ChannelFrozen, "the channel is frozen"));
+    }
+    match change.min_role_for_others() {
+        Some(min) if !is_author && Role::of(member) < min => Err(Error::forbidden(format!(
+            "only the author or a{} {} or above may {} this message",
+            if min == Role::Admin { "n" } else { "" },
+            min.as_str(),
+            change.describe()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `forbidden` unless `actor` outranks `target` (needed to remove, ban or re-role them).

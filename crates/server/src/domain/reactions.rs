@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::message_list;
 use super::message_ops::locate;
+use super::permissions::MessageChange;
 use super::mutations::{self, Claim};
 use super::users::UserRow;
 use super::events;
@@ -43,7 +44,7 @@ pub async fn add(
 ) -> Result<(ReactionResponse, Vec<Outgoing>)> {
     validate_type(&input.reaction_type)?;
     let (row, channel, member) = locate(db, caller, message_id).await?;
-    super::message_ops::writable(&channel, &member)?;
+    super::message_ops::may_change(&channel, &member, &row, caller, MessageChange::React)?;
     if row.deleted() || row.channel_seq.is_none() {
         return Err(Error::invalid("this message cannot take reactions"));
     }
@@ -113,7 +114,7 @@ pub async fn remove(
 ) -> Result<(ReactionResponse, Vec<Outgoing>)> {
     validate_type(reaction_type)?;
     let (row, channel, member) = locate(db, caller, message_id).await?;
-    super::message_ops::writable(&channel, &member)?;
+    super::message_ops::may_change(&channel, &member, &row, caller, MessageChange::React)?;
     let cid = channel.cid();
     let mut tx = db.begin().await?;
     let claim = mutations::claim(&mut tx, caller.app_id, caller.id, "reaction.remove", mutation_id).await?;

@@ -23,7 +23,7 @@
 //! and the writers never wait for each other's locks. If a batch fails as a whole, its sends are
 //! stored one by one, so one bad send never fails the others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use chat_protocol::frames::ServerFrame;
@@ -299,6 +299,7 @@ async fn store_batch_inner(
 
     // The members of the batch's channels, the senders' rows and the stored messages named.
     let (members, senders, found) = read_context(&mut tx, &locked, sends).await?;
+    let inactive = deactivated_outsiders(&mut tx, sends, &senders).await?;
 
     // Each send checked as it would be alone, in queue order.
     let mut fates: Vec<Fate> = Vec::with_capacity(sends.len());
@@ -316,7 +317,7 @@ async fn store_batch_inner(
             continue;
         }
         first_with_id.insert(s.id, i);
-        let fate = check_one(s, slot[i], &locked, &members, &senders, &found);
+        let fate = check_one(s, slot[i], &locked, &members, (&senders, &inactive), &found);
         if let Fate::New(_) = fate {
             let (c, m) = (
                 &locked[slot[i].unwrap_or_default()],
@@ -472,9 +473,14 @@ fn check_one(
     slot: Option<usize>,
     locked: &[Locked],
     members: &HashMap<(usize, Uuid), Member>,
-    senders: &HashMap<Uuid, UserRow>,
+    (senders, inactive): (&HashMap<Uuid, UserRow>, &HashSet<Uuid>),
     found: &HashMap<Uuid, Found>,
 ) -> Fate {
+    // Who is asking comes first: a deactivated sender learns nothing, not even whether the
+    // channel exists.
+    if inactive.contains(&s.sender_id) || senders.get(&s.sender_id).is_some_and(UserRow::deactivated) {
+        return Fate::Refused(deactivated());
+    }
     let Some(c) = slot else {
         return Fate::Refused(Error::not_found(format!(
             "channel {}:{} does not exist",
@@ -487,12 +493,12 @@ fn check_one(
     // Team isolation: a member moved to another team (or a channel of no team once the
     // application turned multi-tenant) no longer posts here. Both facts were read with the
     // lock and the members: nothing extra is read for it.
+    if senders.get(&s.sender_id).is_none_or(UserRow::deactivated) {
+        return Fate::Refused(deactivated());
+    }
     let channel = &locked[c];
     if channel.multi_tenant && senders.get(&s.sender_id).is_some_and(|u| u.team_id != channel.team_id) {
         return Fate::Refused(super::channels::other_team("this channel belongs to another team"));
-    }
-    if senders.get(&s.sender_id).is_none_or(UserRow::deactivated) {
-        return Fate::Refused(deactivated());
     }
     // A resend of a stored id is not a new post: answered with the stored message.
     if let Some(&(_, channel, author, _, _)) = found.get(&s.id) {
@@ -519,6 +525,26 @@ fn check_one(
         }
     }
     Fate::New(0)
+}
+
+/// The deactivated senders among those [`read_context`] did not read (not members of a channel
+/// they send to, or the channel does not exist): one more query, only when there are such.
+async fn deactivated_outsiders(
+    tx: &mut Tx<'_>,
+    sends: &[&SendRequest],
+    senders: &HashMap<Uuid, UserRow>,
+) -> Result<HashSet<Uuid>> {
+    let mut outside: Vec<Uuid> = sends.iter().map(|s| s.sender_id).filter(|u| !senders.contains_key(u)).collect();
+    if outside.is_empty() {
+        return Ok(HashSet::new());
+    }
+    outside.sort();
+    outside.dedup();
+    let rows: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM users WHERE id = ANY($1) AND is_deactivated IS TRUE")
+        .bind(&outside)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
 }
 
 /// Locks the channels the sends name, in id order (the order every batch uses).

@@ -14,7 +14,8 @@ use crate::domain::users::UserRow;
 use crate::error::Error;
 use crate::state::AppState;
 
-/// A JSON body; malformed JSON, wrong types and unknown fields are `invalid_json`.
+/// A JSON body; malformed JSON, wrong types and unknown fields are `invalid_json`, text with
+/// U+0000 is `invalid_input` ([`crate::domain::validate::no_nul_in_json`]).
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
@@ -28,6 +29,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 Error::api(ErrorCode::InvalidJson, format!("cannot read the body: {e}"))
             }
         })?;
+        crate::domain::validate::no_nul_in_json(&bytes)?;
         serde_json::from_slice(&bytes)
             .map(Body)
             .map_err(|e| Error::api(ErrorCode::InvalidJson, format!("invalid JSON body: {e}")))
