@@ -283,7 +283,7 @@ fn transport_failure(e: &axum::Error) -> Option<TransportFailure> {
 
 /// Parses one client text frame; an error to report in an `error` frame when it is too large or
 /// not a known client frame.
-fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
+pub fn parse_frame(text: &str) -> Result<ClientFrame, ApiError> {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         return Err(ApiError::new(
             ErrorCode::FrameTooLarge,
