@@ -295,7 +295,8 @@ export type ErrorCode =
   | 'missing_token' | 'invalid_token' | 'token_expired' | 'token_revoked' | 'unknown_user'
   | 'user_deactivated' | 'forbidden' | 'not_found' | 'id_conflict' | 'frame_too_large'
   | 'invalid_frame' | 'rate_limited' | 'internal' | 'unavailable' | 'channel_frozen'
-  | 'banned_from_channel' | 'slow_mode';
+  | 'banned_from_channel' | 'slow_mode' | 'method_not_allowed' | 'uri_too_long'
+  | 'headers_too_large';
 
 /** Every rejected promise of the SDK rejects with one of these. */
 export interface ChatError extends Error {

@@ -14,7 +14,7 @@ use crate::frame::{ChannelRef, FrameHeader};
 use crate::state::Wire;
 
 /// Every [`ErrorCode`], to look one up by its wire name.
-const ERROR_CODES: [ErrorCode; 22] = [
+const ERROR_CODES: [ErrorCode; 25] = [
     ErrorCode::InvalidJson,
     ErrorCode::InvalidInput,
     ErrorCode::UnknownApiKey,
@@ -37,6 +37,9 @@ const ERROR_CODES: [ErrorCode; 22] = [
     ErrorCode::ChannelFrozen,
     ErrorCode::BannedFromChannel,
     ErrorCode::SlowMode,
+    ErrorCode::MethodNotAllowed,
+    ErrorCode::UriTooLong,
+    ErrorCode::HeadersTooLarge,
 ];
 
 /// The [`ErrorCode`] named `name` (`token_expired`, ...); `None` for an unknown name.

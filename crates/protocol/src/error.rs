@@ -53,6 +53,12 @@ pub enum ErrorCode {
     BannedFromChannel,
     /// Slow mode or the channel cooldown: wait `retry_after` seconds before posting again.
     SlowMode,
+    /// The path exists but not with this HTTP method (the `Allow` header lists those it has).
+    MethodNotAllowed,
+    /// The request URI is too long to be parsed (over 64 KiB).
+    UriTooLong,
+    /// The request has too many headers (over 100) or they are too large.
+    HeadersTooLarge,
 }
 
 impl ErrorCode {
@@ -81,6 +87,9 @@ impl ErrorCode {
             ErrorCode::ChannelFrozen => "channel_frozen",
             ErrorCode::BannedFromChannel => "banned_from_channel",
             ErrorCode::SlowMode => "slow_mode",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
         }
     }
 
@@ -102,8 +111,11 @@ impl ErrorCode {
             | ErrorCode::ChannelFrozen
             | ErrorCode::BannedFromChannel => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
+            ErrorCode::UriTooLong => 414,
             ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
+            ErrorCode::HeadersTooLarge => 431,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
         }
@@ -229,7 +241,14 @@ mod tests {
 
     #[test]
     fn codes_serialize_to_their_stable_strings() {
-        for code in [ErrorCode::InvalidJson, ErrorCode::TokenExpired, ErrorCode::FrameTooLarge] {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::TokenExpired,
+            ErrorCode::FrameTooLarge,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::UriTooLong,
+            ErrorCode::HeadersTooLarge,
+        ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             let back: ErrorCode = serde_json::from_str(&json).unwrap();

@@ -4,13 +4,14 @@ use chat_protocol::{CloseCode, ErrorCode};
 
 const DOC: &str = include_str!("../../../docs/protocol.md");
 
-const ALL_CODES: [ErrorCode; 22] = [
+const ALL_CODES: [ErrorCode; 25] = [
     ErrorCode::InvalidJson, ErrorCode::InvalidInput, ErrorCode::UnknownApiKey, ErrorCode::AppInactive,
     ErrorCode::InvalidSecret, ErrorCode::MissingToken, ErrorCode::InvalidToken, ErrorCode::TokenExpired,
     ErrorCode::TokenRevoked, ErrorCode::UnknownUser, ErrorCode::UserDeactivated, ErrorCode::Forbidden,
     ErrorCode::NotFound, ErrorCode::IdConflict, ErrorCode::FrameTooLarge, ErrorCode::InvalidFrame,
     ErrorCode::RateLimited, ErrorCode::Internal, ErrorCode::Unavailable,
     ErrorCode::ChannelFrozen, ErrorCode::BannedFromChannel, ErrorCode::SlowMode,
+    ErrorCode::MethodNotAllowed, ErrorCode::UriTooLong, ErrorCode::HeadersTooLarge,
 ];
 
 fn table_rows(heading: &str) -> Vec<Vec<String>> {

@@ -1,5 +1,6 @@
-//! Server configuration: where Postgres and Redis are, what to listen on, and which optional
-//! paths (operator API, dev-only credentials, static files) are enabled.
+//! Server configuration: where Postgres and Redis are, what to listen on, which optional
+//! paths (operator API, dev-only credentials, static files) are enabled, and the limits of
+//! each connection.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +26,12 @@ pub struct Config {
     /// A pause between a socket's authentication and its registration. Zero in service; tests
     /// widen that window to show that a user deactivated inside it is still disconnected.
     pub connect_pause: Duration,
+    /// A request head (request line and headers) must arrive within this long of the connection
+    /// opening or of the previous response; idle keep-alive connections close after it too.
+    /// Zero: no deadline.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once from one IP address (websockets included); 0 means no cap.
+    pub max_connections_per_ip: usize,
 }
 
 /// Per-user limits of each endpoint group, in requests per fixed 60 s window. Each endpoint
@@ -61,6 +68,8 @@ impl Default for Config {
             scheduler_interval: Duration::from_secs(1),
             rate_limits: RateLimits::default(),
             connect_pause: Duration::ZERO,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections_per_ip: 1024,
         }
     }
 }

@@ -5,12 +5,15 @@
 
 pub mod auth;
 pub mod config;
+pub mod conn_cap;
 pub mod db;
 pub mod domain;
 pub mod embedded;
 pub mod error;
 pub mod fanout;
 pub mod http;
+pub mod listener;
+pub mod parse_errors;
 pub mod presence;
 pub mod reorder;
 pub mod ratelimit;
@@ -18,8 +21,6 @@ pub mod state;
 pub mod time;
 pub mod typing;
 pub mod ws;
-
-use std::net::SocketAddr;
 
 pub use config::Config;
 pub use error::{Error, Result};
@@ -54,22 +55,15 @@ pub async fn build_state(database_url: &str, redis_url: &str, config: Config) ->
     Ok(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves.
+/// Serves `state` on `listener` until `shutdown` resolves (see [`listener`]: connection limits,
+/// graceful shutdown).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let app = http::router(state);
-    // No Nagle: a response written in parts (headers, then the body) would otherwise wait for
-    // the client's delayed ACK, ~40 ms per request on loopback.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = crate::listener::Limits::from_config(state.config());
+    crate::listener::serve(listener, http::router(state), limits, shutdown).await
 }
 
 /// A minimal boxed error for start-up failures, with context.

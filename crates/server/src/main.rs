@@ -66,6 +66,14 @@ struct ServeArgs {
     /// Seconds between server health checks on each socket.
     #[arg(long, default_value_t = 10)]
     health_interval: u64,
+    /// Seconds a client has to send each request head (and an idle keep-alive connection stays
+    /// open); 0 turns the deadline off.
+    #[arg(long, env = "CHAT_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    header_read_timeout: u64,
+    /// Most connections open at once from one IP address (websockets included); 0: no cap.
+    /// Behind a reverse proxy every client has the proxy's address: raise it or turn it off.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 1024)]
+    max_connections_per_ip: usize,
 }
 
 #[derive(Subcommand)]
@@ -180,6 +188,8 @@ async fn serve(args: ServeArgs, db_url: &str, redis_url: &str) -> Result<(), Box
         static_dirs: parse_static(&args.static_dirs)?,
         health_interval: Duration::from_secs(args.health_interval.max(1)),
         idle_timeout: Duration::from_secs(args.health_interval.max(1) * 3),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        max_connections_per_ip: args.max_connections_per_ip,
         ..Config::default()
     };
     let state = chat_server::build_state(db_url, redis_url, config).await?;

@@ -1,5 +1,6 @@
-//! The HTTP surface: the router with every route, CORS, body limits, static mounts and the JSON
-//! 404. Handlers live in the submodules, one group each.
+//! The HTTP surface: the router with every route, CORS, body limits, static mounts, and the JSON
+//! error body on the 404, the 405 and every other error answer (`error_body`). Handlers live in
+//! the submodules, one group each.
 
 pub mod admin;
 pub mod apps;
@@ -8,6 +9,7 @@ pub mod channels;
 pub mod dev;
 pub mod devices;
 pub mod drafts;
+pub mod error_body;
 pub mod extract;
 pub mod messages;
 pub mod members;
@@ -53,6 +55,8 @@ pub fn router(state: AppState) -> Router {
     if state.config().demo {
         api = api.route("/dev/credentials", get(dev::credentials));
     }
+    // After every route: it applies to the routes mounted so far.
+    api = api.method_not_allowed_fallback(error_body::method_not_allowed);
     let mut root_dir = None;
     for (mount, dir) in &state.config().static_dirs {
         if mount == "/" {
@@ -66,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         None => api.fallback(|| async { Error::api(ErrorCode::NotFound, "no such endpoint") }),
     };
     api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(error_body::json_errors))
         .layer(CorsLayer::very_permissive())
         .with_state(state)
 }
